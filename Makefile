@@ -1,0 +1,102 @@
+# Sparecloud: `make run` and `make test` work as root on a fresh machine; every
+# set-up step is idempotent and skips what is already there at the right version.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export CARGO_TERM_COLOR ?= never
+
+TOOLCHAIN      := nightly-2026-05-20
+TRUNK_VERSION  := 0.21.14
+WASM_BINDGEN   := 0.2.130
+# Where `make run` keeps its database and the demo sellers' agent state.
+RUN_DIR        := data
+
+WEB_SOURCES := $(shell find src style public -type f 2>/dev/null) index.html Trunk.toml build.rs \
+               Cargo.toml Cargo.lock rust-toolchain.toml scripts/trunk-post-build.sh \
+               $(shell find crates/api -type f -name '*.rs' -o -name Cargo.toml 2>/dev/null)
+
+.PHONY: help setup toolchain trunk wasm-bindgen node-deps chromium build web server run test \
+        test-rust test-e2e fmt lint clean
+
+help:
+	@echo "make run    build everything and serve http://127.0.0.1:8080 with demo data"
+	@echo "make test   every test: formatting, clippy, unit, API integration and browser tests"
+	@echo "make build  the release web app (dist/) and the server and agent binaries"
+	@echo "make fmt    format the code;  make lint  check formatting and clippy"
+
+## ---- set-up (idempotent) -------------------------------------------------
+
+setup: toolchain trunk wasm-bindgen node-deps chromium
+
+toolchain:
+	@rustup toolchain list | grep -q '^$(TOOLCHAIN)' \
+	  && rustup target list --installed --toolchain $(TOOLCHAIN) | grep -q wasm32-unknown-unknown \
+	  || rustup toolchain install $(TOOLCHAIN) --profile minimal \
+	       --component rustfmt,clippy --target wasm32-unknown-unknown
+
+trunk: toolchain
+	@trunk --version 2>/dev/null | grep -qx 'trunk $(TRUNK_VERSION)' \
+	  || cargo install --locked trunk --version $(TRUNK_VERSION)
+
+# Not --locked: one of its locked dependencies was yanked.
+wasm-bindgen: toolchain
+	@wasm-bindgen --version 2>/dev/null | grep -qx 'wasm-bindgen $(WASM_BINDGEN)' \
+	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN)
+
+node-deps: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
+
+## ---- build ---------------------------------------------------------------
+
+build: web server
+
+web: dist/index.html
+dist/index.html: $(WEB_SOURCES) | toolchain trunk wasm-bindgen node-deps
+	trunk build --release --cargo-profile wasm-release
+	@touch $@
+
+server: toolchain
+	cargo build --release --locked -p sparecloud-server -p sparecloud-agent
+
+## ---- run -----------------------------------------------------------------
+
+run: build
+	@mkdir -p $(RUN_DIR)
+	@echo "Sparecloud on http://127.0.0.1:8080 (Ctrl-C stops it)"
+	DATABASE_URL="sqlite://$(RUN_DIR)/sparecloud.db" SPARECLOUD_DIST_DIR=dist \
+	  ./target/release/sparecloud-server --bind 127.0.0.1:8080
+
+## ---- test ----------------------------------------------------------------
+
+test: setup lint test-rust test-e2e
+
+test-rust: toolchain
+	cargo test --workspace --locked
+
+# Browser tests drive the real server (debug build, as `cargo test` left it)
+# with the release web app.
+test-e2e: web node-deps chromium
+	cargo build --locked -p sparecloud-server -p sparecloud-agent
+	SPARECLOUD_SERVER_BIN=target/debug/sparecloud-server SPARECLOUD_E2E_BUILT=1 \
+	  node --test --test-concurrency=1 e2e/
+
+fmt: toolchain
+	cargo fmt --all
+
+lint: toolchain
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+clean:
+	cargo clean
+	rm -rf dist node_modules

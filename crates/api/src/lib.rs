@@ -1,0 +1,22 @@
+//! The Sparecloud API contract (prefix `/api/v1`).
+//!
+//! Serde types only: the server, the agent and the web app all depend on this
+//! crate, so it must stay free of server (axum, sqlx) and UI (leptos) code.
+
+pub mod problem;
+
+pub use problem::{FieldError, Problem};
+
+use serde::{Deserialize, Serialize};
+
+/// The path prefix every API route lives under.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// `GET /api/v1/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `"ok"` when the server can reach its database.
+    pub status: String,
+    /// The server's version (its crate version).
+    pub version: String,
+}

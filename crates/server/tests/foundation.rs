@@ -1,0 +1,86 @@
+//! The server skeleton: health, problem+json for unknown API paths, and the
+//! web app served with an SPA fallback.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::TestApp;
+
+#[tokio::test]
+async fn health_reports_ok_with_version() {
+    let app = TestApp::new().await;
+    let res = app.get("/api/v1/health").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let body = res.json();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn health_fails_cleanly_when_the_database_is_gone() {
+    let app = TestApp::new().await;
+    app.state.db.close().await;
+    let res = app.get("/api/v1/health").await;
+    assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(res.content_type, "application/problem+json");
+    // The internal error text is logged, never sent.
+    assert!(
+        !res.text().to_lowercase().contains("pool"),
+        "{}",
+        res.text()
+    );
+}
+
+#[tokio::test]
+async fn unknown_api_paths_are_problem_json_404s() {
+    let app = TestApp::new().await;
+    for path in ["/api/v1/nope", "/api/v2/health", "/api/nothing", "/api"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(res.content_type, "application/problem+json", "{path}");
+        let body = res.json();
+        assert_eq!(body["type"], "https://sparecloud.dev/problems/not-found");
+        assert_eq!(body["status"], 404);
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_on_an_api_route_is_a_problem_json_405() {
+    let app = TestApp::new().await;
+    let res = app
+        .request(
+            Request::delete("/api/v1/health")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.content_type, "application/problem+json");
+}
+
+#[tokio::test]
+async fn app_paths_fall_back_to_index_html() {
+    let app = TestApp::new().await;
+    for path in ["/", "/marketplace", "/offers/abc/checkout", "/no/such/page"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status, StatusCode::OK, "{path}");
+        assert!(res.content_type.starts_with("text/html"), "{path}");
+        assert!(res.text().contains("app shell"), "{path}");
+        assert_eq!(res.headers[header::CACHE_CONTROL], "no-cache");
+    }
+    let css = app.get("/app.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.content_type.starts_with("text/css"));
+}
+
+#[tokio::test]
+async fn pages_refuse_to_be_framed() {
+    let app = TestApp::new().await;
+    let res = app.get("/").await;
+    assert_eq!(
+        res.headers[header::CONTENT_SECURITY_POLICY],
+        "frame-ancestors 'none'"
+    );
+    assert_eq!(res.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+}

@@ -1,0 +1,131 @@
+// Browser-test harness: builds the app (unless `make test` already did),
+// starts the real server on a free port with a fresh SQLite file, and drives
+// Debian's Chromium through playwright-core.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+export const ARTIFACTS = join(ROOT, 'e2e', 'artifacts');
+
+/** Chromium flags for this closed network (see README, "Browser tests"). */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+/** Builds the web app and the binaries, once per `make test`. */
+export function ensureBuilt() {
+  if (process.env.SPARECLOUD_E2E_BUILT === '1') return;
+  execFileSync('make', ['web'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('cargo', ['build', '--locked', '-p', 'sparecloud-server', '-p', 'sparecloud-agent'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  process.env.SPARECLOUD_E2E_BUILT = '1';
+}
+
+export async function freePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/**
+ * Starts the real server on a free loopback port with a fresh database.
+ * Returns { baseURL, logs(), stop() }.
+ */
+export async function startServer({ args = [], env = {} } = {}) {
+  const bin = resolve(ROOT, process.env.SPARECLOUD_SERVER_BIN ?? 'target/debug/sparecloud-server');
+  if (!existsSync(bin)) throw new Error(`server binary ${bin} is missing: run \`make test-e2e\``);
+  const dir = mkdtempSync(join(tmpdir(), 'sparecloud-e2e-'));
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+  const output = [];
+  const child = spawn(bin, ['--bind', `127.0.0.1:${port}`, ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: `sqlite://${join(dir, 'sparecloud.db')}`,
+      SPARECLOUD_DIST_DIR: join(ROOT, 'dist'),
+      RUST_LOG: process.env.RUST_LOG ?? 'sparecloud_server=info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => output.push(d.toString()));
+  child.stderr.on('data', (d) => output.push(d.toString()));
+  const logs = () => output.join('');
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${logs()}`);
+    try {
+      const res = await fetch(`${baseURL}/api/v1/health`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server did not become healthy in 30 s:\n${logs()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  return {
+    baseURL,
+    port,
+    dir,
+    logs,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await once(child, 'exit');
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+}
+
+/**
+ * A fresh browser context and page that fail the test on uncaught page
+ * errors (a panic in the wasm shows up here).
+ */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const page = await context.newPage();
+  page.pageErrors = [];
+  page.on('pageerror', (error) => page.pageErrors.push(error));
+  return page;
+}
+
+/** Saves the page as e2e/artifacts/<name>.png. */
+export async function saveScreenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = join(ARTIFACTS, `${name.replace(/[^a-z0-9-]+/gi, '-').toLowerCase()}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}

@@ -1,0 +1,4 @@
+//! Small reusable parts of the pages.
+
+pub mod site_footer;
+pub mod site_header;

@@ -1,0 +1,12 @@
+//! The Sparecloud web app (Leptos, client-side rendered, built by Trunk).
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod pages;
+
+/// Mounts the app on the page's body. Called by the binary's `main`.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

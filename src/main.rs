@@ -1,0 +1,3 @@
+fn main() {
+    sparecloud_web::start();
+}
