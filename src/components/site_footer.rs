@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use stylers::style;
+use stylers_macro::style;
 
 use crate::api;
 

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
-use stylers::style;
+use stylers_macro::style;
 
 /// The site header: the brand and the main navigation.
 #[component]

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
-use stylers::style;
+use stylers_macro::style;
 
 /// The landing page: what Sparecloud is, for buyers and for sellers.
 #[component]

@@ -3,7 +3,9 @@
 //! Serde types only: the server, the agent and the web app all depend on this
 //! crate, so it must stay free of server (axum, sqlx) and UI (leptos) code.
 
+pub mod accounts;
 pub mod problem;
+pub mod validate;
 
 pub use problem::{FieldError, Problem};
 
@@ -14,6 +16,7 @@ pub const API_PREFIX: &str = "/api/v1";
 
 /// `GET /api/v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `"ok"` when the server can reach its database.
     pub status: String,

@@ -23,3 +23,11 @@ CREATE TABLE sessions (
     expires_at_ms BIGINT NOT NULL
 );
 CREATE INDEX sessions_account ON sessions (account_id);
+
+-- Failed sign-ins per key ("account:<email>" or "address:<ip>") in a
+-- sliding window, for rate limiting shared by every server process.
+CREATE TABLE login_failures (
+    key TEXT PRIMARY KEY,
+    window_start_ms BIGINT NOT NULL,
+    failures BIGINT NOT NULL
+);

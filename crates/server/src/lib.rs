@@ -1,23 +1,34 @@
 //! The Sparecloud server: the marketplace API under `/api/v1` and the built
 //! web app for every other path.
 
+mod accounts;
+pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod extract;
 mod health;
+mod openapi;
 mod web;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
+use axum::routing::get;
 use sparecloud_api::Problem;
 use sparecloud_api::problem::kinds;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
+pub use clock::Clock;
 pub use config::Config;
 use error::problem_response;
 
@@ -25,6 +36,7 @@ use error::problem_response;
 #[derive(Clone)]
 pub struct AppState {
     pub db: db::Pool,
+    pub clock: Clock,
     pub settings: Arc<Settings>,
 }
 
@@ -39,16 +51,37 @@ impl AppState {
     pub fn new(db: db::Pool, dist_dir: PathBuf) -> Self {
         Self {
             db,
+            clock: Clock::System,
             settings: Arc::new(Settings { dist_dir }),
         }
     }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
 }
+
+/// API request bodies are small JSON documents.
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole application: the API under `/api/v1`, problem+json for unknown
 /// API paths, and the web app (with SPA fallback) for everything else.
 pub fn app(state: AppState) -> Router {
-    let v1 = Router::new()
+    let (v1, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
+        .merge(accounts::router())
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    let v1 = v1
+        .route(
+            "/openapi.json",
+            get(move || {
+                let openapi = Arc::clone(&openapi);
+                async move { axum::Json(openapi) }
+            }),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .method_not_allowed_fallback(method_not_allowed);
     let api = Router::new().nest("/v1", v1).fallback(api_not_found);
 
@@ -92,9 +125,12 @@ async fn method_not_allowed(uri: Uri) -> Response {
 
 /// Serves `app` until SIGTERM or Ctrl-C, then lets in-flight requests finish.
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {

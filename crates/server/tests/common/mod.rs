@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use sparecloud_server::{AppState, app, db};
+use sparecloud_server::{AppState, Clock, app, db};
 use tower::ServiceExt;
 
 pub struct TestApp {
@@ -52,7 +52,8 @@ impl TestApp {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let pool = db::connect(&url).await.expect("connect");
         db::migrate(&pool).await.expect("migrate");
-        let state = AppState::new(pool, dist);
+        // A manual clock at a fixed instant: tests move time explicitly.
+        let state = AppState::new(pool, dist).with_clock(Clock::manual(1_795_000_000_000));
         Self {
             router: app(state.clone()),
             state,
@@ -84,7 +85,49 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
-        self.request(Request::get(path).body(Body::empty()).unwrap())
-            .await
+        self.send("GET", path, None, None).await
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => builder.body(Body::empty()),
+        };
+        self.request(request.unwrap()).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.send("POST", path, token, Some(body)).await
+    }
+
+    /// Signs up an account with the given roles and returns its token.
+    pub async fn sign_up(&self, email: &str, roles: &[&str]) -> String {
+        let res = self
+            .post(
+                "/api/v1/accounts",
+                None,
+                serde_json::json!({
+                    "email": email,
+                    "password": "correct horse battery",
+                    "display_name": "Test User",
+                    "roles": roles,
+                }),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        res.json()["token"].as_str().unwrap().to_owned()
     }
 }

@@ -1,0 +1,243 @@
+//! Sign-up, sign-in, sessions and the login rate limit.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::TestApp;
+use serde_json::json;
+
+#[tokio::test]
+async fn sign_up_returns_a_session_for_the_new_account() {
+    let app = TestApp::new().await;
+    let res = app
+        .post(
+            "/api/v1/accounts",
+            None,
+            json!({"email": " Ada@Example.com ", "password": "correct horse battery",
+                   "display_name": "Ada", "roles": ["buyer", "seller"]}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["account"]["email"], "ada@example.com");
+    assert_eq!(body["account"]["roles"], json!(["buyer", "seller"]));
+    let token = body["token"].as_str().unwrap();
+
+    let me = app.send("GET", "/api/v1/me", Some(token), None).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["display_name"], "Ada");
+}
+
+#[tokio::test]
+async fn passwords_and_tokens_are_stored_hashed() {
+    let app = TestApp::new().await;
+    let token = app.sign_up("ada@example.com", &["buyer"]).await;
+    let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM accounts")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("correct horse battery"));
+    let (token_hash,): (String,) = sqlx::query_as("SELECT token_hash FROM sessions")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_ne!(token_hash, token);
+    assert!(!token_hash.contains(&token[5..]));
+}
+
+#[tokio::test]
+async fn sign_up_validates_every_field() {
+    let app = TestApp::new().await;
+    let res = app
+        .post(
+            "/api/v1/accounts",
+            None,
+            json!({"email": "not-an-email", "password": "short", "display_name": " ", "roles": []}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.content_type, "application/problem+json");
+    let body = res.json();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "password", "display_name", "roles"]);
+}
+
+#[tokio::test]
+async fn an_email_registers_once_whatever_its_case() {
+    let app = TestApp::new().await;
+    app.sign_up("ada@example.com", &["buyer"]).await;
+    let res = app
+        .post(
+            "/api/v1/accounts",
+            None,
+            json!({"email": "ADA@example.com", "password": "another password", "display_name": "A", "roles": ["seller"]}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(res.json()["errors"][0]["field"], "email");
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_problem_json_not_500s() {
+    let app = TestApp::new().await;
+    let cases = [
+        ("{not json", StatusCode::BAD_REQUEST),
+        (r#"{"email": 5}"#, StatusCode::UNPROCESSABLE_ENTITY),
+        (r#"{"email": "a@b.co"}"#, StatusCode::UNPROCESSABLE_ENTITY),
+    ];
+    for (body, status) in cases {
+        let res = app
+            .request(
+                axum::http::Request::post("/api/v1/accounts")
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(res.status, status, "{body}");
+        assert_eq!(res.content_type, "application/problem+json", "{body}");
+        assert_eq!(
+            res.json()["type"],
+            "https://sparecloud.dev/problems/malformed-body"
+        );
+    }
+    let no_type = app
+        .request(
+            axum::http::Request::post("/api/v1/accounts")
+                .body(axum::body::Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(no_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(no_type.content_type, "application/problem+json");
+
+    let huge = json!({"email": "a".repeat(100_000)});
+    let res = app.post("/api/v1/accounts", None, huge).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(res.content_type, "application/problem+json");
+}
+
+#[tokio::test]
+async fn sign_in_and_sign_out() {
+    let app = TestApp::new().await;
+    app.sign_up("ada@example.com", &["buyer"]).await;
+    let res = app
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": "ADA@example.com", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let token = res.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.send("GET", "/api/v1/me", Some(&token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let out = app
+        .send("DELETE", "/api/v1/sessions/current", Some(&token), None)
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let me = app.send("GET", "/api/v1/me", Some(&token), None).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me.content_type, "application/problem+json");
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_one_message_whether_or_not_the_email_exists() {
+    let app = TestApp::new().await;
+    app.sign_up("ada@example.com", &["buyer"]).await;
+    let wrong_password = app
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": "ada@example.com", "password": "wrong password!"}),
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": "nobody@example.com", "password": "wrong password!"}),
+        )
+        .await;
+    assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_password.json(), unknown.json());
+}
+
+#[tokio::test]
+async fn sessions_expire() {
+    let app = TestApp::new().await;
+    let token = app.sign_up("ada@example.com", &["buyer"]).await;
+    app.state.clock.advance(7 * 24 * 3600 * 1000 + 1);
+    let me = app.send("GET", "/api/v1/me", Some(&token), None).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    let garbage = app.send("GET", "/api/v1/me", Some("sc_s_nope"), None).await;
+    assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
+    let none = app.get("/api/v1/me").await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_for_a_while() {
+    let app = TestApp::new().await;
+    app.sign_up("ada@example.com", &["buyer"]).await;
+    let attempt = |password: &'static str| {
+        app.post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": "ada@example.com", "password": password}),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            attempt("wrong password!").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Locked: even the right password is refused until the window ends.
+    let locked = attempt("correct horse battery").await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        locked.json()["type"],
+        "https://sparecloud.dev/problems/too-many-requests"
+    );
+
+    app.state.clock.advance(15 * 60 * 1000 + 1);
+    assert_eq!(
+        attempt("correct horse battery").await.status,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn openapi_documents_the_endpoints() {
+    let app = TestApp::new().await;
+    let res = app.get("/api/v1/openapi.json").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let doc = res.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/health",
+        "/accounts",
+        "/sessions",
+        "/sessions/current",
+        "/me",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    let schemas = &doc["components"]["schemas"];
+    for schema in ["SignUpRequest", "Session", "Account", "Problem"] {
+        assert!(schemas.get(schema).is_some(), "{schema} schema");
+    }
+}
