@@ -43,13 +43,12 @@ fn sqlite_url(url: &str) -> Result<String, sqlx::Error> {
         .split('?')
         .next()
         .unwrap_or_default();
-    if !path.is_empty() && !path.starts_with(":memory:") {
-        if let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir)?;
-        }
+    let is_file = !path.is_empty() && !path.starts_with(":memory:");
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| is_file && !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)?;
     }
     Ok(if url.contains("mode=") {
         url.to_owned()
