@@ -4,7 +4,13 @@
 //! crate, so it must stay free of server (axum, sqlx) and UI (leptos) code.
 
 pub mod accounts;
+pub mod agent;
+pub mod catalog;
+pub mod checkout;
+pub mod instances;
+pub mod offers;
 pub mod problem;
+pub mod seller;
 pub mod validate;
 
 pub use problem::{FieldError, Problem};

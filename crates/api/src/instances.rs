@@ -1,0 +1,90 @@
+//! Instances: `GET /instances`, `GET /instances/{id}`, and the actions
+//! `POST /instances/{id}/stop`, `/start`, `/terminate`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    Pending,
+    Provisioning,
+    Running,
+    Stopping,
+    Stopped,
+    Terminated,
+    Failed,
+}
+
+impl InstanceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Pending => "pending",
+            InstanceStatus::Provisioning => "provisioning",
+            InstanceStatus::Running => "running",
+            InstanceStatus::Stopping => "stopping",
+            InstanceStatus::Stopped => "stopped",
+            InstanceStatus::Terminated => "terminated",
+            InstanceStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "pending" => InstanceStatus::Pending,
+            "provisioning" => InstanceStatus::Provisioning,
+            "running" => InstanceStatus::Running,
+            "stopping" => InstanceStatus::Stopping,
+            "stopped" => InstanceStatus::Stopped,
+            "terminated" => InstanceStatus::Terminated,
+            "failed" => InstanceStatus::Failed,
+            _ => return None,
+        })
+    }
+
+    /// No further change will happen.
+    pub fn is_final(self) -> bool {
+        matches!(self, InstanceStatus::Terminated | InstanceStatus::Failed)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Instance {
+    pub id: String,
+    pub order_id: String,
+    pub name: String,
+    pub status: InstanceStatus,
+    pub image_id: String,
+    pub flavor_id: String,
+    pub sla_tier: String,
+    pub zone: String,
+    pub vcpu: u32,
+    pub ram_gib: u32,
+    pub disk_gib: u32,
+    /// Reachable address once running.
+    #[serde(default)]
+    pub address: Option<String>,
+    pub hourly_cents: u64,
+    /// Charges so far, per second of running time.
+    pub cost_so_far_cents: u64,
+    pub currency: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstanceEvent {
+    pub at: String,
+    pub kind: String,
+    pub message: String,
+}
+
+/// `GET /instances/{id}`: the instance and its event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstanceDetail {
+    pub instance: Instance,
+    pub events: Vec<InstanceEvent>,
+}

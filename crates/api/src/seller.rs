@@ -1,0 +1,178 @@
+//! The seller's side: profile, install tokens, hosts, offers, earnings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Capacity;
+
+/// `POST /seller/profile` (creates or replaces).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SellerProfileRequest {
+    pub company_name: String,
+    /// ISO 3166-1 alpha-2, e.g. "DE".
+    pub country: String,
+    /// Where payouts go (an IBAN or an account reference).
+    pub payout_reference: String,
+    pub default_sla_tier: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SellerProfile {
+    pub account_id: String,
+    pub company_name: String,
+    pub country: String,
+    pub payout_reference: String,
+    pub default_sla_tier: String,
+    pub created_at: String,
+}
+
+/// `POST /seller/install-tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstallTokenRequest {
+    pub label: String,
+    /// The zone the host joins unless its agent names another.
+    pub zone: String,
+    /// Hours until the token expires: 1 to 168, 24 when absent.
+    #[serde(default)]
+    pub expires_in_hours: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InstallTokenStatus {
+    Unused,
+    Used,
+    Expired,
+    Revoked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstallToken {
+    pub id: String,
+    pub label: String,
+    pub zone: String,
+    pub status: InstallTokenStatus,
+    pub created_at: String,
+    pub expires_at: String,
+    #[serde(default)]
+    pub used_at: Option<String>,
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+    /// The host that registered with it.
+    #[serde(default)]
+    pub host_id: Option<String>,
+}
+
+/// The answer to creating a token: the only time its secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedInstallToken {
+    pub install_token: InstallToken,
+    pub secret: String,
+    /// The command to run on the host, secret included.
+    pub install_command: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HostStatus {
+    Online,
+    Offline,
+    Draining,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Host {
+    pub id: String,
+    pub name: String,
+    pub zone: String,
+    pub status: HostStatus,
+    pub capacity: Capacity,
+    pub allocated: Capacity,
+    pub free: Capacity,
+    pub instances: u32,
+    pub last_heartbeat_at: String,
+    /// Measured availability over the last 30 days, basis points.
+    pub uptime_bp: u32,
+    pub registered_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FlavorPrice {
+    pub flavor_id: String,
+    /// Per instance-hour, in cents.
+    pub hourly_cents: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    Active,
+    Paused,
+}
+
+/// `POST /seller/offers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateOfferRequest {
+    pub zone: String,
+    pub sla_tier: String,
+    pub prices: Vec<FlavorPrice>,
+}
+
+/// `PATCH /seller/offers/{id}`: every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateOfferRequest {
+    #[serde(default)]
+    pub sla_tier: Option<String>,
+    /// Replaces the whole price list.
+    #[serde(default)]
+    pub prices: Option<Vec<FlavorPrice>>,
+    #[serde(default)]
+    pub status: Option<OfferStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SellerOffer {
+    pub id: String,
+    pub zone: String,
+    pub sla_tier: String,
+    pub status: OfferStatus,
+    pub prices: Vec<FlavorPrice>,
+    /// Whether buyers see it now: active, with a flavor that fits a host.
+    pub listed: bool,
+    pub free: Capacity,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Earnings {
+    pub currency: String,
+    pub gross_cents: u64,
+    pub commission_cents: u64,
+    pub net_cents: u64,
+    /// Oldest first, one per UTC day with usage.
+    pub days: Vec<EarningsDay>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EarningsDay {
+    /// YYYY-MM-DD, UTC.
+    pub date: String,
+    pub gross_cents: u64,
+    pub commission_cents: u64,
+    pub net_cents: u64,
+}
