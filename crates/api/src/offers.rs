@@ -18,6 +18,7 @@ pub enum OfferSort {
 /// `GET /offers` query. Every filter is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct OfferQuery {
     pub zone: Option<String>,
     pub sla: Option<String>,

@@ -242,6 +242,9 @@ CREATE TABLE instances (
     ram_gib BIGINT NOT NULL,
     disk_gib BIGINT NOT NULL,
     hourly_cents BIGINT NOT NULL,
+    -- The platform's commission on this instance's charges, basis points,
+    -- fixed when it was ordered.
+    commission_bp BIGINT NOT NULL,
     ssh_public_key TEXT NOT NULL,
     -- pending → provisioning → running → stopping → stopped → terminated, or failed.
     status TEXT NOT NULL,
@@ -250,7 +253,8 @@ CREATE TABLE instances (
     address TEXT,
     created_at_ms BIGINT NOT NULL,
     updated_at_ms BIGINT NOT NULL,
-    -- Billing: running time is charged per second up to billed_until_ms.
+    -- Billing: while running, the time since running_since_ms is not billed
+    -- yet; billed_ms is the running time billed so far.
     running_since_ms BIGINT,
     billed_ms BIGINT NOT NULL DEFAULT 0,
     charged_cents BIGINT NOT NULL DEFAULT 0,

@@ -25,4 +25,35 @@ pub struct Config {
     /// non-API path.
     #[arg(long, env = "SPARECLOUD_DIST_DIR", default_value = "dist")]
     pub dist_dir: PathBuf,
+
+    /// The URL agents and partner pages reach this server at, shown in
+    /// install commands. Defaults to the URL of each request.
+    #[arg(long, env = "SPARECLOUD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The platform's commission on every charge, in percent.
+    #[arg(long, env = "SPARECLOUD_COMMISSION_PERCENT", default_value_t = 15, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub commission_percent: u32,
+
+    /// Seconds between agent heartbeats; a host silent for three intervals
+    /// goes offline.
+    #[arg(long, env = "SPARECLOUD_HEARTBEAT_INTERVAL_SECS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub heartbeat_interval_secs: u32,
+
+    /// Origins allowed to call the API from a browser (partner portals),
+    /// comma-separated.
+    #[arg(long, env = "SPARECLOUD_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// Load the demo catalog: three sellers in three zones with hosts and offers.
+    #[arg(long, env = "SPARECLOUD_DEMO")]
+    pub demo: bool,
+
+    /// Where `--demo` writes the demo hosts' agent state (one directory per host).
+    #[arg(
+        long,
+        env = "SPARECLOUD_DEMO_AGENTS_DIR",
+        default_value = "data/demo-agents"
+    )]
+    pub demo_agents_dir: PathBuf,
 }

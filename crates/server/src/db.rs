@@ -59,6 +59,24 @@ fn sqlite_url(url: &str) -> Result<String, sqlx::Error> {
     })
 }
 
+/// Starts a transaction that will write. On SQLite it takes the write lock
+/// at once (`BEGIN IMMEDIATE`), waiting for it under the busy timeout: a
+/// deferred transaction that reads first fails instead of waiting when it
+/// later needs to write. PostgreSQL's row locks need no such help.
+pub async fn begin_write(
+    pool: &Pool,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if is_sqlite(pool) {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
+}
+
+pub fn is_sqlite(pool: &Pool) -> bool {
+    pool.connect_options().database_url.scheme() == "sqlite"
+}
+
 pub async fn migrate(pool: &Pool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("./migrations").run(pool).await
 }

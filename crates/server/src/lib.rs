@@ -2,14 +2,25 @@
 //! web app for every other path.
 
 mod accounts;
+pub mod agent_api;
 pub mod auth;
+pub mod capacity;
+mod catalog;
+pub mod checkout;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod instances;
+pub mod jobs;
+pub mod ledger;
+mod offers;
 mod openapi;
+pub mod payments;
+mod seller;
 mod web;
 
 use std::net::SocketAddr;
@@ -38,21 +49,52 @@ pub struct AppState {
     pub db: db::Pool,
     pub clock: Clock,
     pub settings: Arc<Settings>,
+    pub gateway: payments::Gateway,
 }
 
 /// Settings fixed at start-up.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// The built web app (Trunk's dist/).
     pub dist_dir: PathBuf,
+    pub public_url: Option<String>,
+    /// The platform's commission, basis points (1500 = 15 %).
+    pub commission_bp: i64,
+    pub heartbeat_interval_secs: u32,
+    pub cors_origins: Vec<String>,
+}
+
+impl Settings {
+    /// The defaults of `sparecloud-server` with no flags, serving `dist_dir`.
+    pub fn new(dist_dir: PathBuf) -> Self {
+        Self {
+            dist_dir,
+            public_url: None,
+            commission_bp: 1500,
+            heartbeat_interval_secs: 5,
+            cors_origins: Vec::new(),
+        }
+    }
+
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            dist_dir: config.dist_dir.clone(),
+            public_url: config.public_url.clone(),
+            commission_bp: i64::from(config.commission_percent) * 100,
+            heartbeat_interval_secs: config.heartbeat_interval_secs,
+            cors_origins: config.cors_origins.clone(),
+        }
+    }
 }
 
 impl AppState {
-    pub fn new(db: db::Pool, dist_dir: PathBuf) -> Self {
+    /// State with the system clock and the built-in test payment gateway.
+    pub fn new(db: db::Pool, settings: Settings) -> Self {
         Self {
             db,
             clock: Clock::System,
-            settings: Arc::new(Settings { dist_dir }),
+            settings: Arc::new(settings),
+            gateway: Arc::new(payments::TestGateway),
         }
     }
 
@@ -71,6 +113,13 @@ pub fn app(state: AppState) -> Router {
     let (v1, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
         .merge(accounts::router())
+        .merge(catalog::router())
+        .merge(offers::router())
+        .merge(payments::router())
+        .merge(checkout::router())
+        .merge(instances::router())
+        .merge(seller::router())
+        .merge(agent_api::router())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     let v1 = v1
@@ -83,7 +132,10 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .method_not_allowed_fallback(method_not_allowed);
-    let api = Router::new().nest("/v1", v1).fallback(api_not_found);
+    let mut api = Router::new().nest("/v1", v1).fallback(api_not_found);
+    if !state.settings.cors_origins.is_empty() {
+        api = api.layer(cors(&state.settings.cors_origins));
+    }
 
     Router::new()
         .nest("/api", api)
@@ -99,6 +151,24 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Lets the configured origins (partner portals) call the API from a browser.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 async fn api_not_found(uri: Uri) -> Response {

@@ -1,5 +1,5 @@
 use clap::Parser;
-use sparecloud_server::{AppState, Config, app, db, serve};
+use sparecloud_server::{AppState, Config, Settings, app, db, demo, jobs, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,11 +13,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;
-    let state = AppState::new(pool, config.dist_dir.clone());
+    let state = AppState::new(pool, Settings::from_config(&config));
+    if config.demo {
+        demo::seed(&state, &config.demo_agents_dir).await?;
+    }
 
     let listener = tokio::net::TcpListener::bind(&config.bind).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
+    let background = tokio::spawn(jobs::run(state.clone()));
     serve(listener, app(state)).await?;
+    background.abort();
     tracing::info!("stopped");
     Ok(())
 }

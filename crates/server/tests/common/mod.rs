@@ -6,14 +6,16 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use sparecloud_server::{AppState, Clock, app, db};
+use sparecloud_server::{AppState, Clock, Settings, app, db};
 use tower::ServiceExt;
 
+/// Cheap to clone, for concurrent requests.
+#[derive(Clone)]
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     /// Holds the database file and the dist/ directory until the test ends.
-    pub dir: tempfile::TempDir,
+    pub dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 pub struct TestResponse {
@@ -53,11 +55,12 @@ impl TestApp {
         let pool = db::connect(&url).await.expect("connect");
         db::migrate(&pool).await.expect("migrate");
         // A manual clock at a fixed instant: tests move time explicitly.
-        let state = AppState::new(pool, dist).with_clock(Clock::manual(1_795_000_000_000));
+        let state =
+            AppState::new(pool, Settings::new(dist)).with_clock(Clock::manual(1_795_000_000_000));
         Self {
             router: app(state.clone()),
             state,
-            dir,
+            dir: std::sync::Arc::new(dir),
         }
     }
 
@@ -129,5 +132,227 @@ impl TestApp {
             .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
         res.json()["token"].as_str().unwrap().to_owned()
+    }
+}
+
+pub const ED25519_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@laptop";
+
+/// A seller with a profile and one registered host.
+pub struct Seller {
+    pub token: String,
+    pub host_id: String,
+    pub host_credential: String,
+}
+
+impl TestApp {
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.send("PATCH", path, token, Some(body)).await
+    }
+
+    /// Signs up a seller, completes the profile and returns its token.
+    pub async fn seller_account(&self, email: &str) -> String {
+        let token = self.sign_up(email, &["seller"]).await;
+        let res = self
+            .post(
+                "/api/v1/seller/profile",
+                Some(&token),
+                serde_json::json!({"company_name": "Test Hosting", "country": "DE",
+                                   "payout_reference": "DE89370400440532013000", "default_sla_tier": "gold"}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        token
+    }
+
+    /// Issues an install token and returns its secret.
+    pub async fn install_token(&self, seller_token: &str, zone: &str) -> String {
+        let res = self
+            .post(
+                "/api/v1/seller/install-tokens",
+                Some(seller_token),
+                serde_json::json!({"label": "rack 1", "zone": zone}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        res.json()["secret"].as_str().unwrap().to_owned()
+    }
+
+    /// Registers a host with `capacity` (vCPU, RAM GiB, disk GiB) through the
+    /// agent protocol; returns (host id, credential).
+    pub async fn register_host(
+        &self,
+        install_token: &str,
+        name: &str,
+        capacity: (u32, u32, u32),
+    ) -> (String, String) {
+        let res = self.register_raw(install_token, name, capacity).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        let body = res.json();
+        (
+            body["host_id"].as_str().unwrap().to_owned(),
+            body["credential"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn register_raw(
+        &self,
+        install_token: &str,
+        name: &str,
+        capacity: (u32, u32, u32),
+    ) -> TestResponse {
+        self.post(
+            "/api/v1/agent/register",
+            None,
+            serde_json::json!({"token": install_token, "name": name, "agent_version": "test",
+                               "capacity": {"vcpu": capacity.0, "ram_gib": capacity.1, "disk_gib": capacity.2}}),
+        )
+        .await
+    }
+
+    pub async fn seller_with_host(
+        &self,
+        email: &str,
+        zone: &str,
+        capacity: (u32, u32, u32),
+    ) -> Seller {
+        let token = self.seller_account(email).await;
+        let install = self.install_token(&token, zone).await;
+        let (host_id, host_credential) = self
+            .register_host(&install, &format!("{email}-host"), capacity)
+            .await;
+        Seller {
+            token,
+            host_id,
+            host_credential,
+        }
+    }
+
+    /// Publishes an offer; returns its id.
+    pub async fn offer(
+        &self,
+        seller_token: &str,
+        zone: &str,
+        tier: &str,
+        prices: &[(&str, u64)],
+    ) -> String {
+        let prices: Vec<Value> = prices
+            .iter()
+            .map(|(flavor, cents)| serde_json::json!({"flavor_id": flavor, "hourly_cents": cents}))
+            .collect();
+        let res = self
+            .post(
+                "/api/v1/seller/offers",
+                Some(seller_token),
+                serde_json::json!({"zone": zone, "sla_tier": tier, "prices": prices}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        res.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Saves a card for the buyer; returns the payment method id.
+    pub async fn card(&self, buyer_token: &str, number: &str) -> String {
+        let res = self
+            .post(
+                "/api/v1/payment-methods",
+                Some(buyer_token),
+                serde_json::json!({"holder_name": "Ada Lovelace", "number": number,
+                                   "exp_month": 12, "exp_year": 2030, "cvc": "123"}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+        res.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn quote(
+        &self,
+        buyer_token: &str,
+        offer_id: &str,
+        flavor: &str,
+        count: u32,
+        spread: bool,
+    ) -> TestResponse {
+        self.post(
+            "/api/v1/quotes",
+            Some(buyer_token),
+            serde_json::json!({"offer_id": offer_id, "image_id": "debian-12", "sla_tier": "bronze",
+                               "flavor_id": flavor, "count": count, "spread": spread}),
+        )
+        .await
+    }
+
+    pub async fn order(
+        &self,
+        buyer_token: &str,
+        quote_id: &str,
+        payment_method_id: &str,
+        key: &str,
+    ) -> TestResponse {
+        let request = Request::post("/api/v1/orders")
+            .header(header::AUTHORIZATION, format!("Bearer {buyer_token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", key)
+            .body(Body::from(
+                serde_json::json!({"quote_id": quote_id, "payment_method_id": payment_method_id,
+                                   "ssh_public_key": ED25519_KEY})
+                .to_string(),
+            ))
+            .unwrap();
+        self.request(request).await
+    }
+
+    /// Quote then order with a card; returns the order response.
+    pub async fn buy(
+        &self,
+        buyer_token: &str,
+        payment_method_id: &str,
+        offer_id: &str,
+        flavor: &str,
+        count: u32,
+    ) -> TestResponse {
+        let quote = self
+            .quote(buyer_token, offer_id, flavor, count, false)
+            .await;
+        if quote.status != StatusCode::CREATED {
+            return quote;
+        }
+        let quote_id = quote.json()["id"].as_str().unwrap().to_owned();
+        self.order(
+            buyer_token,
+            &quote_id,
+            payment_method_id,
+            &format!("key-{quote_id}"),
+        )
+        .await
+    }
+
+    /// One agent heartbeat; `observed` is a list of (instance id, state).
+    pub async fn heartbeat(
+        &self,
+        credential: &str,
+        capacity: (u32, u32, u32),
+        observed: &[(&str, &str)],
+    ) -> TestResponse {
+        let instances: Vec<Value> = observed
+            .iter()
+            .map(|(id, state)| serde_json::json!({"id": id, "state": state, "address": "198.51.100.7"}))
+            .collect();
+        self.post(
+            "/api/v1/agent/heartbeat",
+            Some(credential),
+            serde_json::json!({"capacity": {"vcpu": capacity.0, "ram_gib": capacity.1, "disk_gib": capacity.2},
+                               "instances": instances, "agent_version": "test"}),
+        )
+        .await
+    }
+
+    /// A host's (allocated vCPU, RAM, disk).
+    pub async fn allocated(&self, host_id: &str) -> (i64, i64, i64) {
+        sqlx::query_as("SELECT alloc_vcpu, alloc_ram_gib, alloc_disk_gib FROM hosts WHERE id = $1")
+            .bind(host_id)
+            .fetch_one(&self.state.db)
+            .await
+            .unwrap()
     }
 }

@@ -1,0 +1,268 @@
+//! Host capacity: allocation without overbooking, measured uptime, and the
+//! offers' derived search columns.
+//!
+//! Capacity is only ever taken by a conditional UPDATE that adds to a host's
+//! allocation where the result still fits. The check and the write are one
+//! statement, atomic on SQLite (one writer at a time) and on PostgreSQL
+//! (the row lock re-checks the condition), so no interleaving of requests or
+//! server processes can overbook a host.
+
+use sparecloud_api::catalog::Capacity;
+use sqlx::AnyConnection;
+
+use crate::clock::Millis;
+
+pub type Conn = AnyConnection;
+
+/// The window measured uptime is computed over.
+pub const UPTIME_WINDOW_MS: Millis = 30 * 24 * 3600 * 1000;
+
+/// Takes `need` on a host if it is online, not draining, and still fits it.
+/// Returns whether it did.
+pub async fn allocate(conn: &mut Conn, host_id: &str, need: Capacity) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE hosts SET
+           alloc_vcpu = alloc_vcpu + $2,
+           alloc_ram_gib = alloc_ram_gib + $3,
+           alloc_disk_gib = alloc_disk_gib + $4
+         WHERE id = $1 AND status = 'online' AND draining = 0
+           AND alloc_vcpu + $2 <= vcpu
+           AND alloc_ram_gib + $3 <= ram_gib
+           AND alloc_disk_gib + $4 <= disk_gib",
+    )
+    .bind(host_id)
+    .bind(i64::from(need.vcpu))
+    .bind(i64::from(need.ram_gib))
+    .bind(i64::from(need.disk_gib))
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Gives capacity back (never below zero).
+pub async fn release(conn: &mut Conn, host_id: &str, need: Capacity) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE hosts SET
+           alloc_vcpu = CASE WHEN alloc_vcpu >= $2 THEN alloc_vcpu - $2 ELSE 0 END,
+           alloc_ram_gib = CASE WHEN alloc_ram_gib >= $3 THEN alloc_ram_gib - $3 ELSE 0 END,
+           alloc_disk_gib = CASE WHEN alloc_disk_gib >= $4 THEN alloc_disk_gib - $4 ELSE 0 END
+         WHERE id = $1",
+    )
+    .bind(host_id)
+    .bind(i64::from(need.vcpu))
+    .bind(i64::from(need.ram_gib))
+    .bind(i64::from(need.disk_gib))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Measured availability in basis points over the window ending at `now`,
+/// counted from the host's registration when that is more recent.
+/// `outages` are (start, end) with `None` for one still going on.
+pub fn uptime_bp(registered_at: Millis, outages: &[(Millis, Option<Millis>)], now: Millis) -> u32 {
+    let window_start = registered_at.max(now - UPTIME_WINDOW_MS);
+    let total = now - window_start;
+    if total <= 0 {
+        return 10_000;
+    }
+    let down: Millis = outages
+        .iter()
+        .map(|&(start, end)| {
+            let start = start.max(window_start);
+            let end = end.unwrap_or(now).min(now);
+            (end - start).max(0)
+        })
+        .sum();
+    let up = (total - down.min(total)) as i128;
+    (up * 10_000 / total as i128) as u32
+}
+
+/// Uptime of one host, from its recorded outages.
+pub async fn host_uptime_bp(
+    conn: &mut Conn,
+    host_id: &str,
+    registered_at: Millis,
+    now: Millis,
+) -> Result<u32, sqlx::Error> {
+    let outages: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT started_at_ms, ended_at_ms FROM host_outages
+         WHERE host_id = $1 AND (ended_at_ms IS NULL OR ended_at_ms > $2)",
+    )
+    .bind(host_id)
+    .bind(now - UPTIME_WINDOW_MS)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(uptime_bp(registered_at, &outages, now))
+}
+
+/// Recomputes the derived search columns of a seller's offers in a zone from
+/// its hosts there and the offers' prices. Call it after anything that
+/// changes either: allocations, host status or capacity, draining, prices.
+pub async fn refresh_offers(
+    conn: &mut Conn,
+    seller_id: &str,
+    zone: &str,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    let hosts: Vec<(String, i64, i64, i64, i64, i64, i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, vcpu, ram_gib, disk_gib, alloc_vcpu, alloc_ram_gib, alloc_disk_gib, status, draining, registered_at_ms
+         FROM hosts WHERE seller_id = $1 AND zone = $2",
+    )
+    .bind(seller_id)
+    .bind(zone)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let mut free_per_host = Vec::new();
+    let mut uptimes = Vec::new();
+    for (id, vcpu, ram, disk, avcpu, aram, adisk, status, draining, registered_at) in &hosts {
+        uptimes.push(host_uptime_bp(conn, id, *registered_at, now).await?);
+        if status == "online" && *draining == 0 {
+            free_per_host.push(Capacity {
+                vcpu: (vcpu - avcpu).max(0) as u32,
+                ram_gib: (ram - aram).max(0) as u32,
+                disk_gib: (disk - adisk).max(0) as u32,
+            });
+        }
+    }
+    let free_total = free_per_host
+        .iter()
+        .fold(Capacity::default(), |sum, f| Capacity {
+            vcpu: sum.vcpu + f.vcpu,
+            ram_gib: sum.ram_gib + f.ram_gib,
+            disk_gib: sum.disk_gib + f.disk_gib,
+        });
+    let uptime = if uptimes.is_empty() {
+        10_000
+    } else {
+        uptimes.iter().map(|u| u64::from(*u)).sum::<u64>() / uptimes.len() as u64
+    };
+
+    let offers: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM offers WHERE seller_id = $1 AND zone = $2")
+            .bind(seller_id)
+            .bind(zone)
+            .fetch_all(&mut *conn)
+            .await?;
+    for (offer_id,) in offers {
+        let prices: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT f.vcpu, f.ram_gib, f.disk_gib, p.hourly_cents
+             FROM offer_prices p JOIN flavors f ON f.id = p.flavor_id WHERE p.offer_id = $1",
+        )
+        .bind(&offer_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let fit = fitting(&free_per_host, &prices);
+        sqlx::query(
+            "UPDATE offers SET fit_vcpu = $2, fit_ram_gib = $3, fit_disk_gib = $4, from_price_cents = $5,
+               free_vcpu = $6, free_ram_gib = $7, free_disk_gib = $8, uptime_bp = $9
+             WHERE id = $1",
+        )
+        .bind(&offer_id)
+        .bind(fit.vcpu)
+        .bind(fit.ram_gib)
+        .bind(fit.disk_gib)
+        .bind(fit.from_price_cents)
+        .bind(i64::from(free_total.vcpu))
+        .bind(i64::from(free_total.ram_gib))
+        .bind(i64::from(free_total.disk_gib))
+        .bind(uptime as i64)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Fit {
+    vcpu: i64,
+    ram_gib: i64,
+    disk_gib: i64,
+    from_price_cents: Option<i64>,
+}
+
+/// The largest dimensions among priced flavors that fit on some host, and
+/// the cheapest such flavor's price.
+fn fitting(free_per_host: &[Capacity], prices: &[(i64, i64, i64, i64)]) -> Fit {
+    let mut fit = Fit {
+        vcpu: 0,
+        ram_gib: 0,
+        disk_gib: 0,
+        from_price_cents: None,
+    };
+    for &(vcpu, ram, disk, price) in prices {
+        let need = Capacity {
+            vcpu: vcpu as u32,
+            ram_gib: ram as u32,
+            disk_gib: disk as u32,
+        };
+        if free_per_host.iter().any(|free| free.fits(&need)) {
+            fit.vcpu = fit.vcpu.max(vcpu);
+            fit.ram_gib = fit.ram_gib.max(ram);
+            fit.disk_gib = fit.disk_gib.max(disk);
+            fit.from_price_cents = Some(fit.from_price_cents.map_or(price, |p: i64| p.min(price)));
+        }
+    }
+    fit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Millis = 24 * 3600 * 1000;
+
+    #[test]
+    fn uptime_counts_outages_inside_the_window_only() {
+        let now = 100 * DAY;
+        assert_eq!(uptime_bp(0, &[], now), 10_000);
+        // 3 days down in a 30-day window: 90 %.
+        assert_eq!(uptime_bp(0, &[(80 * DAY, Some(83 * DAY))], now), 9_000);
+        // An outage that began before the window counts from its start.
+        assert_eq!(uptime_bp(0, &[(60 * DAY, Some(73 * DAY))], now), 9_000);
+        // One still going on counts up to now.
+        assert_eq!(uptime_bp(0, &[(97 * DAY, None)], now), 9_000);
+        // A host registered 10 days ago, down 1 day: 90 %.
+        assert_eq!(
+            uptime_bp(90 * DAY, &[(95 * DAY, Some(96 * DAY))], now),
+            9_000
+        );
+        assert_eq!(uptime_bp(now, &[], now), 10_000);
+    }
+
+    #[test]
+    fn a_flavor_fits_only_on_one_host_not_across_hosts() {
+        let hosts = [
+            Capacity {
+                vcpu: 2,
+                ram_gib: 4,
+                disk_gib: 40,
+            },
+            Capacity {
+                vcpu: 2,
+                ram_gib: 4,
+                disk_gib: 40,
+            },
+        ];
+        let prices = [(1, 2, 20, 500), (2, 4, 40, 900), (4, 8, 80, 1500)];
+        assert_eq!(
+            fitting(&hosts, &prices),
+            Fit {
+                vcpu: 2,
+                ram_gib: 4,
+                disk_gib: 40,
+                from_price_cents: Some(500)
+            }
+        );
+        assert_eq!(
+            fitting(&[], &prices),
+            Fit {
+                vcpu: 0,
+                ram_gib: 0,
+                disk_gib: 0,
+                from_price_cents: None
+            }
+        );
+    }
+}

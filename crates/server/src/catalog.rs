@@ -1,0 +1,143 @@
+//! The catalog: images, flavors, SLA tiers (with their credit schedules) and
+//! zones. Images, flavors and tiers are reference data seeded by migrations.
+
+use axum::extract::State;
+use sparecloud_api::catalog::{Flavor, Image, SlaCredit, SlaTier, Zone};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::AppResult;
+use crate::extract::Json;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_images))
+        .routes(routes!(list_flavors))
+        .routes(routes!(list_sla_tiers))
+        .routes(routes!(list_zones))
+}
+
+/// The VM images buyers can boot.
+#[utoipa::path(get, path = "/images", tag = "catalog",
+    responses((status = 200, description = "The image catalog", body = Vec<Image>)))]
+async fn list_images(State(state): State<AppState>) -> AppResult<Json<Vec<Image>>> {
+    Ok(Json(images(&state).await?))
+}
+
+pub async fn images(state: &AppState) -> AppResult<Vec<Image>> {
+    let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, name, os, description, min_disk_gib FROM images ORDER BY sort_order",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, os, description, min_disk_gib)| Image {
+            id,
+            name,
+            os,
+            description,
+            min_disk_gib: min_disk_gib as u32,
+        })
+        .collect())
+}
+
+/// The instance sizes.
+#[utoipa::path(get, path = "/flavors", tag = "catalog",
+    responses((status = 200, description = "The instance sizes, smallest first", body = Vec<Flavor>)))]
+async fn list_flavors(State(state): State<AppState>) -> AppResult<Json<Vec<Flavor>>> {
+    Ok(Json(flavors(&state).await?))
+}
+
+pub async fn flavors(state: &AppState) -> AppResult<Vec<Flavor>> {
+    let rows: Vec<(String, i64, i64, i64)> =
+        sqlx::query_as("SELECT id, vcpu, ram_gib, disk_gib FROM flavors ORDER BY sort_order")
+            .fetch_all(&state.db)
+            .await?;
+    Ok(rows.into_iter().map(flavor_from_row).collect())
+}
+
+pub fn flavor_from_row((id, vcpu, ram_gib, disk_gib): (String, i64, i64, i64)) -> Flavor {
+    Flavor {
+        id,
+        vcpu: vcpu as u32,
+        ram_gib: ram_gib as u32,
+        disk_gib: disk_gib as u32,
+    }
+}
+
+/// The service levels with their availability targets and credit schedules.
+#[utoipa::path(get, path = "/sla-tiers", tag = "catalog",
+    responses((status = 200, description = "Bronze, silver and gold", body = Vec<SlaTier>)))]
+async fn list_sla_tiers(State(state): State<AppState>) -> AppResult<Json<Vec<SlaTier>>> {
+    Ok(Json(sla_tiers(&state).await?))
+}
+
+pub async fn sla_tiers(state: &AppState) -> AppResult<Vec<SlaTier>> {
+    let tiers: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT id, name, availability_bp FROM sla_tiers ORDER BY sort_order")
+            .fetch_all(&state.db)
+            .await?;
+    let credits: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT tier_id, below_bp, credit_percent FROM sla_credits ORDER BY below_bp DESC",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    Ok(tiers
+        .into_iter()
+        .map(|(id, name, availability_bp)| SlaTier {
+            credits: credits
+                .iter()
+                .filter(|(tier, _, _)| *tier == id)
+                .map(|(_, below_bp, credit_percent)| SlaCredit {
+                    below_bp: *below_bp as u32,
+                    credit_percent: *credit_percent as u32,
+                })
+                .collect(),
+            id,
+            name,
+            availability_bp: availability_bp as u32,
+        })
+        .collect())
+}
+
+/// Zones with at least one online host.
+#[utoipa::path(get, path = "/zones", tag = "catalog",
+    responses((status = 200, description = "Zones with online capacity", body = Vec<Zone>)))]
+async fn list_zones(State(state): State<AppState>) -> AppResult<Json<Vec<Zone>>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT zone, COUNT(*), COUNT(DISTINCT seller_id) FROM hosts
+         WHERE status = 'online' GROUP BY zone ORDER BY zone",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, hosts, sellers)| Zone {
+                id,
+                hosts_online: hosts as u32,
+                sellers: sellers as u32,
+            })
+            .collect(),
+    ))
+}
+
+/// Whether a row with this id exists in a catalog table (`images`,
+/// `flavors`, `sla_tiers`).
+pub async fn exists(state: &AppState, table: CatalogTable, id: &str) -> AppResult<bool> {
+    let sql = match table {
+        CatalogTable::Images => "SELECT COUNT(*) FROM images WHERE id = $1",
+        CatalogTable::Flavors => "SELECT COUNT(*) FROM flavors WHERE id = $1",
+        CatalogTable::SlaTiers => "SELECT COUNT(*) FROM sla_tiers WHERE id = $1",
+    };
+    let (count,): (i64,) = sqlx::query_as(sql).bind(id).fetch_one(&state.db).await?;
+    Ok(count > 0)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum CatalogTable {
+    Images,
+    Flavors,
+    SlaTiers,
+}

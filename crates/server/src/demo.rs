@@ -1,0 +1,220 @@
+//! `--demo`: three sellers in three zones with hosts and offers, and a demo
+//! buyer, so a fresh `make run` shows a living marketplace. Idempotent.
+//!
+//! Each demo host's agent credential is written to
+//! `<demo dir>/<host name>/host.json` (mode 0600), the agent's own state
+//! file, so `make run` can start a simulated agent for every host.
+
+use std::path::Path;
+
+use crate::AppState;
+use crate::auth::{hash_password, new_id, new_token, token_hash};
+use crate::capacity;
+use crate::error::{AppError, AppResult};
+
+pub const DEMO_BUYER_EMAIL: &str = "buyer@demo.sparecloud.dev";
+pub const DEMO_PASSWORD: &str = "demo-password-1";
+
+struct DemoSeller {
+    email: &'static str,
+    company: &'static str,
+    country: &'static str,
+    zone: &'static str,
+    tier: &'static str,
+    /// (host name, vCPU, RAM GiB, disk GiB)
+    hosts: &'static [(&'static str, i64, i64, i64)],
+    /// (flavor, cents per hour)
+    prices: &'static [(&'static str, i64)],
+}
+
+const SELLERS: [DemoSeller; 3] = [
+    DemoSeller {
+        email: "ops@nordlicht.demo.sparecloud.dev",
+        company: "Nordlicht Hosting",
+        country: "DE",
+        zone: "eu-central-1a",
+        tier: "gold",
+        hosts: &[
+            ("nordlicht-fra-01", 32, 128, 2000),
+            ("nordlicht-fra-02", 32, 128, 2000),
+        ],
+        prices: &[
+            ("s1.small", 9),
+            ("s1.medium", 17),
+            ("s1.large", 33),
+            ("s1.xlarge", 64),
+            ("m1.large", 52),
+            ("c1.xlarge", 125),
+        ],
+    },
+    DemoSeller {
+        email: "sales@atlantic.demo.sparecloud.dev",
+        company: "Atlantic Racks",
+        country: "IE",
+        zone: "eu-west-1a",
+        tier: "silver",
+        hosts: &[
+            ("atlantic-dub-01", 16, 64, 1000),
+            ("atlantic-dub-02", 16, 64, 1000),
+        ],
+        prices: &[
+            ("s1.small", 7),
+            ("s1.medium", 13),
+            ("s1.large", 26),
+            ("s1.xlarge", 50),
+            ("m1.large", 41),
+        ],
+    },
+    DemoSeller {
+        email: "hello@prairie.demo.sparecloud.dev",
+        company: "Prairie Compute",
+        country: "US",
+        zone: "us-central-1a",
+        tier: "bronze",
+        hosts: &[("prairie-dsm-01", 64, 256, 4000)],
+        prices: &[
+            ("s1.small", 5),
+            ("s1.medium", 10),
+            ("s1.large", 19),
+            ("s1.xlarge", 37),
+            ("m1.large", 30),
+            ("c1.xlarge", 72),
+        ],
+    },
+];
+
+/// Seeds the demo data unless it is there already, writing agent state for
+/// the demo hosts under `agents_dir`.
+pub async fn seed(state: &AppState, agents_dir: &Path) -> AppResult<()> {
+    let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts WHERE email = $1")
+        .bind(DEMO_BUYER_EMAIL)
+        .fetch_one(&state.db)
+        .await?;
+    if existing > 0 {
+        tracing::info!("demo data already present");
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let password_hash = hash_password(DEMO_PASSWORD)?;
+    let api = state
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let mut tx = crate::db::begin_write(&state.db).await?;
+    sqlx::query(
+        "INSERT INTO accounts (id, email, password_hash, display_name, is_buyer, is_seller, created_at_ms)
+         VALUES ($1, $2, $3, 'Demo Buyer', 1, 0, $4)",
+    )
+    .bind(new_id("acc"))
+    .bind(DEMO_BUYER_EMAIL)
+    .bind(&password_hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let mut agent_files = Vec::new();
+    for seller in &SELLERS {
+        let seller_id = new_id("acc");
+        sqlx::query(
+            "INSERT INTO accounts (id, email, password_hash, display_name, is_buyer, is_seller, created_at_ms)
+             VALUES ($1, $2, $3, $4, 0, 1, $5)",
+        )
+        .bind(&seller_id)
+        .bind(seller.email)
+        .bind(&password_hash)
+        .bind(seller.company)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO sellers (account_id, company_name, country, payout_reference, default_sla_tier, created_at_ms, updated_at_ms)
+             VALUES ($1, $2, $3, 'DEMO-PAYOUT', $4, $5, $5)",
+        )
+        .bind(&seller_id)
+        .bind(seller.company)
+        .bind(seller.country)
+        .bind(seller.tier)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for (name, vcpu, ram, disk) in seller.hosts {
+            let host_id = new_id("hst");
+            let credential = new_token("sc_h");
+            sqlx::query(
+                "INSERT INTO hosts (id, seller_id, name, zone, credential_hash, vcpu, ram_gib, disk_gib, status,
+                                    registered_at_ms, last_heartbeat_ms, agent_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'online', $9, $9, 'demo')",
+            )
+            .bind(&host_id)
+            .bind(&seller_id)
+            .bind(*name)
+            .bind(seller.zone)
+            .bind(token_hash(&credential))
+            .bind(*vcpu)
+            .bind(*ram)
+            .bind(*disk)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let state_json = serde_json::json!({
+                "api": api, "host_id": host_id, "credential": credential, "zone": seller.zone, "name": name,
+            });
+            agent_files.push((agents_dir.join(name), state_json));
+        }
+        let offer_id = new_id("off");
+        sqlx::query(
+            "INSERT INTO offers (id, seller_id, zone, sla_tier, status, created_at_ms, updated_at_ms)
+             VALUES ($1, $2, $3, $4, 'active', $5, $5)",
+        )
+        .bind(&offer_id)
+        .bind(&seller_id)
+        .bind(seller.zone)
+        .bind(seller.tier)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for (flavor, cents) in seller.prices {
+            sqlx::query(
+                "INSERT INTO offer_prices (offer_id, flavor_id, hourly_cents) VALUES ($1, $2, $3)",
+            )
+            .bind(&offer_id)
+            .bind(*flavor)
+            .bind(*cents)
+            .execute(&mut *tx)
+            .await?;
+        }
+        capacity::refresh_offers(&mut tx, &seller_id, seller.zone, now).await?;
+    }
+    for (dir, state_json) in &agent_files {
+        write_private(
+            &dir.join("host.json"),
+            &serde_json::to_vec_pretty(state_json).unwrap_or_default(),
+        )
+        .map_err(|e| {
+            AppError::Internal(format!(
+                "cannot write demo agent state in {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    tx.commit().await?;
+    tracing::info!(
+        sellers = SELLERS.len(),
+        hosts = agent_files.len(),
+        "demo data seeded"
+    );
+    Ok(())
+}
+
+/// Writes a file only its owner can read (it holds a credential).
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents)
+}

@@ -1,0 +1,453 @@
+//! Instances: the buyer's view and actions, and the state changes the
+//! agents report.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use sparecloud_api::Problem;
+use sparecloud_api::agent::{ObservedInstance, ObservedState};
+use sparecloud_api::catalog::Capacity;
+use sparecloud_api::instances::{Instance, InstanceDetail, InstanceEvent, InstanceStatus};
+use sparecloud_api::problem::kinds;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::{AuthUser, new_id};
+use crate::capacity::{self, Conn};
+use crate::clock::{Millis, rfc3339};
+use crate::error::{AppError, AppResult};
+use crate::extract::Json;
+use crate::ledger;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_instances))
+        .routes(routes!(get_instance))
+        .routes(routes!(stop_instance))
+        .routes(routes!(start_instance))
+        .routes(routes!(terminate_instance))
+}
+
+const INSTANCE_COLUMNS: &str = "id, order_id, name, status, image_id, flavor_id, sla_tier, zone, vcpu, ram_gib, disk_gib,
+    address, hourly_cents, commission_bp, billed_ms, running_since_ms, created_at_ms, updated_at_ms";
+
+#[derive(sqlx::FromRow)]
+struct InstanceRow {
+    id: String,
+    order_id: String,
+    name: String,
+    status: String,
+    image_id: String,
+    flavor_id: String,
+    sla_tier: String,
+    zone: String,
+    vcpu: i64,
+    ram_gib: i64,
+    disk_gib: i64,
+    address: Option<String>,
+    hourly_cents: i64,
+    commission_bp: i64,
+    billed_ms: i64,
+    running_since_ms: Option<i64>,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+}
+
+fn instance_from_row(row: InstanceRow, now: Millis) -> Instance {
+    let live_ms = row.running_since_ms.map_or(0, |since| (now - since).max(0));
+    let cost = ledger::totals(row.hourly_cents, row.commission_bp, row.billed_ms + live_ms);
+    Instance {
+        status: InstanceStatus::parse(&row.status).unwrap_or(InstanceStatus::Failed),
+        id: row.id,
+        order_id: row.order_id,
+        name: row.name,
+        image_id: row.image_id,
+        flavor_id: row.flavor_id,
+        sla_tier: row.sla_tier,
+        zone: row.zone,
+        vcpu: row.vcpu as u32,
+        ram_gib: row.ram_gib as u32,
+        disk_gib: row.disk_gib as u32,
+        address: row.address,
+        hourly_cents: row.hourly_cents as u64,
+        cost_so_far_cents: cost.charge_cents as u64,
+        currency: "EUR".into(),
+        created_at: rfc3339(row.created_at_ms),
+        updated_at: rfc3339(row.updated_at_ms),
+    }
+}
+
+/// The buyer's instances in one order, or all of them.
+pub async fn load_instances(
+    state: &AppState,
+    buyer_id: &str,
+    order_id: Option<&str>,
+) -> AppResult<Vec<Instance>> {
+    let sql = format!(
+        "SELECT {INSTANCE_COLUMNS} FROM instances WHERE buyer_id = $1 AND ($2 = '' OR order_id = $2)
+         ORDER BY created_at_ms DESC, name"
+    );
+    let rows: Vec<InstanceRow> = sqlx::query_as(&sql)
+        .bind(buyer_id)
+        .bind(order_id.unwrap_or(""))
+        .fetch_all(&state.db)
+        .await?;
+    let now = state.clock.now();
+    Ok(rows
+        .into_iter()
+        .map(|row| instance_from_row(row, now))
+        .collect())
+}
+
+async fn load_owned(state: &AppState, user: &AuthUser, id: &str) -> AppResult<Instance> {
+    let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1 AND buyer_id = $2");
+    let row: Option<InstanceRow> = sqlx::query_as(&sql)
+        .bind(id)
+        .bind(&user.account_id)
+        .fetch_optional(&state.db)
+        .await?;
+    row.map(|row| instance_from_row(row, state.clock.now()))
+        .ok_or_else(|| AppError::not_found("instance"))
+}
+
+/// The signed-in buyer's instances, newest first.
+#[utoipa::path(get, path = "/instances", tag = "instances", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Instance>)))]
+async fn list_instances(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> AppResult<Json<Vec<Instance>>> {
+    Ok(Json(load_instances(&state, &user.account_id, None).await?))
+}
+
+/// One instance with its event log.
+#[utoipa::path(get, path = "/instances/{id}", tag = "instances", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Instance id")),
+    responses(
+        (status = 200, body = InstanceDetail),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_instance(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<InstanceDetail>> {
+    let instance = load_owned(&state, &user, &id).await?;
+    let events: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT at_ms, kind, message FROM instance_events WHERE instance_id = $1 ORDER BY at_ms, id",
+    )
+    .bind(&id)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(InstanceDetail {
+        instance,
+        events: events
+            .into_iter()
+            .map(|(at, kind, message)| InstanceEvent {
+                at: rfc3339(at),
+                kind,
+                message,
+            })
+            .collect(),
+    }))
+}
+
+/// Asks the host to stop the instance; billing stops when it has.
+#[utoipa::path(post, path = "/instances/{id}/stop", tag = "instances", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Instance id")),
+    responses(
+        (status = 200, body = Instance),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn stop_instance(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Instance>> {
+    act(&state, &user, &id, Action::Stop).await
+}
+
+/// Asks the host to start a stopped instance again.
+#[utoipa::path(post, path = "/instances/{id}/start", tag = "instances", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Instance id")),
+    responses(
+        (status = 200, body = Instance),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn start_instance(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Instance>> {
+    act(&state, &user, &id, Action::Start).await
+}
+
+/// Destroys the instance for good and frees its capacity.
+#[utoipa::path(post, path = "/instances/{id}/terminate", tag = "instances", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Instance id")),
+    responses(
+        (status = 200, body = Instance),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn terminate_instance(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Instance>> {
+    act(&state, &user, &id, Action::Terminate).await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Stop,
+    Start,
+    Terminate,
+}
+
+async fn act(
+    state: &AppState,
+    user: &AuthUser,
+    id: &str,
+    action: Action,
+) -> AppResult<Json<Instance>> {
+    let current = load_owned(state, user, id).await?;
+    let status = current.status;
+    let conflict = |detail: String| {
+        AppError::problem(
+            kinds::CONFLICT,
+            "Not possible now",
+            StatusCode::CONFLICT,
+            detail,
+        )
+    };
+    if status.is_final() {
+        return Err(conflict(format!("The instance is {}.", status.as_str())));
+    }
+    let now = state.clock.now();
+    let mut tx = crate::db::begin_write(&state.db).await?;
+    match action {
+        Action::Stop => match status {
+            InstanceStatus::Stopped | InstanceStatus::Stopping => {}
+            _ => {
+                set_desired(&mut tx, id, "stopped", Some("stopping"), now).await?;
+                record_event(
+                    &mut tx,
+                    id,
+                    "stop_requested",
+                    "Stop requested by the buyer.",
+                    now,
+                )
+                .await?;
+            }
+        },
+        Action::Start => match status {
+            InstanceStatus::Stopped => {
+                set_desired(&mut tx, id, "running", Some("provisioning"), now).await?;
+                record_event(
+                    &mut tx,
+                    id,
+                    "start_requested",
+                    "Start requested by the buyer.",
+                    now,
+                )
+                .await?;
+            }
+            InstanceStatus::Running | InstanceStatus::Provisioning | InstanceStatus::Pending => {}
+            _ => {
+                return Err(conflict(
+                    "Wait until the instance has stopped, then start it.".into(),
+                ));
+            }
+        },
+        Action::Terminate => {
+            let (host_status,): (String,) = sqlx::query_as(
+                "SELECT h.status FROM hosts h JOIN instances i ON i.host_id = h.id WHERE i.id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            set_desired(&mut tx, id, "terminated", Some("stopping"), now).await?;
+            record_event(
+                &mut tx,
+                id,
+                "terminate_requested",
+                "Termination requested by the buyer.",
+                now,
+            )
+            .await?;
+            // Nothing to wait for when the host never started it or is gone.
+            if status == InstanceStatus::Pending || host_status != "online" {
+                finish(&mut tx, id, InstanceStatus::Terminated, "Terminated.", now).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(Json(load_owned(state, user, id).await?))
+}
+
+async fn set_desired(
+    conn: &mut Conn,
+    id: &str,
+    desired: &str,
+    status: Option<&str>,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE instances SET desired_state = $2, status = COALESCE($3, status), updated_at_ms = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(desired)
+    .bind(status)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn record_event(
+    conn: &mut Conn,
+    instance_id: &str,
+    kind: &str,
+    message: &str,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO instance_events (id, instance_id, at_ms, kind, message) VALUES ($1, $2, $3, $4, $5)")
+        .bind(new_id("evt"))
+        .bind(instance_id)
+        .bind(now)
+        .bind(kind)
+        .bind(message)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends an instance (terminated or failed): bills its last running time and
+/// gives its capacity back to the host.
+pub async fn finish(
+    conn: &mut Conn,
+    id: &str,
+    status: InstanceStatus,
+    message: &str,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    ledger::accrue(conn, id, now, false).await?;
+    let row: Option<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+        "UPDATE instances SET status = $2, updated_at_ms = $3
+         WHERE id = $1 AND status NOT IN ('terminated', 'failed')
+         RETURNING host_id, seller_id, zone, vcpu, ram_gib, disk_gib",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((host_id, seller_id, zone, vcpu, ram, disk)) = row {
+        let need = Capacity {
+            vcpu: vcpu as u32,
+            ram_gib: ram as u32,
+            disk_gib: disk as u32,
+        };
+        capacity::release(conn, &host_id, need).await?;
+        record_event(conn, id, status.as_str(), message, now).await?;
+        capacity::refresh_offers(conn, &seller_id, &zone, now).await?;
+    }
+    Ok(())
+}
+
+/// Applies what an agent observed of the instances on its host.
+pub async fn apply_observed(
+    conn: &mut Conn,
+    host_id: &str,
+    observed: &[ObservedInstance],
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    for seen in observed {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT status, desired_state FROM instances WHERE id = $1 AND host_id = $2",
+        )
+        .bind(&seen.id)
+        .bind(host_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((status, desired)) = row else {
+            continue;
+        };
+        let Some(status) = InstanceStatus::parse(&status) else {
+            continue;
+        };
+        if status.is_final() {
+            continue;
+        }
+        use InstanceStatus as S;
+        match seen.state {
+            ObservedState::Provisioning if status == S::Pending => {
+                set_status(conn, &seen.id, S::Provisioning, None, now).await?;
+                record_event(
+                    conn,
+                    &seen.id,
+                    "provisioning",
+                    "The host is creating the instance.",
+                    now,
+                )
+                .await?;
+            }
+            ObservedState::Running if desired == "running" && status != S::Running => {
+                set_status(conn, &seen.id, S::Running, seen.address.as_deref(), now).await?;
+                sqlx::query("UPDATE instances SET running_since_ms = $2 WHERE id = $1 AND running_since_ms IS NULL")
+                    .bind(&seen.id)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                record_event(conn, &seen.id, "running", "The instance is running.", now).await?;
+            }
+            ObservedState::Stopped if desired == "stopped" && status != S::Stopped => {
+                ledger::accrue(conn, &seen.id, now, false).await?;
+                set_status(conn, &seen.id, S::Stopped, None, now).await?;
+                record_event(conn, &seen.id, "stopped", "The instance has stopped.", now).await?;
+            }
+            ObservedState::Terminated => {
+                finish(
+                    conn,
+                    &seen.id,
+                    S::Terminated,
+                    "The instance was destroyed.",
+                    now,
+                )
+                .await?;
+            }
+            ObservedState::Failed => {
+                finish(
+                    conn,
+                    &seen.id,
+                    S::Failed,
+                    "The host reported that the instance failed.",
+                    now,
+                )
+                .await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn set_status(
+    conn: &mut Conn,
+    id: &str,
+    status: InstanceStatus,
+    address: Option<&str>,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE instances SET status = $2, address = COALESCE($3, address), updated_at_ms = $4 WHERE id = $1")
+        .bind(id)
+        .bind(status.as_str())
+        .bind(address)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! Background work: hosts that stopped heartbeating go offline, expired
+//! quotes give their capacity back, running instances are billed.
+//!
+//! Each job claims its rows with a conditional UPDATE, so several server
+//! processes may run them at once without doing anything twice.
+
+use std::time::Duration;
+
+use crate::AppState;
+use crate::error::AppResult;
+use crate::{agent_api, checkout, ledger};
+
+/// How often running instances are billed.
+pub const ACCRUAL_INTERVAL_MS: i64 = 60_000;
+
+/// One pass of every job.
+pub async fn run_once(state: &AppState) -> AppResult<()> {
+    agent_api::mark_silent_hosts_offline(state).await?;
+    checkout::release_expired_quotes(state).await?;
+    let mut tx = crate::db::begin_write(&state.db).await?;
+    ledger::accrue_running(&mut tx, state.clock.now(), ACCRUAL_INTERVAL_MS).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Runs the jobs every second until the task is aborted.
+pub async fn run(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(error) = run_once(&state).await {
+            tracing::error!(%error, "background jobs failed");
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! Quotes, payments and orders: binding prices, capacity holds, no
+//! overbooking under concurrency, idempotent orders, declined cards, and
+//! card data that is never stored or logged.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use common::TestApp;
+use serde_json::json;
+
+const SMALL_HOST: (u32, u32, u32) = (4, 8, 80);
+
+#[tokio::test]
+async fn a_quote_prices_the_order_and_holds_the_capacity() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+
+    let res = app.quote(&buyer, &offer, "s1.small", 3, false).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let quote = res.json();
+    assert_eq!(quote["unit_hourly_cents"], 120);
+    assert_eq!(quote["hourly_total_cents"], 360);
+    assert_eq!(quote["commission_hourly_cents"], 54, "15 % included");
+    assert_eq!(quote["estimated_month_cents"], 360 * 730);
+    assert_eq!(quote["zones"], json!(["eu-west-1a"]));
+    assert_eq!(app.allocated(&seller.host_id).await, (3, 6, 60));
+
+    // Only one more small instance fits while the hold lasts.
+    let res = app.quote(&buyer, &offer, "s1.small", 2, false).await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(
+        res.json()["type"],
+        "https://sparecloud.dev/problems/capacity-unavailable"
+    );
+
+    // After ten minutes the hold is released.
+    app.state.clock.advance(10 * 60 * 1000);
+    let released = sparecloud_server::checkout::release_expired_quotes(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(released, 1);
+    assert_eq!(app.allocated(&seller.host_id).await, (0, 0, 0));
+    assert_eq!(
+        app.quote(&buyer, &offer, "s1.small", 4, false).await.status,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn quotes_are_validated() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "silver", &[("s1.small", 100)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let res = app
+        .post(
+            "/api/v1/quotes",
+            Some(&buyer),
+            json!({"offer_id": offer, "image_id": "windows-95", "sla_tier": "gold",
+                   "flavor_id": "s1.large", "count": 0}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<String> = res.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["image_id", "sla_tier", "flavor_id", "count"]);
+    let missing = app.quote(&buyer, "off_nope", "s1.small", 1, false).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let anonymous = app.post("/api/v1/quotes", None, json!({})).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_order_creates_pending_instances_on_the_held_host() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+
+    let res = app.buy(&buyer, &card, &offer, "s1.small", 2).await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let order = res.json();
+    assert_eq!(order["status"], "completed");
+    let instances = order["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 2);
+    assert!(
+        instances
+            .iter()
+            .all(|i| i["status"] == "pending" && i["zone"] == "eu-west-1a")
+    );
+    // The held capacity is now the instances'.
+    assert_eq!(app.allocated(&seller.host_id).await, (2, 4, 40));
+    let listed = app
+        .send("GET", "/api/v1/instances", Some(&buyer), None)
+        .await;
+    assert_eq!(listed.json().as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_returns_the_same_order_and_never_charges_twice() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let card = app.card(&buyer, "4242424242424242").await;
+    let quote = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let quote_id = quote["id"].as_str().unwrap();
+
+    let first = app.order(&buyer, quote_id, &card, "attempt-1").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    let again = app.order(&buyer, quote_id, &card, "attempt-1").await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(first.json()["id"], again.json()["id"]);
+    assert_eq!(first.json()["instances"], again.json()["instances"]);
+
+    // Concurrent retries of one key: one order, one authorisation.
+    let quote2 = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let quote2_id = quote2["id"].as_str().unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (app, buyer, card, quote2_id) =
+            (app.clone(), buyer.clone(), card.clone(), quote2_id.clone());
+        tasks.push(tokio::spawn(async move {
+            app.order(&buyer, &quote2_id, &card, "attempt-2")
+                .await
+                .status
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!(
+            [StatusCode::CREATED, StatusCode::OK, StatusCode::CONFLICT].contains(&status),
+            "{status}"
+        );
+        created += usize::from(status == StatusCode::CREATED);
+    }
+    assert_eq!(created, 1);
+
+    let (orders, authorisations): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT authorization_id) FROM orders WHERE status = 'completed'",
+    )
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!((orders, authorisations), (2, 2));
+    let (instances,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM instances")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(instances, 2);
+
+    // A key reused for another request is refused.
+    let quote3 = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let reused = app
+        .order(&buyer, quote3["id"].as_str().unwrap(), &card, "attempt-1")
+        .await;
+    assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        reused.json()["type"],
+        "https://sparecloud.dev/problems/idempotency-key"
+    );
+}
+
+#[tokio::test]
+async fn declined_cards_keep_the_quote_for_another_card() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let declined = app.card(&buyer, "4000 0000 0000 0002").await;
+    let no_funds = app.card(&buyer, "4000 0000 0000 9995").await;
+    let good = app.card(&buyer, "4242 4242 4242 4242").await;
+    let quote = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let quote_id = quote["id"].as_str().unwrap();
+
+    let res = app.order(&buyer, quote_id, &declined, "a1").await;
+    assert_eq!(res.status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(
+        res.json()["type"],
+        "https://sparecloud.dev/problems/card-declined"
+    );
+    // Retrying the same attempt gives the same answer.
+    let again = app.order(&buyer, quote_id, &declined, "a1").await;
+    assert_eq!(again.status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(again.json(), res.json());
+
+    let res = app.order(&buyer, quote_id, &no_funds, "a2").await;
+    assert_eq!(res.status, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(
+        res.json()["type"],
+        "https://sparecloud.dev/problems/insufficient-funds"
+    );
+
+    let res = app.order(&buyer, quote_id, &good, "a3").await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    // The quote is used up now.
+    let res = app.order(&buyer, quote_id, &good, "a4").await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!(
+        res.json()["type"],
+        "https://sparecloud.dev/problems/quote-used"
+    );
+}
+
+#[tokio::test]
+async fn orders_need_a_valid_ssh_key_an_own_card_and_an_own_live_quote() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let other = app.sign_up("o@example.com", &["buyer"]).await;
+    let others_card = app.card(&other, "4242 4242 4242 4242").await;
+    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+    let quote = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let quote_id = quote["id"].as_str().unwrap();
+
+    let order = |key: &'static str, body: serde_json::Value| {
+        let request = axum::http::Request::post("/api/v1/orders")
+            .header("authorization", format!("Bearer {buyer}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        app.request(request)
+    };
+    let bad_key = order("k1", json!({"quote_id": quote_id, "payment_method_id": card,
+        "ssh_public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9"})).await;
+    assert_eq!(
+        bad_key.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_key.text()
+    );
+    assert_eq!(bad_key.json()["errors"][0]["field"], "ssh_public_key");
+    let empty_key = order(
+        "k2",
+        json!({"quote_id": quote_id, "payment_method_id": card, "ssh_public_key": ""}),
+    )
+    .await;
+    assert_eq!(empty_key.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let foreign_card = order(
+        "k3",
+        json!({"quote_id": quote_id, "payment_method_id": others_card,
+        "ssh_public_key": common::ED25519_KEY}),
+    )
+    .await;
+    assert_eq!(foreign_card.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        foreign_card.json()["errors"][0]["field"],
+        "payment_method_id"
+    );
+
+    // Another buyer cannot order this buyer's quote.
+    let other_card = app.card(&other, "4242 4242 4242 4242").await;
+    let stolen = app.order(&other, quote_id, &other_card, "k4").await;
+    assert_eq!(stolen.status, StatusCode::NOT_FOUND);
+
+    let no_key = app
+        .post(
+            "/api/v1/orders",
+            Some(&buyer),
+            json!({"quote_id": quote_id, "payment_method_id": card,
+            "ssh_public_key": common::ED25519_KEY}),
+        )
+        .await;
+    assert_eq!(no_key.status, StatusCode::BAD_REQUEST);
+
+    app.state.clock.advance(10 * 60 * 1000 + 1);
+    let expired = app.order(&buyer, quote_id, &card, "k5").await;
+    assert_eq!(expired.status, StatusCode::GONE);
+    assert_eq!(
+        expired.json()["type"],
+        "https://sparecloud.dev/problems/quote-expired"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_orders_never_overbook_a_small_host() {
+    let app = TestApp::new().await;
+    // Room for exactly four s1.small (1 vCPU, 2 GiB, 20 GiB).
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (app, buyer, card, offer) = (app.clone(), buyer.clone(), card.clone(), offer.clone());
+        tasks.push(tokio::spawn(async move {
+            app.buy(&buyer, &card, &offer, "s1.small", 1).await.status
+        }));
+    }
+    let mut placed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            StatusCode::CREATED => placed += 1,
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(placed, 4);
+    assert_eq!(app.allocated(&seller.host_id).await, (4, 8, 80));
+    let (instances,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM instances")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(instances, 4);
+}
+
+/// Collects every log line the server writes during a test.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether `needle` stands in `haystack` as a value of its own (not inside
+/// a longer run of letters and digits, such as a hex id).
+fn contains_standalone(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .any(|(i, window)| {
+            window == needle
+                && (i == 0 || !haystack[i - 1].is_ascii_alphanumeric())
+                && haystack
+                    .get(i + needle.len())
+                    .is_none_or(|b| !b.is_ascii_alphanumeric())
+        })
+}
+
+#[tokio::test]
+async fn card_numbers_and_cvcs_are_neither_stored_nor_logged() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let number = "3782 822463 10005";
+    let cvc = "7391";
+    let res = app
+        .post(
+            "/api/v1/payment-methods",
+            Some(&buyer),
+            json!({"holder_name": "Ada Lovelace", "number": number, "exp_month": 11, "exp_year": 2031, "cvc": cvc}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let method = res.json();
+    assert_eq!(method["brand"], "American Express");
+    assert_eq!(method["last4"], "0005");
+    assert!(!res.text().contains("822463"));
+    let card = method["id"].as_str().unwrap();
+    let order = app.buy(&buyer, card, &offer, "s1.small", 1).await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.text());
+    // A rejected card goes through the same paths.
+    let rejected = app
+        .post(
+            "/api/v1/payment-methods",
+            Some(&buyer),
+            json!({"holder_name": "Ada", "number": "4242 4242 4242 4241", "exp_month": 1, "exp_year": 2020, "cvc": "8642"}),
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!rejected.text().contains("4242 4242 4242 4241"));
+
+    app.state.db.close().await;
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(app.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("test.db")
+        {
+            stored.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(!stored.is_empty());
+    let logged = logs.0.lock().unwrap().clone();
+    assert!(!logged.is_empty(), "the test captured the server's logs");
+    for (what, bytes) in [("database", &stored), ("logs", &logged)] {
+        for digits in [
+            "378282246310005",
+            "3782 822463 10005",
+            "4242424242424241",
+            "4242 4242 4242 4241",
+        ] {
+            assert!(
+                !contains_standalone(bytes, digits.as_bytes()),
+                "card number in the {what}"
+            );
+        }
+        for code in [cvc, "8642"] {
+            assert!(
+                !contains_standalone(bytes, code.as_bytes()),
+                "CVC in the {what}"
+            );
+        }
+    }
+}
