@@ -78,7 +78,8 @@ async fn register(
     }
 
     let now = state.clock.now();
-    let row: Option<(String, String, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+    type TokenRow = (String, String, String, i64, Option<i64>, Option<i64>);
+    let row: Option<TokenRow> = sqlx::query_as(
         "SELECT id, seller_id, zone, expires_at_ms, used_at_ms, revoked_at_ms FROM install_tokens WHERE token_hash = $1",
     )
     .bind(token_hash(request.token.trim()))

@@ -105,7 +105,8 @@ pub async fn refresh_offers(
     zone: &str,
     now: Millis,
 ) -> Result<(), sqlx::Error> {
-    let hosts: Vec<(String, i64, i64, i64, i64, i64, i64, String, i64, i64)> = sqlx::query_as(
+    type HostRow = (String, i64, i64, i64, i64, i64, i64, String, i64, i64);
+    let hosts: Vec<HostRow> = sqlx::query_as(
         "SELECT id, vcpu, ram_gib, disk_gib, alloc_vcpu, alloc_ram_gib, alloc_disk_gib, status, draining, registered_at_ms
          FROM hosts WHERE seller_id = $1 AND zone = $2",
     )

@@ -44,21 +44,21 @@ async fn search(
     Query(query): Query<OfferQuery>,
 ) -> AppResult<Json<OfferPage>> {
     let mut errors = Vec::new();
-    if let Some(sla) = &query.sla {
-        if !catalog::exists(&state, CatalogTable::SlaTiers, sla).await? {
-            errors.push(FieldError {
-                field: "sla".into(),
-                message: format!("There is no service level called {sla:?}."),
-            });
-        }
+    if let Some(sla) = &query.sla
+        && !catalog::exists(&state, CatalogTable::SlaTiers, sla).await?
+    {
+        errors.push(FieldError {
+            field: "sla".into(),
+            message: format!("There is no service level called {sla:?}."),
+        });
     }
-    if let Some(image) = &query.image {
-        if !catalog::exists(&state, CatalogTable::Images, image).await? {
-            errors.push(FieldError {
-                field: "image".into(),
-                message: format!("There is no image called {image:?}."),
-            });
-        }
+    if let Some(image) = &query.image
+        && !catalog::exists(&state, CatalogTable::Images, image).await?
+    {
+        errors.push(FieldError {
+            field: "image".into(),
+            message: format!("There is no image called {image:?}."),
+        });
     }
     let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
     if !(1..=MAX_PER_PAGE).contains(&per_page) {
@@ -227,7 +227,8 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
     for id in ids {
         query = query.bind(id);
     }
-    let mut prices: HashMap<String, Vec<(i64, (String, i64, i64, i64))>> = HashMap::new();
+    type FlavorRow = (String, i64, i64, i64);
+    let mut prices: HashMap<String, Vec<(i64, FlavorRow)>> = HashMap::new();
     for (offer_id, cents, flavor_id, vcpu, ram, disk) in query.fetch_all(&state.db).await? {
         prices
             .entry(offer_id)

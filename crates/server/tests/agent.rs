@@ -1,0 +1,344 @@
+//! The agent protocol: install tokens traded for host credentials,
+//! heartbeats carrying capacity and observed instances, and hosts going
+//! offline when they fall silent.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::TestApp;
+
+const HOST: (u32, u32, u32) = (8, 16, 200);
+
+#[tokio::test]
+async fn a_fresh_token_registers_a_host_once() {
+    let app = TestApp::new().await;
+    let seller = app.seller_account("s@example.com").await;
+    let token = app.install_token(&seller, "eu-west-1a").await;
+    assert!(
+        token.starts_with("sc_it_") && token.len() >= 6 + 32,
+        "at least 128 random bits"
+    );
+
+    let (host_id, credential) = app.register_host(&token, "rack-1", HOST).await;
+    assert!(credential.starts_with("sc_h_"));
+    let hosts = app
+        .send("GET", "/api/v1/seller/hosts", Some(&seller), None)
+        .await
+        .json();
+    assert_eq!(hosts[0]["id"], host_id.as_str());
+    assert_eq!(hosts[0]["status"], "online");
+    assert_eq!(hosts[0]["zone"], "eu-west-1a");
+    assert_eq!(
+        hosts[0]["capacity"],
+        serde_json::json!({"vcpu": 8, "ram_gib": 16, "disk_gib": 200})
+    );
+
+    let again = app.register_raw(&token, "rack-2", HOST).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        again.json()["type"],
+        "https://sparecloud.dev/problems/install-token-used"
+    );
+
+    let tokens = app
+        .send("GET", "/api/v1/seller/install-tokens", Some(&seller), None)
+        .await
+        .json();
+    assert_eq!(tokens[0]["status"], "used");
+    assert_eq!(tokens[0]["host_id"], host_id.as_str());
+}
+
+#[tokio::test]
+async fn expired_revoked_and_unknown_tokens_are_refused_each_with_its_own_type() {
+    let app = TestApp::new().await;
+    let seller = app.seller_account("s@example.com").await;
+
+    let unknown = app.register_raw("sc_it_0000", "rack", HOST).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        unknown.json()["type"],
+        "https://sparecloud.dev/problems/install-token-invalid"
+    );
+
+    let revoked = app.install_token(&seller, "eu-west-1a").await;
+    let tokens = app
+        .send("GET", "/api/v1/seller/install-tokens", Some(&seller), None)
+        .await
+        .json();
+    let id = tokens[0]["id"].as_str().unwrap();
+    let res = app
+        .send(
+            "DELETE",
+            &format!("/api/v1/seller/install-tokens/{id}"),
+            Some(&seller),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json()["status"], "revoked");
+    let res = app.register_raw(&revoked, "rack", HOST).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.json()["type"],
+        "https://sparecloud.dev/problems/install-token-revoked"
+    );
+
+    let expiring = app.install_token(&seller, "eu-west-1a").await;
+    app.state.clock.advance(24 * 3600 * 1000);
+    let res = app.register_raw(&expiring, "rack", HOST).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.json()["type"],
+        "https://sparecloud.dev/problems/install-token-expired"
+    );
+    let tokens = app
+        .send("GET", "/api/v1/seller/install-tokens", Some(&seller), None)
+        .await
+        .json();
+    let statuses: Vec<&str> = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["expired", "revoked"]);
+}
+
+#[tokio::test]
+async fn install_tokens_are_stored_hashed_and_shown_once() {
+    let app = TestApp::new().await;
+    let seller = app.seller_account("s@example.com").await;
+    let res = app
+        .post(
+            "/api/v1/seller/install-tokens",
+            Some(&seller),
+            serde_json::json!({"label": "rack 9", "zone": "eu-west-1a", "expires_in_hours": 2}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    let body = res.json();
+    let secret = body["secret"].as_str().unwrap();
+    let command = body["install_command"].as_str().unwrap();
+    assert!(
+        command.starts_with("sparecloud-agent register --api http://"),
+        "{command}"
+    );
+    assert!(command.contains(secret));
+    let list = app
+        .send("GET", "/api/v1/seller/install-tokens", Some(&seller), None)
+        .await;
+    assert!(
+        !list.text().contains(secret),
+        "the list never shows the secret"
+    );
+    let (hash,): (String,) = sqlx::query_as("SELECT token_hash FROM install_tokens")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert!(!hash.contains(&secret[6..]));
+
+    let bad = app
+        .post(
+            "/api/v1/seller/install-tokens",
+            Some(&seller),
+            serde_json::json!({"label": "", "zone": "EU WEST", "expires_in_hours": 1000}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["errors"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn heartbeats_move_instances_and_report_desired_state() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 360)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+    let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await.json();
+    let id = order["instances"][0]["id"].as_str().unwrap().to_owned();
+
+    let beat = app.heartbeat(&seller.host_credential, HOST, &[]).await;
+    assert_eq!(beat.status, StatusCode::OK);
+    let desired = beat.json();
+    assert_eq!(desired["heartbeat_interval_secs"], 5);
+    assert_eq!(desired["instances"][0]["id"], id.as_str());
+    assert_eq!(desired["instances"][0]["state"], "running");
+    assert_eq!(
+        desired["instances"][0]["ssh_public_key"],
+        common::ED25519_KEY
+    );
+
+    let status = |app: &TestApp, buyer: &str, id: &str| {
+        let (app, buyer, id) = (app.clone(), buyer.to_owned(), id.to_owned());
+        async move {
+            app.send(
+                "GET",
+                &format!("/api/v1/instances/{id}"),
+                Some(&buyer),
+                None,
+            )
+            .await
+            .json()
+        }
+    };
+    app.heartbeat(&seller.host_credential, HOST, &[(&id, "provisioning")])
+        .await;
+    assert_eq!(
+        status(&app, &buyer, &id).await["instance"]["status"],
+        "provisioning"
+    );
+    app.heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
+        .await;
+    let detail = status(&app, &buyer, &id).await;
+    assert_eq!(detail["instance"]["status"], "running");
+    assert_eq!(detail["instance"]["address"], "198.51.100.7");
+
+    // An hour of running costs the hourly price.
+    app.state.clock.advance(3_600_000);
+    assert_eq!(
+        status(&app, &buyer, &id).await["instance"]["cost_so_far_cents"],
+        360
+    );
+
+    let res = app
+        .send(
+            "POST",
+            &format!("/api/v1/instances/{id}/terminate"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let desired = app
+        .heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
+        .await
+        .json();
+    assert_eq!(desired["instances"][0]["state"], "terminated");
+    app.heartbeat(&seller.host_credential, HOST, &[(&id, "terminated")])
+        .await;
+    let detail = status(&app, &buyer, &id).await;
+    assert_eq!(detail["instance"]["status"], "terminated");
+    let kinds: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "provisioning",
+            "running",
+            "terminate_requested",
+            "terminated"
+        ]
+    );
+    assert_eq!(
+        app.allocated(&seller.host_id).await,
+        (0, 0, 0),
+        "capacity is free again"
+    );
+    let desired = app
+        .heartbeat(&seller.host_credential, HOST, &[])
+        .await
+        .json();
+    assert_eq!(desired["instances"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_silent_host_goes_offline_after_three_intervals_and_back_online_on_its_next_heartbeat() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 100)])
+        .await;
+    let listed = || async { app.get("/api/v1/offers").await.json()["total"].clone() };
+    assert_eq!(listed().await, 1);
+
+    app.state.clock.advance(14_000);
+    assert!(
+        sparecloud_server::agent_api::mark_silent_hosts_offline(&app.state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    app.state.clock.advance(2_000);
+    let offline = sparecloud_server::agent_api::mark_silent_hosts_offline(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(offline, std::slice::from_ref(&seller.host_id));
+    let hosts = app
+        .send("GET", "/api/v1/seller/hosts", Some(&seller.token), None)
+        .await
+        .json();
+    assert_eq!(hosts[0]["status"], "offline");
+    assert_eq!(listed().await, 0, "an offline host's capacity is not sold");
+    assert_eq!(
+        app.get(&format!("/api/v1/offers/{offer}")).await.json()["prices"],
+        serde_json::json!([])
+    );
+
+    app.state.clock.advance(60_000);
+    assert_eq!(
+        app.heartbeat(&seller.host_credential, HOST, &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let hosts = app
+        .send("GET", "/api/v1/seller/hosts", Some(&seller.token), None)
+        .await
+        .json();
+    assert_eq!(hosts[0]["status"], "online");
+    assert!(
+        hosts[0]["uptime_bp"].as_u64().unwrap() < 10_000,
+        "the outage counts against uptime"
+    );
+    assert_eq!(listed().await, 1);
+}
+
+#[tokio::test]
+async fn heartbeats_need_a_valid_host_credential_and_only_touch_that_hosts_instances() {
+    let app = TestApp::new().await;
+    let res = app.heartbeat("sc_h_forged", HOST, &[]).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.json()["type"],
+        "https://sparecloud.dev/problems/host-credential-invalid"
+    );
+
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", HOST)
+        .await;
+    let other = app
+        .seller_with_host("t@example.com", "eu-west-1a", HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 100)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+    let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await.json();
+    let id = order["instances"][0]["id"].as_str().unwrap();
+    // Another seller's agent cannot move this instance.
+    app.heartbeat(&other.host_credential, HOST, &[(id, "terminated")])
+        .await;
+    let detail = app
+        .send(
+            "GET",
+            &format!("/api/v1/instances/{id}"),
+            Some(&buyer),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(detail["instance"]["status"], "pending");
+}
