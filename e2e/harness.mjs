@@ -94,14 +94,17 @@ export async function startServer({ args = [], env = {} } = {}) {
     port,
     dir,
     logs,
+    /** Stops the server with SIGTERM; it must shut down cleanly (exit 0). */
     async stop() {
-      if (child.exitCode === null) {
+      let exitCode = child.exitCode;
+      if (exitCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await once(child, 'exit');
+        [exitCode] = await once(child, 'exit');
         clearTimeout(timer);
       }
       rmSync(dir, { recursive: true, force: true });
+      if (exitCode !== 0) throw new Error(`server did not stop cleanly on SIGTERM (exit ${exitCode}):\n${logs()}`);
     },
   };
 }
