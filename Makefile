@@ -86,8 +86,10 @@ test-rust: toolchain
 
 # Browser tests drive the real server (debug build, as `cargo test` left it)
 # with the release web app.
+# `--workspace` resolves features as `cargo test --workspace` does, so the
+# binaries that run left are reused instead of rebuilt.
 test-e2e: web node-deps chromium
-	cargo build --locked -p sparecloud-server -p sparecloud-agent
+	cargo build --workspace --locked
 	SPARECLOUD_SERVER_BIN=target/debug/sparecloud-server SPARECLOUD_E2E_BUILT=1 \
 	  node --test --test-concurrency=1 e2e/
 

@@ -30,7 +30,7 @@ const CHROMIUM_ARGS = [
 export function ensureBuilt() {
   if (process.env.SPARECLOUD_E2E_BUILT === '1') return;
   execFileSync('make', ['web'], { cwd: ROOT, stdio: 'inherit' });
-  execFileSync('cargo', ['build', '--locked', '-p', 'sparecloud-server', '-p', 'sparecloud-agent'], {
+  execFileSync('cargo', ['build', '--workspace', '--locked'], {
     cwd: ROOT,
     stdio: 'inherit',
   });

@@ -20,21 +20,33 @@ fn blocks_of_equal_length_collide() {
     assert_ne!(found[0].class, found[2].class);
     let problems = collisions(&found);
     assert_eq!(problems.len(), 1);
-    assert!(problems[0].contains("fn Red") && problems[0].contains("fn Tan"), "{}", problems[0]);
+    assert!(
+        problems[0].contains("fn Red") && problems[0].contains("fn Tan"),
+        "{}",
+        problems[0]
+    );
     assert!(!problems[0].contains("fn Blue"));
-    assert!(found[2].css.contains(&format!("p.{}", found[2].class)), "{}", found[2].css);
+    assert!(
+        found[2].css.contains(&format!("p.{}", found[2].class)),
+        "{}",
+        found[2].css
+    );
 }
 
 #[test]
 fn distinct_lengths_pass() {
-    let found = blocks("fn A() { let c = style! { p { color: red; } }; } fn B() { let c = style! { a { color: blue; } }; }");
+    let found = blocks(
+        "fn A() { let c = style! { p { color: red; } }; } fn B() { let c = style! { a { color: blue; } }; }",
+    );
     assert!(collisions(&found).is_empty());
 }
 
 #[test]
 fn blocks_stylers_would_skip_are_errors() {
     let nested = "fn A() { if true { let c = style! { p { color: red; } }; } }";
-    let problems = scan_source("nested.rs", nested).err().expect("a nested block is an error");
+    let problems = scan_source("nested.rs", nested)
+        .err()
+        .expect("a nested block is an error");
     assert!(problems[0].contains("nested.rs"), "{problems:?}");
     let in_impl = "struct S; impl S { fn f() { let c = style! { p { color: red; } }; } }";
     assert!(scan_source("impl.rs", in_impl).is_err());

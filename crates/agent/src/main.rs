@@ -1,8 +1,26 @@
-//! `sparecloud-agent`: the seller's host agent. The protocol and the
-//! commands (`register`, `run`, `status`) arrive with the agent issue; until
-//! then the binary only identifies itself.
+//! `sparecloud-agent`: the seller's host agent. It registers the host with an
+//! install token, then heartbeats with the host's capacity and the observed
+//! state of its instances, and runs the instances the marketplace places on
+//! it through a `Driver` (for now the `sim` driver, a simulation).
 
-use clap::Parser;
+mod capacity;
+mod client;
+mod driver;
+mod error;
+mod state;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand};
+use sparecloud_api::agent::{HeartbeatRequest, RegisterRequest};
+use sparecloud_api::catalog::Capacity;
+
+use crate::client::ApiClient;
+use crate::driver::{Driver, SimDriver, UnixMillis, reconcile};
+use crate::error::AgentError;
+use crate::state::{HostState, StateDir, Status};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -10,14 +28,296 @@ use clap::Parser;
     version,
     about = "The Sparecloud seller agent"
 )]
-struct Cli {}
+struct Cli {
+    /// Where the agent keeps its credential and its instances' state.
+    #[arg(long, global = true, env = "SPARECLOUD_AGENT_STATE_DIR", default_value_os_t = default_state_dir())]
+    state_dir: PathBuf,
 
-fn main() {
-    let _cli = Cli::parse();
-    eprintln!(
-        "sparecloud-agent {}: no commands yet (see the API prefix {})",
-        env!("CARGO_PKG_VERSION"),
-        sparecloud_api::API_PREFIX
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Trade an install token for this host's credential.
+    Register {
+        /// The Sparecloud API, e.g. https://sparecloud.example.
+        #[arg(long)]
+        api: String,
+        /// The install token from the seller dashboard.
+        #[arg(long, env = "SPARECLOUD_INSTALL_TOKEN")]
+        token: String,
+        /// The zone the host is in (defaults to the token's).
+        #[arg(long)]
+        zone: Option<String>,
+        /// The host's name (defaults to its hostname).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        capacity: CapacityArgs,
+    },
+    /// Heartbeat and run the instances the marketplace places here, until
+    /// SIGTERM or Ctrl-C.
+    Run {
+        /// Seconds a simulated instance takes to boot.
+        #[arg(long, env = "SPARECLOUD_SIM_BOOT_SECS", default_value_t = 3)]
+        sim_boot_secs: u64,
+        #[command(flatten)]
+        capacity: CapacityArgs,
+    },
+    /// Show what the agent knows: host, API, last heartbeat, instances.
+    Status,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct CapacityArgs {
+    /// Cores kept for the host itself.
+    #[arg(long, default_value_t = 1)]
+    reserve_vcpu: u32,
+    /// GiB of memory kept for the host itself.
+    #[arg(long, default_value_t = 2)]
+    reserve_ram_gib: u32,
+    /// GiB of disk kept for the host itself.
+    #[arg(long, default_value_t = 20)]
+    reserve_disk_gib: u32,
+    /// Report this capacity (VCPU,RAM_GIB,DISK_GIB) instead of the
+    /// machine's: for simulated hosts.
+    #[arg(long, value_parser = capacity::parse)]
+    capacity: Option<Capacity>,
+}
+
+fn default_state_dir() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/state/sparecloud-agent"),
+        None => PathBuf::from("/var/lib/sparecloud-agent"),
+    }
+}
+
+fn now_ms() -> UnixMillis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as UnixMillis)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "sparecloud_agent=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let state = StateDir::new(cli.state_dir.clone());
+    let result = match cli.command {
+        Command::Register {
+            api,
+            token,
+            zone,
+            name,
+            capacity,
+        } => register(&state, &api, &token, zone, name, &capacity).await,
+        Command::Run {
+            sim_boot_secs,
+            capacity,
+        } => run(&state, sim_boot_secs, &capacity).await,
+        Command::Status => status(&state, &cli.state_dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sparecloud-agent: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The capacity to report: a declared one, or the machine's minus the reserve.
+fn host_capacity(
+    args: &CapacityArgs,
+    declared: Option<Capacity>,
+    state_dir: &std::path::Path,
+) -> Result<Capacity, AgentError> {
+    if let Some(capacity) = args.capacity.or(declared) {
+        return Ok(capacity);
+    }
+    std::fs::create_dir_all(state_dir).ok();
+    let reserve = Capacity {
+        vcpu: args.reserve_vcpu,
+        ram_gib: args.reserve_ram_gib,
+        disk_gib: args.reserve_disk_gib,
+    };
+    capacity::sellable(capacity::machine(state_dir), reserve)
+}
+
+async fn register(
+    state: &StateDir,
+    api: &str,
+    token: &str,
+    zone: Option<String>,
+    name: Option<String>,
+    capacity_args: &CapacityArgs,
+) -> Result<(), AgentError> {
+    let capacity = host_capacity(capacity_args, None, &state.path)?;
+    let name = name
+        .or_else(sysinfo::System::host_name)
+        .unwrap_or_else(|| "host".into());
+    let response = ApiClient::new(api)
+        .register(&RegisterRequest {
+            token: token.trim().to_owned(),
+            name: name.clone(),
+            zone,
+            capacity,
+            agent_version: env!("CARGO_PKG_VERSION").into(),
+        })
+        .await?;
+    state.save_host(&HostState {
+        api: api.trim_end_matches('/').to_owned(),
+        host_id: response.host_id.clone(),
+        credential: response.credential,
+        zone: response.zone.clone(),
+        name,
+        declared_capacity: capacity_args.capacity,
+    })?;
+    println!(
+        "Registered host {} in zone {} with {} vCPU, {} GiB RAM, {} GiB disk. Start it with: sparecloud-agent run",
+        response.host_id, response.zone, capacity.vcpu, capacity.ram_gib, capacity.disk_gib
     );
-    std::process::exit(2);
+    Ok(())
+}
+
+async fn run(
+    state: &StateDir,
+    sim_boot_secs: u64,
+    capacity_args: &CapacityArgs,
+) -> Result<(), AgentError> {
+    let host = state.load_host()?;
+    let capacity = host_capacity(capacity_args, host.declared_capacity, &state.path)?;
+    let mut driver = SimDriver::load(&state.path, sim_boot_secs * 1000)
+        .map_err(|e| AgentError::State(state.path.clone(), e.to_string()))?;
+    tracing::info!(
+        host_id = %host.host_id, api = %host.api, driver = driver.name(),
+        "agent running; the sim driver is a simulation and starts no real virtual machines"
+    );
+    let client = ApiClient::new(&host.api);
+    let mut status = state.load_status();
+    let mut backoff = Duration::from_secs(1);
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+
+    loop {
+        let observed = driver
+            .observe(now_ms())
+            .map_err(|e| AgentError::State(state.path.clone(), e.to_string()))?;
+        let request = HeartbeatRequest {
+            capacity,
+            instances: observed,
+            agent_version: env!("CARGO_PKG_VERSION").into(),
+        };
+        let wait = match client.heartbeat(&host.credential, &request).await {
+            Ok(response) => {
+                if status.last_error.is_some() {
+                    tracing::info!("connected to the API again");
+                }
+                backoff = Duration::from_secs(1);
+                let interval =
+                    Duration::from_secs(u64::from(response.heartbeat_interval_secs.max(1)));
+                let changes = reconcile(&mut driver, &response.instances, now_ms())
+                    .map_err(|e| AgentError::State(state.path.clone(), e.to_string()))?;
+                status = Status {
+                    last_heartbeat_unix: Some(now_ms() / 1000),
+                    last_error: None,
+                    heartbeat_interval_secs: response.heartbeat_interval_secs,
+                };
+                state.save_status(&status)?;
+                // After a change, report its first effects soon.
+                if changes > 0 {
+                    Duration::from_millis(500)
+                } else {
+                    jitter(interval)
+                }
+            }
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, retry_in_secs = backoff.as_secs(), "heartbeat failed; retrying");
+                status.last_error = Some(error.to_string());
+                state.save_status(&status)?;
+                let wait = backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+                wait
+            }
+            Err(error) => return Err(error),
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = &mut shutdown => {
+                tracing::info!("stopping");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// ±10 %, so that many hosts restarted together do not heartbeat in step.
+fn jitter(interval: Duration) -> Duration {
+    let ms = interval.as_millis() as u64;
+    Duration::from_millis(ms - ms / 10 + fastrand::u64(0..=ms / 5))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+fn status(state: &StateDir, dir: &std::path::Path) -> Result<(), AgentError> {
+    let host = state.load_host()?;
+    let status = state.load_status();
+    let mut driver =
+        SimDriver::load(dir, 0).map_err(|e| AgentError::State(dir.to_path_buf(), e.to_string()))?;
+    println!(
+        "host:       {} ({}) in zone {}",
+        host.host_id, host.name, host.zone
+    );
+    println!("api:        {}", host.api);
+    let now = now_ms() / 1000;
+    match status.last_heartbeat_unix {
+        Some(at) => println!(
+            "heartbeat:  {}s ago (every {}s)",
+            now.saturating_sub(at),
+            status.heartbeat_interval_secs
+        ),
+        None => println!("heartbeat:  never"),
+    }
+    if let Some(error) = &status.last_error {
+        println!("last error: {error}");
+    }
+    let instances = driver
+        .observe(now_ms())
+        .map_err(|e| AgentError::State(dir.to_path_buf(), e.to_string()))?;
+    println!("instances:  {}", instances.len());
+    for instance in instances {
+        println!(
+            "  {}  {:?}  {}",
+            instance.id,
+            instance.state,
+            instance.address.unwrap_or_default()
+        );
+    }
+    Ok(())
 }
