@@ -39,9 +39,11 @@ toolchain:
 	  || rustup toolchain install $(TOOLCHAIN) --profile minimal \
 	       --component rustfmt,clippy --target wasm32-unknown-unknown
 
+# A debug build: Trunk only orchestrates the build, and compiling it
+# optimised takes minutes longer on a fresh machine.
 trunk: toolchain
 	@trunk --version 2>/dev/null | grep -qx 'trunk $(TRUNK_VERSION)' \
-	  || cargo install --locked trunk --version $(TRUNK_VERSION)
+	  || cargo install --locked --debug trunk --version $(TRUNK_VERSION)
 
 # Not --locked: one of its locked dependencies was yanked.
 wasm-bindgen: toolchain
@@ -72,10 +74,7 @@ server: toolchain
 ## ---- run -----------------------------------------------------------------
 
 run: build
-	@mkdir -p $(RUN_DIR)
-	@echo "Sparecloud on http://127.0.0.1:8080 (Ctrl-C stops it)"
-	DATABASE_URL="sqlite://$(RUN_DIR)/sparecloud.db" SPARECLOUD_DIST_DIR=dist \
-	  ./target/release/sparecloud-server --bind 127.0.0.1:8080
+	SPARECLOUD_RUN_DIR=$(RUN_DIR) scripts/run-demo.sh
 
 ## ---- test ----------------------------------------------------------------
 

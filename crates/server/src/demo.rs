@@ -156,8 +156,11 @@ pub async fn seed(state: &AppState, agents_dir: &Path) -> AppResult<()> {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            // The demo hosts are simulated: their agents report the declared
+            // capacity rather than this machine's.
             let state_json = serde_json::json!({
                 "api": api, "host_id": host_id, "credential": credential, "zone": seller.zone, "name": name,
+                "declared_capacity": {"vcpu": vcpu, "ram_gib": ram, "disk_gib": disk},
             });
             agent_files.push((agents_dir.join(name), state_json));
         }
