@@ -520,3 +520,66 @@ fn refused_tokens_and_an_unreachable_api_give_clear_messages() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not registered yet"));
 }
+
+#[test]
+fn the_install_command_shown_to_the_seller_works_as_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), free_port());
+    let url = server.url.clone();
+    let m = market(&url);
+    let (status, created) = call(
+        "POST",
+        &format!("{url}/api/v1/seller/install-tokens"),
+        Some(&m.seller),
+        Some(json!({"label": "copied", "zone": "eu-west-1a"})),
+        None,
+    );
+    assert_eq!(status, 201);
+    let command = created["install_command"].as_str().unwrap();
+    assert!(command.contains(&format!("--api {url} ")), "{command}");
+
+    // Run the text as a seller would paste it, with the built agent on PATH.
+    let bin_dir = Path::new(agent_bin()).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut shell = Command::new("sh")
+        // `exec` for the last command only, so that killing the shell stops the agent.
+        .args([
+            "-c",
+            &command.replace("&& sparecloud-agent run", "&& exec sparecloud-agent run"),
+        ])
+        .env("PATH", path)
+        .env("SPARECLOUD_AGENT_STATE_DIR", dir.path().join("agent"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(20), "the host registers", || {
+        hosts(&url, &m.seller)
+            .as_array()
+            .is_some_and(|h| h.len() == 1)
+    });
+    let registered_at = hosts(&url, &m.seller)[0]["registered_at"].clone();
+    wait_until(
+        Duration::from_secs(20),
+        "the agent heartbeats after registering",
+        || {
+            let host = &hosts(&url, &m.seller)[0];
+            host["status"] == "online" && host["last_heartbeat_at"] != registered_at
+        },
+    );
+    let tokens = call(
+        "GET",
+        &format!("{url}/api/v1/seller/install-tokens"),
+        Some(&m.seller),
+        None,
+        None,
+    )
+    .1;
+    assert_eq!(tokens[0]["status"], "used");
+    let _ = shell.kill();
+    let _ = shell.wait();
+}
