@@ -34,6 +34,17 @@ pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
     Ok(pool)
 }
 
+/// Gives SQLite's query planner fresh statistics (cheap; SQLite's advice
+/// for long-lived databases). PostgreSQL analyses by itself.
+pub async fn optimize(pool: &Pool) -> Result<(), sqlx::Error> {
+    if is_sqlite(pool) {
+        sqlx::query("PRAGMA optimize = 0x10002")
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Adds `mode=rwc` (create when missing) to an SQLite URL and creates the
 /// file's directory.
 fn sqlite_url(url: &str) -> Result<String, sqlx::Error> {

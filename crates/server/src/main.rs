@@ -17,6 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if config.demo {
         demo::seed(&state, &config.demo_agents_dir).await?;
     }
+    db::optimize(&state.db).await?;
 
     let listener = tokio::net::TcpListener::bind(&config.bind).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");

@@ -114,7 +114,7 @@ async fn search(
     let filter = conditions.join(" AND ");
     let order = match query.sort.unwrap_or_default() {
         OfferSort::PriceAsc => "o.from_price_cents ASC, o.id ASC",
-        OfferSort::PriceDesc => "o.from_price_cents DESC, o.id ASC",
+        OfferSort::PriceDesc => "o.from_price_cents DESC, o.id DESC",
         OfferSort::Newest => "o.created_at_ms DESC, o.id DESC",
         OfferSort::Uptime => "o.uptime_bp DESC, o.from_price_cents ASC, o.id ASC",
     };
@@ -217,6 +217,9 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
         query = query.bind(id);
     }
     let rows = query.fetch_all(&state.db).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
 
     let sql = format!(
         "SELECT p.offer_id, p.hourly_cents, f.id, f.vcpu, f.ram_gib, f.disk_gib
@@ -236,14 +239,21 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
             .push((cents, (flavor_id, vcpu, ram, disk)));
     }
 
+    // The hosts of these offers' sellers, looked up by seller (indexed).
+    let mut sellers: Vec<&str> = rows.iter().map(|row| row.1.as_str()).collect();
+    sellers.sort_unstable();
+    sellers.dedup();
+    let seller_placeholders = (1..=sellers.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "SELECT h.seller_id, h.zone, h.vcpu - h.alloc_vcpu, h.ram_gib - h.alloc_ram_gib, h.disk_gib - h.alloc_disk_gib
-         FROM hosts h WHERE h.status = 'online' AND h.draining = 0
-           AND h.seller_id IN (SELECT seller_id FROM offers WHERE id IN ({placeholders}))"
+         FROM hosts h WHERE h.seller_id IN ({seller_placeholders}) AND h.status = 'online' AND h.draining = 0"
     );
     let mut query = sqlx::query_as::<_, (String, String, i64, i64, i64)>(&sql);
-    for id in ids {
-        query = query.bind(id);
+    for seller in &sellers {
+        query = query.bind(*seller);
     }
     let mut free: HashMap<(String, String), Vec<Capacity>> = HashMap::new();
     for (seller, zone, vcpu, ram, disk) in query.fetch_all(&state.db).await? {

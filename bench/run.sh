@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmarks, not tests: a marketplace of 100,000 offers and 10,000 hosts in
+# a fresh SQLite file, the release server on loopback, and
+#   - wrk (Debian's) at 50 connections on GET /api/v1/health and on
+#     GET /api/v1/offers with a mix of filters, sorts and pages;
+#   - sparecloud-bench: heartbeats from the 10,000 hosts, and POST /orders
+#     (each after its own quote), 50 connections each.
+# Prints the figures; takes about two minutes after the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${BENCH_SECONDS:-15}
+
+command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+cargo build --release --locked -p sparecloud-server -p sparecloud-bench
+dir=$(mktemp -d)
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+db="sqlite://$dir/bench.db"
+
+target/release/sparecloud-bench seed --database-url "$db" --offers 100000 --sellers 1000 --zones 10
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+api="http://127.0.0.1:$port"
+# A long heartbeat interval: each seeded host heartbeats every ~10 s at most.
+RUST_LOG=warn target/release/sparecloud-server --bind "127.0.0.1:$port" --database-url "$db" \
+  --dist-dir "$dir" --heartbeat-interval-secs 60 &
+server_pid=$!
+for _ in $(seq 1 100); do curl -fsS "$api/api/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "== GET /api/v1/health"
+wrk -t2 -c50 -d"${seconds}s" --latency "$api/api/v1/health"
+echo "== GET /api/v1/offers (filters, sorts, pages; 100,000 offers)"
+wrk -t2 -c50 -d"${seconds}s" --latency -s bench/offers.lua "$api"
+echo "== agent heartbeats"
+target/release/sparecloud-bench heartbeats --api "$api" --hosts 10000 --connections 50 --seconds "$seconds"
+echo "== orders"
+target/release/sparecloud-bench orders --api "$api" --connections 50 --seconds "$seconds"
