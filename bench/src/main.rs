@@ -278,17 +278,10 @@ async fn orders(
     seconds: u64,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let client = reqwest::Client::new();
-    let offers: Value = client
-        .get(format!("{api}/api/v1/offers?per_page=100&sort=newest"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let offers: Vec<String> = offers["items"]
-        .as_array()
-        .ok_or("no offers")?
-        .iter()
-        .filter_map(|o| o["id"].as_str().map(str::to_owned))
+    // Seeded offers spread over all sellers (and so over all their hosts);
+    // the seed names them off_bench_00000000 to off_bench_00099999.
+    let offers: Vec<String> = (0..1_000_usize)
+        .map(|i| format!("off_bench_{:08}", (i * 7_919) % 100_000))
         .collect();
     // One buyer per connection, each with a card.
     let mut buyers = Vec::new();

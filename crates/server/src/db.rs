@@ -24,6 +24,19 @@ pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
     let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
     let pool = AnyPoolOptions::new()
         .max_connections(if is_sqlite { 8 } else { 16 })
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if is_sqlite {
+                    // With WAL, NORMAL syncs at checkpoints instead of at every
+                    // commit: never corrupts, but the last commits before a
+                    // power loss may roll back (SQLite's recommended pairing).
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await?;
     if is_sqlite {
