@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::{self, AuthUser};
 use crate::clock::{Millis, rfc3339};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, field_errors};
 use crate::extract::{ClientIp, Json};
 
 /// How long a session token stays valid.
@@ -42,24 +42,20 @@ async fn sign_up(
     State(state): State<AppState>,
     Json(request): Json<SignUpRequest>,
 ) -> AppResult<(StatusCode, Json<Session>)> {
-    let mut errors = Vec::new();
-    let mut check = |field: &str, result: Result<(), String>| {
-        if let Err(message) = result {
-            errors.push(FieldError {
-                field: field.into(),
-                message,
-            });
-        }
+    let roles = if request.roles.is_empty() {
+        Err("Choose buying, selling or both.".to_owned())
+    } else {
+        Ok(())
     };
-    check("email", validate::email(&request.email));
-    check("password", validate::password(&request.password));
-    check(
-        "display_name",
-        validate::display_name(&request.display_name),
-    );
-    if request.roles.is_empty() {
-        check("roles", Err("Choose buying, selling or both.".into()));
-    }
+    let errors = field_errors([
+        ("email", validate::email(&request.email)),
+        ("password", validate::password(&request.password)),
+        (
+            "display_name",
+            validate::display_name(&request.display_name),
+        ),
+        ("roles", roles),
+    ]);
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }

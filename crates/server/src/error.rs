@@ -51,6 +51,21 @@ impl AppError {
     }
 }
 
+/// The failed checks among `(field, check)` pairs, in the order given.
+pub fn field_errors<'a>(
+    checks: impl IntoIterator<Item = (&'a str, Result<(), String>)>,
+) -> Vec<FieldError> {
+    checks
+        .into_iter()
+        .filter_map(|(field, result)| {
+            result.err().map(|message| FieldError {
+                field: field.into(),
+                message,
+            })
+        })
+        .collect()
+}
+
 /// Writes `problem` as an `application/problem+json` response.
 pub fn problem_response(problem: Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);

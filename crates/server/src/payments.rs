@@ -11,16 +11,16 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use sparecloud_api::Problem;
 use sparecloud_api::checkout::{CardRequest, PaymentMethod};
 use sparecloud_api::validate::{self, CardBrand};
-use sparecloud_api::{FieldError, Problem};
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{AuthUser, new_id, new_token};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, field_errors};
 use crate::extract::Json;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -124,36 +124,25 @@ async fn create_payment_method(
 ) -> AppResult<(StatusCode, Json<PaymentMethod>)> {
     let today = OffsetDateTime::from_unix_timestamp(state.clock.now() / 1000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let mut errors = Vec::new();
-    let mut check = |field: &str, result: Result<(), String>| {
-        if let Err(message) = result {
-            errors.push(FieldError {
-                field: field.into(),
-                message,
-            });
-        }
-    };
-    check(
-        "holder_name",
-        validate::short_text(&card.holder_name, 100, "the name on the card"),
-    );
-    let brand: Option<CardBrand> = match validate::card_number(&card.number) {
-        Ok(brand) => Some(brand),
-        Err(message) => {
-            check("number", Err(message));
-            None
-        }
-    };
-    check(
-        "expiry",
-        validate::card_expiry(
-            card.exp_month,
-            card.exp_year,
-            today.year() as u32,
-            u8::from(today.month()).into(),
+    let number = validate::card_number(&card.number);
+    let brand: Option<CardBrand> = number.as_ref().ok().copied();
+    let errors = field_errors([
+        (
+            "holder_name",
+            validate::short_text(&card.holder_name, 100, "the name on the card"),
         ),
-    );
-    check("cvc", validate::cvc(&card.cvc, brand));
+        ("number", number.map(|_| ())),
+        (
+            "expiry",
+            validate::card_expiry(
+                card.exp_month,
+                card.exp_year,
+                today.year() as u32,
+                u8::from(today.month()).into(),
+            ),
+        ),
+        ("cvc", validate::cvc(&card.cvc, brand)),
+    ]);
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }

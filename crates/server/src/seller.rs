@@ -19,7 +19,7 @@ use crate::auth::{self, AuthUser};
 use crate::capacity;
 use crate::catalog::{self, CatalogTable};
 use crate::clock::{Millis, rfc3339};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, field_errors};
 use crate::extract::Json;
 
 const DEFAULT_TOKEN_HOURS: u32 = 24;
@@ -56,18 +56,6 @@ async fn seller(state: &AppState, user: &AuthUser) -> AppResult<()> {
         ));
     }
     Ok(())
-}
-
-fn field_errors(checks: Vec<(&str, Result<(), String>)>) -> Vec<FieldError> {
-    checks
-        .into_iter()
-        .filter_map(|(field, result)| {
-            result.err().map(|message| FieldError {
-                field: field.into(),
-                message,
-            })
-        })
-        .collect()
 }
 
 // ---- profile ------------------------------------------------------------
