@@ -207,17 +207,17 @@ async fn heartbeat(
     Json(request): Json<HeartbeatRequest>,
 ) -> AppResult<Json<HeartbeatResponse>> {
     let now = state.clock.now();
-    let mut tx = crate::db::begin_write(&state.db).await?;
-    // The write comes first so that SQLite's write lock is taken at once.
+    // Recording the heartbeat is one statement; most heartbeats change
+    // nothing else, and then no transaction holds the write lock longer.
     let (seller_id, zone, old_status, vcpu, ram, disk): (String, String, String, i64, i64, i64) =
         sqlx::query_as(
             "UPDATE hosts SET last_heartbeat_ms = $2, agent_version = $3 WHERE id = $1
-         RETURNING seller_id, zone, status, vcpu, ram_gib, disk_gib",
+             RETURNING seller_id, zone, status, vcpu, ram_gib, disk_gib",
         )
         .bind(&host.host_id)
         .bind(now)
         .bind(&request.agent_version)
-        .fetch_one(&mut *tx)
+        .fetch_one(&state.db)
         .await?;
     let capacity = request.capacity;
     let capacity_changed = (vcpu, ram, disk)
@@ -226,36 +226,46 @@ async fn heartbeat(
             i64::from(capacity.ram_gib),
             i64::from(capacity.disk_gib),
         );
-    if capacity_changed {
-        sqlx::query("UPDATE hosts SET vcpu = $2, ram_gib = $3, disk_gib = $4 WHERE id = $1")
-            .bind(&host.host_id)
-            .bind(i64::from(capacity.vcpu))
-            .bind(i64::from(capacity.ram_gib))
-            .bind(i64::from(capacity.disk_gib))
-            .execute(&mut *tx)
-            .await?;
-    }
     let came_back = old_status != "online";
-    if came_back {
-        sqlx::query("UPDATE hosts SET status = 'online' WHERE id = $1")
+    let instances_changed =
+        instances::observations_change_anything(&state.db, &host.host_id, &request.instances)
+            .await?;
+    if capacity_changed || came_back || instances_changed {
+        let mut tx = crate::db::begin_write(&state.db).await?;
+        if capacity_changed {
+            sqlx::query("UPDATE hosts SET vcpu = $2, ram_gib = $3, disk_gib = $4 WHERE id = $1")
+                .bind(&host.host_id)
+                .bind(i64::from(capacity.vcpu))
+                .bind(i64::from(capacity.ram_gib))
+                .bind(i64::from(capacity.disk_gib))
+                .execute(&mut *tx)
+                .await?;
+        }
+        if came_back {
+            // Conditional: of two racing heartbeats only one closes the outage.
+            let flipped = sqlx::query(
+                "UPDATE hosts SET status = 'online' WHERE id = $1 AND status <> 'online'",
+            )
             .bind(&host.host_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE host_outages SET ended_at_ms = $2 WHERE host_id = $1 AND ended_at_ms IS NULL",
-        )
-        .bind(&host.host_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tracing::info!(host_id = %host.host_id, "host back online");
+            if flipped.rows_affected() == 1 {
+                sqlx::query("UPDATE host_outages SET ended_at_ms = $2 WHERE host_id = $1 AND ended_at_ms IS NULL")
+                    .bind(&host.host_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tracing::info!(host_id = %host.host_id, "host back online");
+            }
+        }
+        instances::apply_observed(&mut tx, &host.host_id, &request.instances, now).await?;
+        if capacity_changed || came_back {
+            capacity::refresh_offers(&mut tx, &seller_id, &zone, now).await?;
+        }
+        tx.commit().await?;
     }
-    instances::apply_observed(&mut tx, &host.host_id, &request.instances, now).await?;
-    if capacity_changed || came_back {
-        capacity::refresh_offers(&mut tx, &seller_id, &zone, now).await?;
-    }
-    let desired = desired_instances(&mut tx, &host.host_id).await?;
-    tx.commit().await?;
+    let mut conn = state.db.acquire().await?;
+    let desired = desired_instances(&mut conn, &host.host_id).await?;
     Ok(Json(HeartbeatResponse {
         heartbeat_interval_secs: state.settings.heartbeat_interval_secs,
         instances: desired,

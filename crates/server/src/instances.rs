@@ -358,6 +358,64 @@ pub async fn finish(
     Ok(())
 }
 
+/// What an observation changes for an instance in `status` whose buyer
+/// wants `desired`, if anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Provisioning,
+    Running,
+    Stopped,
+    Terminated,
+    Failed,
+}
+
+pub fn transition(
+    seen: ObservedState,
+    status: InstanceStatus,
+    desired: &str,
+) -> Option<Transition> {
+    use InstanceStatus as S;
+    if status.is_final() {
+        return None;
+    }
+    match seen {
+        ObservedState::Provisioning if status == S::Pending => Some(Transition::Provisioning),
+        ObservedState::Running if desired == "running" && status != S::Running => {
+            Some(Transition::Running)
+        }
+        ObservedState::Stopped if desired == "stopped" && status != S::Stopped => {
+            Some(Transition::Stopped)
+        }
+        ObservedState::Terminated => Some(Transition::Terminated),
+        ObservedState::Failed => Some(Transition::Failed),
+        _ => None,
+    }
+}
+
+/// Whether any observation would change anything: a read, so that the
+/// usual heartbeat ("all as before") takes no write lock for instances.
+pub async fn observations_change_anything(
+    pool: &crate::db::Pool,
+    host_id: &str,
+    observed: &[ObservedInstance],
+) -> Result<bool, sqlx::Error> {
+    if observed.is_empty() {
+        return Ok(false);
+    }
+    let recorded: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, status, desired_state FROM instances WHERE host_id = $1 AND status NOT IN ('terminated', 'failed')")
+            .bind(host_id)
+            .fetch_all(pool)
+            .await?;
+    Ok(observed.iter().any(|seen| {
+        recorded.iter().any(|(id, status, desired)| {
+            *id == seen.id
+                && InstanceStatus::parse(status)
+                    .is_some_and(|status| transition(seen.state, status, desired).is_some())
+        })
+    }))
+}
+
 /// Applies what an agent observed of the instances on its host.
 pub async fn apply_observed(
     conn: &mut Conn,
@@ -366,6 +424,7 @@ pub async fn apply_observed(
     now: Millis,
 ) -> Result<(), sqlx::Error> {
     for seen in observed {
+        // Read again inside the transaction: the buyer may have acted since.
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT status, desired_state FROM instances WHERE id = $1 AND host_id = $2",
         )
@@ -379,13 +438,9 @@ pub async fn apply_observed(
         let Some(status) = InstanceStatus::parse(&status) else {
             continue;
         };
-        if status.is_final() {
-            continue;
-        }
-        use InstanceStatus as S;
-        match seen.state {
-            ObservedState::Provisioning if status == S::Pending => {
-                set_status(conn, &seen.id, S::Provisioning, None, now).await?;
+        match transition(seen.state, status, &desired) {
+            Some(Transition::Provisioning) => {
+                set_status(conn, &seen.id, InstanceStatus::Provisioning, None, now).await?;
                 record_event(
                     conn,
                     &seen.id,
@@ -395,8 +450,15 @@ pub async fn apply_observed(
                 )
                 .await?;
             }
-            ObservedState::Running if desired == "running" && status != S::Running => {
-                set_status(conn, &seen.id, S::Running, seen.address.as_deref(), now).await?;
+            Some(Transition::Running) => {
+                set_status(
+                    conn,
+                    &seen.id,
+                    InstanceStatus::Running,
+                    seen.address.as_deref(),
+                    now,
+                )
+                .await?;
                 sqlx::query("UPDATE instances SET running_since_ms = $2 WHERE id = $1 AND running_since_ms IS NULL")
                     .bind(&seen.id)
                     .bind(now)
@@ -404,32 +466,32 @@ pub async fn apply_observed(
                     .await?;
                 record_event(conn, &seen.id, "running", "The instance is running.", now).await?;
             }
-            ObservedState::Stopped if desired == "stopped" && status != S::Stopped => {
+            Some(Transition::Stopped) => {
                 ledger::accrue(conn, &seen.id, now, false).await?;
-                set_status(conn, &seen.id, S::Stopped, None, now).await?;
+                set_status(conn, &seen.id, InstanceStatus::Stopped, None, now).await?;
                 record_event(conn, &seen.id, "stopped", "The instance has stopped.", now).await?;
             }
-            ObservedState::Terminated => {
+            Some(Transition::Terminated) => {
                 finish(
                     conn,
                     &seen.id,
-                    S::Terminated,
+                    InstanceStatus::Terminated,
                     "The instance was destroyed.",
                     now,
                 )
                 .await?;
             }
-            ObservedState::Failed => {
+            Some(Transition::Failed) => {
                 finish(
                     conn,
                     &seen.id,
-                    S::Failed,
+                    InstanceStatus::Failed,
                     "The host reported that the instance failed.",
                     now,
                 )
                 .await?;
             }
-            _ => {}
+            None => {}
         }
     }
     Ok(())
@@ -450,4 +512,42 @@ async fn set_status(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use InstanceStatus as S;
+    use ObservedState as O;
+
+    #[test]
+    fn observations_move_instances_only_where_the_buyer_wants_them() {
+        assert_eq!(
+            transition(O::Provisioning, S::Pending, "running"),
+            Some(Transition::Provisioning)
+        );
+        assert_eq!(transition(O::Provisioning, S::Running, "running"), None);
+        assert_eq!(
+            transition(O::Running, S::Provisioning, "running"),
+            Some(Transition::Running)
+        );
+        // A host still running an instance the buyer stopped: wait for it.
+        assert_eq!(transition(O::Running, S::Stopping, "stopped"), None);
+        assert_eq!(
+            transition(O::Stopped, S::Stopping, "stopped"),
+            Some(Transition::Stopped)
+        );
+        assert_eq!(transition(O::Stopped, S::Provisioning, "running"), None);
+        assert_eq!(
+            transition(O::Terminated, S::Running, "running"),
+            Some(Transition::Terminated)
+        );
+        assert_eq!(
+            transition(O::Failed, S::Running, "running"),
+            Some(Transition::Failed)
+        );
+        // Nothing moves a finished instance.
+        assert_eq!(transition(O::Running, S::Terminated, "running"), None);
+        assert_eq!(transition(O::Failed, S::Failed, "running"), None);
+    }
 }
