@@ -140,6 +140,7 @@ pub async fn refresh_offers(
         uptimes.iter().map(|u| u64::from(*u)).sum::<u64>() / uptimes.len() as u64
     };
 
+    crate::search_cache::invalidate();
     let offers: Vec<(String,)> =
         sqlx::query_as("SELECT id FROM offers WHERE seller_id = $1 AND zone = $2")
             .bind(seller_id)

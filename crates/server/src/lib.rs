@@ -20,6 +20,7 @@ pub mod ledger;
 mod offers;
 mod openapi;
 pub mod payments;
+pub mod search_cache;
 mod seller;
 mod web;
 
@@ -50,6 +51,7 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: Arc<Settings>,
     pub gateway: payments::Gateway,
+    pub search_cache: Arc<search_cache::SearchCache>,
 }
 
 /// Settings fixed at start-up.
@@ -95,6 +97,7 @@ impl AppState {
             clock: Clock::System,
             settings: Arc::new(settings),
             gateway: Arc::new(payments::TestGateway),
+            search_cache: Arc::default(),
         }
     }
 

@@ -120,14 +120,31 @@ async fn search(
     };
 
     let count_sql = format!("SELECT COUNT(*) FROM offers o WHERE {filter}");
-    let mut count_query = sqlx::query_as::<_, (i64,)>(&count_sql);
-    for param in &params {
-        count_query = match param {
-            Param::Text(v) => count_query.bind(v.clone()),
-            Param::Int(v) => count_query.bind(*v),
-        };
-    }
-    let (total,) = count_query.fetch_one(&state.db).await?;
+    let cache_key = params.iter().fold(count_sql.clone(), |mut key, param| {
+        key.push('\u{1f}');
+        match param {
+            Param::Text(v) => key.push_str(v),
+            Param::Int(v) => key.push_str(&v.to_string()),
+        }
+        key
+    });
+    let now = state.clock.now();
+    let total = match state.search_cache.total(&cache_key, now) {
+        Some(total) => total,
+        None => {
+            let generation = crate::search_cache::generation();
+            let mut count_query = sqlx::query_as::<_, (i64,)>(&count_sql);
+            for param in &params {
+                count_query = match param {
+                    Param::Text(v) => count_query.bind(v.clone()),
+                    Param::Int(v) => count_query.bind(*v),
+                };
+            }
+            let (total,) = count_query.fetch_one(&state.db).await?;
+            state.search_cache.store(cache_key, generation, now, total);
+            total
+        }
+    };
 
     let page_sql = format!(
         "SELECT o.id FROM offers o WHERE {filter} ORDER BY {order} LIMIT {per_page} OFFSET {}",

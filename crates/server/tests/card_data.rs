@@ -1,0 +1,127 @@
+//! Card numbers and CVCs are neither stored nor logged. In a test binary of
+//! its own: the log capture uses a thread-scoped subscriber, which other
+//! tests running in parallel in the same process can keep from seeing
+//! events (tracing caches each callsite's interest process-wide).
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use common::TestApp;
+use serde_json::json;
+
+const SMALL_HOST: (u32, u32, u32) = (4, 8, 80);
+
+/// Collects every log line the server writes during a test.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether `needle` stands in `haystack` as a value of its own (not inside
+/// a longer run of letters and digits, such as a hex id).
+fn contains_standalone(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .any(|(i, window)| {
+            window == needle
+                && (i == 0 || !haystack[i - 1].is_ascii_alphanumeric())
+                && haystack
+                    .get(i + needle.len())
+                    .is_none_or(|b| !b.is_ascii_alphanumeric())
+        })
+}
+
+#[tokio::test]
+async fn card_numbers_and_cvcs_are_neither_stored_nor_logged() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let number = "3782 822463 10005";
+    let cvc = "7391";
+    let res = app
+        .post(
+            "/api/v1/payment-methods",
+            Some(&buyer),
+            json!({"holder_name": "Ada Lovelace", "number": number, "exp_month": 11, "exp_year": 2031, "cvc": cvc}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    let method = res.json();
+    assert_eq!(method["brand"], "American Express");
+    assert_eq!(method["last4"], "0005");
+    assert!(!res.text().contains("822463"));
+    let card = method["id"].as_str().unwrap();
+    let order = app.buy(&buyer, card, &offer, "s1.small", 1).await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.text());
+    // A rejected card goes through the same paths.
+    let rejected = app
+        .post(
+            "/api/v1/payment-methods",
+            Some(&buyer),
+            json!({"holder_name": "Ada", "number": "4242 4242 4242 4241", "exp_month": 1, "exp_year": 2020, "cvc": "8642"}),
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!rejected.text().contains("4242 4242 4242 4241"));
+
+    app.state.db.close().await;
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(app.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("test.db")
+        {
+            stored.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(!stored.is_empty());
+    let logged = logs.0.lock().unwrap().clone();
+    assert!(!logged.is_empty(), "the test captured the server's logs");
+    for (what, bytes) in [("database", &stored), ("logs", &logged)] {
+        for digits in [
+            "378282246310005",
+            "3782 822463 10005",
+            "4242424242424241",
+            "4242 4242 4242 4241",
+        ] {
+            assert!(
+                !contains_standalone(bytes, digits.as_bytes()),
+                "card number in the {what}"
+            );
+        }
+        for code in [cvc, "8642"] {
+            assert!(
+                !contains_standalone(bytes, code.as_bytes()),
+                "CVC in the {what}"
+            );
+        }
+    }
+}
