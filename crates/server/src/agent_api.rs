@@ -308,6 +308,16 @@ async fn desired_instances(
 pub async fn mark_silent_hosts_offline(state: &AppState) -> AppResult<Vec<String>> {
     let now = state.clock.now();
     let cutoff = now - 3 * Millis::from(state.settings.heartbeat_interval_secs) * 1000;
+    // A read first: most passes find nothing, and then take no write lock.
+    let (silent_count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM hosts WHERE status = 'online' AND last_heartbeat_ms < $1",
+    )
+    .bind(cutoff)
+    .fetch_one(&state.db)
+    .await?;
+    if silent_count == 0 {
+        return Ok(Vec::new());
+    }
     let mut tx = crate::db::begin_write(&state.db).await?;
     let silent: Vec<(String, String, String)> = sqlx::query_as(
         "UPDATE hosts SET status = 'offline' WHERE status = 'online' AND last_heartbeat_ms < $1

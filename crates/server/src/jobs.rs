@@ -17,9 +17,7 @@ pub const ACCRUAL_INTERVAL_MS: i64 = 60_000;
 pub async fn run_once(state: &AppState) -> AppResult<()> {
     agent_api::mark_silent_hosts_offline(state).await?;
     checkout::release_expired_quotes(state).await?;
-    let mut tx = crate::db::begin_write(&state.db).await?;
-    ledger::accrue_running(&mut tx, state.clock.now(), ACCRUAL_INTERVAL_MS).await?;
-    tx.commit().await?;
+    ledger::accrue_running(&state.db, state.clock.now(), ACCRUAL_INTERVAL_MS).await?;
     Ok(())
 }
 

@@ -96,9 +96,11 @@ pub async fn accrue(
 }
 
 /// Bills every instance that has run for at least `min_elapsed_ms` since it
-/// was last billed. Returns how many were billed.
+/// was last billed, each in a short write transaction of its own (finding
+/// them is a read, so a pass with nothing due takes no write lock). Returns
+/// how many were billed.
 pub async fn accrue_running(
-    conn: &mut Conn,
+    pool: &crate::db::Pool,
     now: Millis,
     min_elapsed_ms: Millis,
 ) -> Result<usize, sqlx::Error> {
@@ -106,10 +108,14 @@ pub async fn accrue_running(
         "SELECT id FROM instances WHERE running_since_ms IS NOT NULL AND running_since_ms <= $1",
     )
     .bind(now - min_elapsed_ms)
-    .fetch_all(&mut *conn)
+    .fetch_all(pool)
     .await?;
     for (id,) in &due {
-        accrue(conn, id, now, true).await?;
+        // `accrue` reads the instance again inside the transaction, so a stop
+        // that landed meanwhile is billed once, by whoever came first.
+        let mut tx = crate::db::begin_write(pool).await?;
+        accrue(&mut tx, id, now, true).await?;
+        tx.commit().await?;
     }
     Ok(due.len())
 }

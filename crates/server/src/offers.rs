@@ -30,6 +30,20 @@ enum Param {
     Int(i64),
 }
 
+/// Binds `params` in order, as `$1`, `$2`, ...
+fn bind_all<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    params: &'q [Param],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for param in params {
+        query = match param {
+            Param::Text(v) => query.bind(v.as_str()),
+            Param::Int(v) => query.bind(*v),
+        };
+    }
+    query
+}
+
 /// Listed offers: active, with at least one priced flavor that fits on one
 /// of the seller's online hosts in the zone.
 #[utoipa::path(get, path = "/offers", tag = "marketplace",
@@ -144,14 +158,9 @@ async fn search(
         Some(total) => total,
         None => {
             let generation = crate::search_cache::generation();
-            let mut count_query = sqlx::query_as::<_, (i64,)>(&count_sql);
-            for param in &params {
-                count_query = match param {
-                    Param::Text(v) => count_query.bind(v.clone()),
-                    Param::Int(v) => count_query.bind(*v),
-                };
-            }
-            let (total,) = count_query.fetch_one(&state.db).await?;
+            let (total,) = bind_all(sqlx::query_as::<_, (i64,)>(&count_sql), &params)
+                .fetch_one(&state.db)
+                .await?;
             state.search_cache.store(cache_key, generation, now, total);
             total
         }
@@ -161,14 +170,7 @@ async fn search(
         "SELECT o.id FROM offers o WHERE {page_filter} ORDER BY {order} LIMIT {per_page} OFFSET {}",
         u64::from(page - 1) * u64::from(per_page)
     );
-    let mut page_query = sqlx::query_as::<_, (String,)>(&page_sql);
-    for param in &params {
-        page_query = match param {
-            Param::Text(v) => page_query.bind(v.clone()),
-            Param::Int(v) => page_query.bind(*v),
-        };
-    }
-    let ids: Vec<String> = page_query
+    let ids: Vec<String> = bind_all(sqlx::query_as::<_, (String,)>(&page_sql), &params)
         .fetch_all(&state.db)
         .await?
         .into_iter()

@@ -159,9 +159,6 @@ async fn create_payment_method(
         })
         .await
         .map_err(|decline| AppError::Internal(format!("card tokenisation failed: {decline:?}")))?;
-    drop(digits);
-    drop(card.number);
-    drop(card.cvc);
 
     let method = PaymentMethod {
         id: new_id("pm"),
