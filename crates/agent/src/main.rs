@@ -84,6 +84,11 @@ struct CapacityArgs {
     /// machine's: for simulated hosts.
     #[arg(long, value_parser = capacity::parse)]
     capacity: Option<Capacity>,
+    /// GiB of disk to sell, instead of the free space measured on the state
+    /// directory's filesystem: for instance disks on another volume. Kept
+    /// from `register` for `run`.
+    #[arg(long, env = "SPARECLOUD_AGENT_DISK_GIB", conflicts_with = "capacity")]
+    disk_gib: Option<u32>,
 }
 
 fn default_state_dir() -> PathBuf {
@@ -137,18 +142,25 @@ async fn main() -> ExitCode {
 fn host_capacity(
     args: &CapacityArgs,
     declared: Option<Capacity>,
+    declared_disk_gib: Option<u32>,
     state_dir: &std::path::Path,
 ) -> Result<Capacity, AgentError> {
     if let Some(capacity) = args.capacity.or(declared) {
         return Ok(capacity);
     }
     std::fs::create_dir_all(state_dir).ok();
-    let reserve = Capacity {
+    let mut machine = capacity::machine(state_dir);
+    let mut reserve = Capacity {
         vcpu: args.reserve_vcpu,
         ram_gib: args.reserve_ram_gib,
         disk_gib: args.reserve_disk_gib,
     };
-    capacity::sellable(capacity::machine(state_dir), reserve)
+    // A declared disk is what is for sale: no reserve comes off it.
+    if let Some(disk_gib) = args.disk_gib.or(declared_disk_gib) {
+        machine.disk_gib = disk_gib;
+        reserve.disk_gib = 0;
+    }
+    capacity::sellable(machine, reserve)
 }
 
 async fn register(
@@ -159,7 +171,7 @@ async fn register(
     name: Option<String>,
     capacity_args: &CapacityArgs,
 ) -> Result<(), AgentError> {
-    let capacity = host_capacity(capacity_args, None, &state.path)?;
+    let capacity = host_capacity(capacity_args, None, None, &state.path)?;
     let name = name
         .or_else(sysinfo::System::host_name)
         .unwrap_or_else(|| "host".into());
@@ -179,6 +191,7 @@ async fn register(
         zone: response.zone.clone(),
         name,
         declared_capacity: capacity_args.capacity,
+        declared_disk_gib: capacity_args.disk_gib,
     })?;
     println!(
         "Registered host {} in zone {} with {} vCPU, {} GiB RAM, {} GiB disk. Start it with: sparecloud-agent run",
@@ -193,7 +206,12 @@ async fn run(
     capacity_args: &CapacityArgs,
 ) -> Result<(), AgentError> {
     let host = state.load_host()?;
-    let capacity = host_capacity(capacity_args, host.declared_capacity, &state.path)?;
+    let capacity = host_capacity(
+        capacity_args,
+        host.declared_capacity,
+        host.declared_disk_gib,
+        &state.path,
+    )?;
     let mut driver = SimDriver::load(&state.path, sim_boot_secs * 1000)
         .map_err(|e| AgentError::State(state.path.clone(), e.to_string()))?;
     tracing::info!(

@@ -20,6 +20,9 @@ pub struct HostState {
     /// Capacity to report instead of the machine's (for simulated hosts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_capacity: Option<Capacity>,
+    /// GiB of disk to sell instead of the free space measured here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_disk_gib: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -111,9 +114,12 @@ mod tests {
             zone: "eu-west-1a".into(),
             name: "rack-1".into(),
             declared_capacity: None,
+            declared_disk_gib: Some(500),
         };
         state.save_host(&host).unwrap();
-        assert_eq!(state.load_host().unwrap().credential, "sc_h_secret");
+        let loaded = state.load_host().unwrap();
+        assert_eq!(loaded.credential, "sc_h_secret");
+        assert_eq!(loaded.declared_disk_gib, Some(500));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

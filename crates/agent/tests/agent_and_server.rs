@@ -337,7 +337,20 @@ fn register_run_order_terminate_and_survive_restarts() {
 
     // Register with a fresh token: the host is online with this machine's capacity.
     let (token, _) = install_token(&url, &m.seller);
-    let out = agent(&state_dir, &["register", "--api", &url, "--token", &token]);
+    // Cores and memory are the machine's; the disk for sale is declared, so
+    // that the order below fits however little free disk this machine has.
+    let out = agent(
+        &state_dir,
+        &[
+            "register",
+            "--api",
+            &url,
+            "--token",
+            &token,
+            "--disk-gib",
+            "100",
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -357,6 +370,7 @@ fn register_run_order_terminate_and_survive_restarts() {
         machine_ram_gib() - 2,
         "memory minus the 2 GiB reserve"
     );
+    assert_eq!(host["capacity"]["disk_gib"], 100, "the declared disk");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -553,6 +567,9 @@ fn the_install_command_shown_to_the_seller_works_as_shown() {
         ])
         .env("PATH", path)
         .env("SPARECLOUD_AGENT_STATE_DIR", dir.path().join("agent"))
+        // Not a flag, so the command runs as shown; without it, a machine
+        // with less than the 20 GiB disk reserve free has nothing to sell.
+        .env("SPARECLOUD_AGENT_DISK_GIB", "100")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
