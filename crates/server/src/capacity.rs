@@ -140,7 +140,7 @@ pub async fn refresh_offers(
         uptimes.iter().map(|u| u64::from(*u)).sum::<u64>() / uptimes.len() as u64
     };
 
-    crate::search_cache::invalidate();
+    let revision = next_revision(conn).await?;
     let offers: Vec<(String,)> =
         sqlx::query_as("SELECT id FROM offers WHERE seller_id = $1 AND zone = $2")
             .bind(seller_id)
@@ -158,7 +158,7 @@ pub async fn refresh_offers(
         let fit = fitting(&free_per_host, &prices);
         sqlx::query(
             "UPDATE offers SET fit_vcpu = $2, fit_ram_gib = $3, fit_disk_gib = $4, from_price_cents = $5,
-               free_vcpu = $6, free_ram_gib = $7, free_disk_gib = $8, uptime_bp = $9
+               free_vcpu = $6, free_ram_gib = $7, free_disk_gib = $8, uptime_bp = $9, revision = $10
              WHERE id = $1",
         )
         .bind(&offer_id)
@@ -170,9 +170,35 @@ pub async fn refresh_offers(
         .bind(i64::from(free_total.ram_gib))
         .bind(i64::from(free_total.disk_gib))
         .bind(uptime as i64)
+        .bind(revision)
         .execute(&mut *conn)
         .await?;
     }
+    crate::offer_index::offers_changed();
+    Ok(())
+}
+
+/// The next value of the offer revision counter, which stamps changed
+/// offers for the search index. Taking it locks the counter until commit,
+/// so stamps commit in order.
+async fn next_revision(conn: &mut Conn) -> Result<i64, sqlx::Error> {
+    let (revision,): (i64,) =
+        sqlx::query_as("UPDATE offer_revisions SET n = n + 1 WHERE id = 1 RETURNING n")
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(revision)
+}
+
+/// Stamps a seller's offers as changed, for what `refresh_offers` does not
+/// derive (the seller's name).
+pub async fn stamp_seller_offers(conn: &mut Conn, seller_id: &str) -> Result<(), sqlx::Error> {
+    let revision = next_revision(conn).await?;
+    sqlx::query("UPDATE offers SET revision = $2 WHERE seller_id = $1")
+        .bind(seller_id)
+        .bind(revision)
+        .execute(&mut *conn)
+        .await?;
+    crate::offer_index::offers_changed();
     Ok(())
 }
 

@@ -127,7 +127,6 @@ async fn list_zones(State(state): State<AppState>) -> AppResult<Json<Vec<Zone>>>
 /// `flavors`, `sla_tiers`).
 pub async fn exists(state: &AppState, table: CatalogTable, id: &str) -> AppResult<bool> {
     let sql = match table {
-        CatalogTable::Images => "SELECT COUNT(*) FROM images WHERE id = $1",
         CatalogTable::Flavors => "SELECT COUNT(*) FROM flavors WHERE id = $1",
         CatalogTable::SlaTiers => "SELECT COUNT(*) FROM sla_tiers WHERE id = $1",
     };
@@ -137,7 +136,6 @@ pub async fn exists(state: &AppState, table: CatalogTable, id: &str) -> AppResul
 
 #[derive(Debug, Clone, Copy)]
 pub enum CatalogTable {
-    Images,
     Flavors,
     SlaTiers,
 }

@@ -17,10 +17,10 @@ mod health;
 pub mod instances;
 pub mod jobs;
 pub mod ledger;
+pub mod offer_index;
 mod offers;
 mod openapi;
 pub mod payments;
-pub mod search_cache;
 mod seller;
 mod web;
 
@@ -51,7 +51,7 @@ pub struct AppState {
     pub clock: Clock,
     pub settings: Arc<Settings>,
     pub gateway: payments::Gateway,
-    pub search_cache: Arc<search_cache::SearchCache>,
+    pub offer_index: Arc<offer_index::OfferIndex>,
 }
 
 /// Settings fixed at start-up.
@@ -97,7 +97,7 @@ impl AppState {
             clock: Clock::System,
             settings: Arc::new(settings),
             gateway: Arc::new(payments::TestGateway),
-            search_cache: Arc::default(),
+            offer_index: Arc::default(),
         }
     }
 

@@ -22,6 +22,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&config.bind).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     let background = tokio::spawn(jobs::run(state.clone()));
+    // Load the search index now rather than in the first search.
+    let warm = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = warm.offer_index.snapshot(&warm.db).await {
+            tracing::error!(%error, "cannot load the offer index");
+        }
+    });
     serve(listener, app(state)).await?;
     background.abort();
     tracing::info!("stopped");

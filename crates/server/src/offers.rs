@@ -3,17 +3,21 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::value::RawValue;
 use sparecloud_api::catalog::Capacity;
-use sparecloud_api::offers::{Offer, OfferFlavorPrice, OfferPage, OfferQuery, OfferSort};
+use sparecloud_api::offers::{Offer, OfferFlavorPrice, OfferPage, OfferQuery};
 use sparecloud_api::{FieldError, Problem};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::catalog::{self, CatalogTable, flavor_from_row};
+use crate::catalog::flavor_from_row;
 use crate::clock::rfc3339;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Json, Query};
+use crate::offer_index::{Search, Unknown};
 
 const DEFAULT_PER_PAGE: u32 = 20;
 const MAX_PER_PAGE: u32 = 100;
@@ -56,24 +60,41 @@ fn bind_all<'q, O>(
 async fn search(
     State(state): State<AppState>,
     Query(query): Query<OfferQuery>,
-) -> AppResult<Json<OfferPage>> {
+) -> AppResult<Response> {
+    let index = state.offer_index.snapshot(&state.db).await?;
+    let search = Search {
+        zone: query.zone.as_deref(),
+        tier: query.sla.as_deref(),
+        min_vcpu: query.min_vcpu,
+        min_ram_gib: query.min_ram_gib,
+        max_price_cents: query.max_price,
+        image: query.image.as_deref(),
+    };
     let mut errors = Vec::new();
-    if let Some(sla) = &query.sla
-        && !catalog::exists(&state, CatalogTable::SlaTiers, sla).await?
-    {
-        errors.push(FieldError {
-            field: "sla".into(),
-            message: format!("There is no service level called {sla:?}."),
-        });
-    }
-    if let Some(image) = &query.image
-        && !catalog::exists(&state, CatalogTable::Images, image).await?
-    {
-        errors.push(FieldError {
-            field: "image".into(),
-            message: format!("There is no image called {image:?}."),
-        });
-    }
+    let filter = match index.filter(&search) {
+        Ok(filter) => filter,
+        Err(unknown) => {
+            for what in unknown {
+                errors.push(match what {
+                    Unknown::Tier => FieldError {
+                        field: "sla".into(),
+                        message: format!(
+                            "There is no service level called {:?}.",
+                            search.tier.unwrap_or_default()
+                        ),
+                    },
+                    Unknown::Image => FieldError {
+                        field: "image".into(),
+                        message: format!(
+                            "There is no image called {:?}.",
+                            search.image.unwrap_or_default()
+                        ),
+                    },
+                });
+            }
+            None
+        }
+    };
     let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
     if !(1..=MAX_PER_PAGE).contains(&per_page) {
         errors.push(FieldError {
@@ -92,97 +113,32 @@ async fn search(
         return Err(AppError::validation(errors));
     }
 
-    let mut conditions = vec![
-        "o.status = 'active'".to_owned(),
-        "o.from_price_cents IS NOT NULL".to_owned(),
-    ];
-    let mut params = Vec::new();
-    let mut bind = |condition: &str, param: Param| {
-        params.push(param);
-        conditions.push(condition.replace('?', &format!("${}", params.len())));
+    let (total, items) = match filter {
+        Some(filter) => index.search(
+            &filter,
+            query.sort.unwrap_or_default(),
+            u64::from(page - 1) * u64::from(per_page),
+            per_page as usize,
+        ),
+        None => (0, Vec::new()),
     };
-    if let Some(zone) = &query.zone {
-        bind("o.zone = ?", Param::Text(zone.clone()));
+    // The offers' JSON is kept serialized in the index: the page is spliced
+    // together, not serialized again. Same shape as `OfferPage`.
+    #[derive(serde::Serialize)]
+    struct PageJson<'a> {
+        items: Vec<&'a RawValue>,
+        total: u64,
+        page: u32,
+        per_page: u32,
     }
-    if let Some(sla) = &query.sla {
-        bind("o.sla_tier = ?", Param::Text(sla.clone()));
-    }
-    if let Some(min_vcpu) = query.min_vcpu {
-        bind("o.fit_vcpu >= ?", Param::Int(min_vcpu.into()));
-    }
-    if let Some(min_ram) = query.min_ram_gib {
-        bind("o.fit_ram_gib >= ?", Param::Int(min_ram.into()));
-    }
-    if let Some(max_price) = query.max_price {
-        bind(
-            "o.from_price_cents <= ?",
-            Param::Int(max_price.min(i64::MAX as u64) as i64),
-        );
-    }
-    if let Some(image) = &query.image {
-        bind(
-            "o.fit_disk_gib >= (SELECT min_disk_gib FROM images WHERE id = ?)",
-            Param::Text(image.clone()),
-        );
-    }
-    let filter = conditions.join(" AND ");
-    let sort = query.sort.unwrap_or_default();
-    let order = match sort {
-        OfferSort::PriceAsc => "o.from_price_cents ASC, o.id ASC",
-        OfferSort::PriceDesc => "o.from_price_cents DESC, o.id DESC",
-        OfferSort::Newest => "o.created_at_ms DESC, o.id DESC",
-        OfferSort::Uptime => "o.uptime_bp DESC, o.from_price_cents ASC, o.id ASC",
-    };
-    // For the sorts that have their own index, the unary plus keeps the
-    // price conditions off the price index (in SQLite and PostgreSQL alike):
-    // walking the sort's index and stopping at the page beats collecting
-    // every offer in a price range and sorting them all.
-    let page_filter = match sort {
-        OfferSort::Newest | OfferSort::Uptime => {
-            filter.replace("o.from_price_cents", "+o.from_price_cents")
-        }
-        OfferSort::PriceAsc | OfferSort::PriceDesc => filter.clone(),
-    };
-
-    let count_sql = format!("SELECT COUNT(*) FROM offers o WHERE {filter}");
-    let cache_key = params.iter().fold(count_sql.clone(), |mut key, param| {
-        key.push('\u{1f}');
-        match param {
-            Param::Text(v) => key.push_str(v),
-            Param::Int(v) => key.push_str(&v.to_string()),
-        }
-        key
-    });
-    let now = state.clock.now();
-    let total = match state.search_cache.total(&cache_key, now) {
-        Some(total) => total,
-        None => {
-            let generation = crate::search_cache::generation();
-            let (total,) = bind_all(sqlx::query_as::<_, (i64,)>(&count_sql), &params)
-                .fetch_one(&state.db)
-                .await?;
-            state.search_cache.store(cache_key, generation, now, total);
-            total
-        }
-    };
-
-    let page_sql = format!(
-        "SELECT o.id FROM offers o WHERE {page_filter} ORDER BY {order} LIMIT {per_page} OFFSET {}",
-        u64::from(page - 1) * u64::from(per_page)
-    );
-    let ids: Vec<String> = bind_all(sqlx::query_as::<_, (String,)>(&page_sql), &params)
-        .fetch_all(&state.db)
-        .await?
-        .into_iter()
-        .map(|(id,)| id)
-        .collect();
-    let items = load_offers(&state, &ids).await?;
-    Ok(Json(OfferPage {
-        items,
-        total: total as u64,
+    let body = serde_json::to_vec(&PageJson {
+        items: items.iter().map(AsRef::as_ref).collect(),
+        total,
         page,
         per_page,
-    }))
+    })
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// One offer, as listed.
@@ -211,16 +167,93 @@ async fn get_offer(
         .ok_or_else(|| AppError::not_found("offer"))
 }
 
+/// Which offers to load.
+pub enum Selection<'a> {
+    Ids(&'a [String]),
+    /// Listed offers stamped after this revision (see `offer_index`).
+    ListedChangedSince(i64),
+}
+
+/// A listed offer with what the search index needs besides its JSON.
+pub struct ListedOffer {
+    pub id: String,
+    pub zone: String,
+    pub sla_tier: String,
+    pub created_at_ms: i64,
+    pub uptime_bp: u32,
+    pub from_price_cents: i64,
+    pub fit_vcpu: i64,
+    pub fit_ram_gib: i64,
+    pub fit_disk_gib: i64,
+    pub json: Box<serde_json::value::RawValue>,
+}
+
 /// Offers by id, in that order, each with the prices of the flavors that
-/// fit on one of its hosts now. Three queries whatever the page size.
+/// fit on one of its hosts now.
 pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offer>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut loaded: HashMap<String, Offer> = load(&state.db, &Selection::Ids(ids))
+        .await?
+        .into_iter()
+        .map(|(offer, _)| (offer.id.clone(), offer))
+        .collect();
+    Ok(ids.iter().filter_map(|id| loaded.remove(id)).collect())
+}
+
+/// Listed offers for the search index.
+pub async fn load_listed(
+    db: &crate::db::Pool,
+    selection: Selection<'_>,
+) -> Result<Vec<ListedOffer>, sqlx::Error> {
+    let loaded = load(db, &selection).await?;
+    let mut listed = Vec::with_capacity(loaded.len());
+    for (offer, derived) in loaded {
+        listed.push(ListedOffer {
+            json: serde_json::value::to_raw_value(&offer)
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            id: offer.id,
+            zone: offer.zone,
+            sla_tier: offer.sla_tier,
+            created_at_ms: derived.created_at_ms,
+            uptime_bp: offer.uptime_bp,
+            from_price_cents: offer.from_hourly_cents.min(i64::MAX as u64) as i64,
+            fit_vcpu: derived.fit_vcpu,
+            fit_ram_gib: derived.fit_ram_gib,
+            fit_disk_gib: derived.fit_disk_gib,
+        });
     }
-    let placeholders = (1..=ids.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    Ok(listed)
+}
+
+/// An offer's derived search columns that its JSON does not carry.
+struct Derived {
+    created_at_ms: i64,
+    fit_vcpu: i64,
+    fit_ram_gib: i64,
+    fit_disk_gib: i64,
+}
+
+/// Three queries whatever the number of offers.
+async fn load(
+    db: &crate::db::Pool,
+    selection: &Selection<'_>,
+) -> Result<Vec<(Offer, Derived)>, sqlx::Error> {
+    let (condition, params) = match selection {
+        Selection::Ids([]) => return Ok(Vec::new()),
+        Selection::Ids(ids) => {
+            let placeholders = (1..=ids.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                format!("o.id IN ({placeholders})"),
+                ids.iter().map(|id| Param::Text(id.clone())).collect(),
+            )
+        }
+        Selection::ListedChangedSince(revision) => (
+            "o.revision > $1 AND o.status = 'active' AND o.from_price_cents IS NOT NULL".to_owned(),
+            vec![Param::Int(*revision)],
+        ),
+    };
 
     type OfferRow = (
         String,
@@ -235,18 +268,20 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
         Option<i64>,
         i64,
         String,
+        i64,
+        i64,
+        i64,
     );
     let sql = format!(
         "SELECT o.id, o.seller_id, s.company_name, o.zone, o.uptime_bp, t.availability_bp,
-                o.free_vcpu, o.free_ram_gib, o.free_disk_gib, o.from_price_cents, o.created_at_ms, o.sla_tier
+                o.free_vcpu, o.free_ram_gib, o.free_disk_gib, o.from_price_cents, o.created_at_ms, o.sla_tier,
+                o.fit_vcpu, o.fit_ram_gib, o.fit_disk_gib
          FROM offers o JOIN sellers s ON s.account_id = o.seller_id JOIN sla_tiers t ON t.id = o.sla_tier
-         WHERE o.id IN ({placeholders})"
+         WHERE {condition}"
     );
-    let mut query = sqlx::query_as::<_, OfferRow>(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    let rows = query.fetch_all(&state.db).await?;
+    let rows: Vec<OfferRow> = bind_all(sqlx::query_as::<_, OfferRow>(&sql), &params)
+        .fetch_all(db)
+        .await?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -254,15 +289,18 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
     let sql = format!(
         "SELECT p.offer_id, p.hourly_cents, f.id, f.vcpu, f.ram_gib, f.disk_gib
          FROM offer_prices p JOIN flavors f ON f.id = p.flavor_id
-         WHERE p.offer_id IN ({placeholders}) ORDER BY p.hourly_cents, f.sort_order"
+         WHERE p.offer_id IN (SELECT o.id FROM offers o WHERE {condition})
+         ORDER BY p.hourly_cents, f.sort_order"
     );
-    let mut query = sqlx::query_as::<_, (String, i64, String, i64, i64, i64)>(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
     type FlavorRow = (String, i64, i64, i64);
     let mut prices: HashMap<String, Vec<(i64, FlavorRow)>> = HashMap::new();
-    for (offer_id, cents, flavor_id, vcpu, ram, disk) in query.fetch_all(&state.db).await? {
+    for (offer_id, cents, flavor_id, vcpu, ram, disk) in bind_all(
+        sqlx::query_as::<_, (String, i64, String, i64, i64, i64)>(&sql),
+        &params,
+    )
+    .fetch_all(db)
+    .await?
+    {
         prices
             .entry(offer_id)
             .or_default()
@@ -270,23 +308,20 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
     }
 
     // The hosts of these offers' sellers, looked up by seller (indexed).
-    let mut sellers: Vec<&str> = rows.iter().map(|row| row.1.as_str()).collect();
-    sellers.sort_unstable();
-    sellers.dedup();
-    let seller_placeholders = (1..=sellers.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     let sql = format!(
         "SELECT h.seller_id, h.zone, h.vcpu - h.alloc_vcpu, h.ram_gib - h.alloc_ram_gib, h.disk_gib - h.alloc_disk_gib
-         FROM hosts h WHERE h.seller_id IN ({seller_placeholders}) AND h.status = 'online' AND h.draining = 0"
+         FROM hosts h
+         WHERE h.seller_id IN (SELECT o.seller_id FROM offers o WHERE {condition})
+           AND h.status = 'online' AND h.draining = 0"
     );
-    let mut query = sqlx::query_as::<_, (String, String, i64, i64, i64)>(&sql);
-    for seller in &sellers {
-        query = query.bind(*seller);
-    }
     let mut free: HashMap<(String, String), Vec<Capacity>> = HashMap::new();
-    for (seller, zone, vcpu, ram, disk) in query.fetch_all(&state.db).await? {
+    for (seller, zone, vcpu, ram, disk) in bind_all(
+        sqlx::query_as::<_, (String, String, i64, i64, i64)>(&sql),
+        &params,
+    )
+    .fetch_all(db)
+    .await?
+    {
         free.entry((seller, zone)).or_default().push(Capacity {
             vcpu: vcpu.max(0) as u32,
             ram_gib: ram.max(0) as u32,
@@ -294,7 +329,7 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
         });
     }
 
-    let mut by_id: HashMap<String, Offer> = HashMap::new();
+    let mut loaded = Vec::with_capacity(rows.len());
     for (
         id,
         seller_id,
@@ -308,6 +343,9 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
         from_price,
         created,
         sla_tier,
+        fit_vcpu,
+        fit_ram_gib,
+        fit_disk_gib,
     ) in rows
     {
         let hosts = free
@@ -331,8 +369,7 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
                 hosts.iter().any(|h| h.fits(&need))
             })
             .collect();
-        by_id.insert(
-            id.clone(),
+        loaded.push((
             Offer {
                 id,
                 seller_name,
@@ -352,7 +389,13 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
                 currency: "EUR".into(),
                 created_at: rfc3339(created),
             },
-        );
+            Derived {
+                created_at_ms: created,
+                fit_vcpu,
+                fit_ram_gib,
+                fit_disk_gib,
+            },
+        ));
     }
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    Ok(loaded)
 }

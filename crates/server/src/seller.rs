@@ -112,6 +112,7 @@ async fn put_profile(
         return Err(AppError::validation(errors));
     }
     let now = state.clock.now();
+    let mut tx = crate::db::begin_write(&state.db).await?;
     sqlx::query(
         "INSERT INTO sellers (account_id, company_name, country, payout_reference, default_sla_tier, created_at_ms, updated_at_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -124,8 +125,11 @@ async fn put_profile(
     .bind(request.payout_reference.trim())
     .bind(&request.default_sla_tier)
     .bind(now)
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await?;
+    // Listings show the company's name.
+    capacity::stamp_seller_offers(&mut tx, &user.account_id).await?;
+    tx.commit().await?;
     Ok(Json(load_profile(&state, &user.account_id).await?))
 }
 

@@ -247,4 +247,20 @@ async fn paused_and_full_offers_are_not_listed() {
         app.get(&format!("/api/v1/offers/{cheap}")).await.json()["from_hourly_cents"],
         4
     );
+
+    // Search answers from its in-memory index: every change shows at once.
+    let search = app.get("/api/v1/offers?sort=price_asc").await.json();
+    assert_eq!(search["items"][0]["id"], cheap.as_str());
+    assert_eq!(search["items"][0]["from_hourly_cents"], 4);
+    let res = app
+        .post(
+            "/api/v1/seller/profile",
+            Some(token),
+            json!({"company_name": "Renamed Racks", "country": "DE",
+                   "payout_reference": "DE89 3704", "default_sla_tier": "bronze"}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let search = app.get("/api/v1/offers?sort=price_asc").await.json();
+    assert_eq!(search["items"][0]["seller_name"], "Renamed Racks");
 }
