@@ -4,7 +4,7 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,6 +55,7 @@ export async function startServer({ args = [], env = {} } = {}) {
   const bin = resolve(ROOT, process.env.SPARECLOUD_SERVER_BIN ?? 'target/debug/sparecloud-server');
   if (!existsSync(bin)) throw new Error(`server binary ${bin} is missing: run \`make test-e2e\``);
   const dir = mkdtempSync(join(tmpdir(), 'sparecloud-e2e-'));
+  if (typeof args === 'function') args = args(dir);
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
   const output = [];
@@ -108,6 +109,39 @@ export async function startServer({ args = [], env = {} } = {}) {
     },
   };
 }
+
+/**
+ * The server with `make run`'s demo data (three sellers, their hosts and
+ * offers, the demo buyer) and a simulated agent for every demo host, as
+ * separate processes. Returns the server's handle; `stop()` stops all.
+ */
+export async function startDemoMarket() {
+  const server = await startServer({ args: (dir) => ['--demo', '--demo-agents-dir', join(dir, 'agents')] });
+  const agentBin = resolve(ROOT, process.env.SPARECLOUD_AGENT_BIN ?? 'target/debug/sparecloud-agent');
+  const agentsDir = join(server.dir, 'agents');
+  const agents = readdirSync(agentsDir).map((host) =>
+    spawn(agentBin, ['run', '--sim-boot-secs', '1'], {
+      env: { ...process.env, SPARECLOUD_AGENT_STATE_DIR: join(agentsDir, host), RUST_LOG: 'warn' },
+      stdio: 'ignore',
+    }),
+  );
+  const stopServer = server.stop;
+  server.stop = async () => {
+    await Promise.all(
+      agents.map(async (agent) => {
+        if (agent.exitCode === null) {
+          agent.kill('SIGTERM');
+          await once(agent, 'exit');
+        }
+      }),
+    );
+    await stopServer();
+  };
+  return server;
+}
+
+/** The demo buyer that `--demo` creates. */
+export const DEMO_BUYER = { email: 'buyer@demo.sparecloud.dev', password: 'demo-password-1' };
 
 export async function launchBrowser() {
   return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });

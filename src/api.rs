@@ -1,8 +1,12 @@
 //! The typed client of the Sparecloud API. Every non-2xx answer, and every
 //! network failure, becomes a [`Problem`], so pages never look at HTTP.
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sparecloud_api::accounts::{Account, Session, SignInRequest, SignUpRequest};
+use sparecloud_api::catalog::{Image, SlaTier, Zone};
+use sparecloud_api::offers::{Offer, OfferPage};
 use sparecloud_api::{API_PREFIX, Health, Problem};
 
 pub type ApiResult<T> = Result<T, Problem>;
@@ -15,20 +19,107 @@ pub mod client_kinds {
 }
 
 pub async fn health() -> ApiResult<Health> {
-    get("/health").await
+    get("/health", None).await
+}
+
+pub async fn sign_up(request: &SignUpRequest) -> ApiResult<Session> {
+    send(Request::post(&url("/accounts")), None, Some(request)).await
+}
+
+pub async fn sign_in(request: &SignInRequest) -> ApiResult<Session> {
+    send(Request::post(&url("/sessions")), None, Some(request)).await
+}
+
+/// Ends the session on the server; the token is useless afterwards.
+pub async fn sign_out(token: &str) -> ApiResult<()> {
+    let response = with_token(Request::delete(&url("/sessions/current")), Some(token))
+        .send()
+        .await
+        .map_err(network_problem)?;
+    if response.ok() {
+        Ok(())
+    } else {
+        decode::<()>(response).await
+    }
+}
+
+pub async fn me(token: &str) -> ApiResult<Account> {
+    get("/me", Some(token)).await
+}
+
+/// `query` is the marketplace page's own query string (filters, sort,
+/// page), which the API takes as is.
+pub async fn offers(query: &str) -> ApiResult<OfferPage> {
+    if query.is_empty() {
+        get("/offers", None).await
+    } else {
+        get(&format!("/offers?{query}"), None).await
+    }
+}
+
+pub async fn offer(id: &str) -> ApiResult<Offer> {
+    get(&format!("/offers/{}", encode(id)), None).await
+}
+
+pub async fn images() -> ApiResult<Vec<Image>> {
+    get("/images", None).await
+}
+
+pub async fn sla_tiers() -> ApiResult<Vec<SlaTier>> {
+    get("/sla-tiers", None).await
+}
+
+pub async fn zones() -> ApiResult<Vec<Zone>> {
+    get("/zones", None).await
+}
+
+/// Percent-encodes a path segment or query value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 fn url(path: &str) -> String {
     format!("{API_PREFIX}{path}")
 }
 
-async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
-    let response = Request::get(&url(path))
+async fn get<T: DeserializeOwned>(path: &str, token: Option<&str>) -> ApiResult<T> {
+    let response = with_token(Request::get(&url(path)), token)
         .header("Accept", "application/json")
         .send()
         .await
         .map_err(network_problem)?;
     decode(response).await
+}
+
+async fn send<T: DeserializeOwned, B: Serialize>(
+    builder: RequestBuilder,
+    token: Option<&str>,
+    body: Option<&B>,
+) -> ApiResult<T> {
+    let builder = with_token(builder, token).header("Accept", "application/json");
+    let request = match body {
+        Some(body) => builder.json(body),
+        None => builder.build(),
+    }
+    .map_err(network_problem)?;
+    let response = request.send().await.map_err(network_problem)?;
+    decode(response).await
+}
+
+fn with_token(builder: RequestBuilder, token: Option<&str>) -> RequestBuilder {
+    match token {
+        Some(token) => builder.header("Authorization", &format!("Bearer {token}")),
+        None => builder,
+    }
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
@@ -82,6 +173,13 @@ mod tests {
     #[test]
     fn urls_live_under_the_api_prefix() {
         assert_eq!(url("/health"), "/api/v1/health");
+    }
+
+    #[test]
+    fn values_are_percent_encoded() {
+        assert_eq!(encode("off_01-9a"), "off_01-9a");
+        assert_eq!(encode("a b/c?d"), "a%20b%2Fc%3Fd");
+        assert_eq!(encode("é"), "%C3%A9");
     }
 
     #[test]

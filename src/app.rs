@@ -5,11 +5,28 @@ use leptos_router::path;
 use crate::components::site_footer::SiteFooter;
 use crate::components::site_header::SiteHeader;
 use crate::pages::home::Home;
+use crate::pages::marketplace::Marketplace;
 use crate::pages::not_found::NotFound;
+use crate::pages::offer_detail::OfferDetail;
+use crate::pages::sign_in::SignIn;
+use crate::pages::sign_up::SignUp;
+use crate::session::SessionState;
 
 /// The application: the site chrome around the routed page.
 #[component]
 pub fn App() -> impl IntoView {
+    let session = SessionState::load();
+    provide_context(session);
+    // A session saved by an earlier visit may have expired or been revoked.
+    if let Some(token) = session.token() {
+        leptos::task::spawn_local(async move {
+            if let Err(problem) = crate::api::me(&token).await
+                && problem.status == 401
+            {
+                session.clear();
+            }
+        });
+    }
     view! {
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
@@ -17,6 +34,10 @@ pub fn App() -> impl IntoView {
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home />
+                    <Route path=path!("/marketplace") view=Marketplace />
+                    <Route path=path!("/offers/:id") view=OfferDetail />
+                    <Route path=path!("/sign-in") view=SignIn />
+                    <Route path=path!("/sign-up") view=SignUp />
                 </Routes>
             </main>
             <SiteFooter />

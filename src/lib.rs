@@ -3,7 +3,9 @@
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod format;
 pub mod pages;
+pub mod session;
 
 /// Mounts the app on the page's body. Called by the binary's `main`.
 pub fn start() {

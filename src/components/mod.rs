@@ -1,4 +1,6 @@
 //! Small reusable parts of the pages.
 
+pub mod form;
+pub mod offer_card;
 pub mod site_footer;
 pub mod site_header;

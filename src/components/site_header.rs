@@ -1,6 +1,9 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
 use stylers_macro::style;
+
+use crate::session::use_session;
 
 /// The site header: the brand and the main navigation.
 #[component]
@@ -50,9 +53,35 @@ pub fn SiteHeader() -> impl IntoView {
             background: var(--color-surface-muted);
             color: var(--color-text);
         }
+        .account {
+            display: flex;
+            align-items: center;
+            gap: var(--space-2);
+            padding-left: var(--space-2);
+            color: var(--color-text);
+        }
+        button {
+            border: 0;
+            background: none;
+            cursor: pointer;
+        }
         .nav-link[aria-current] {
             color: var(--color-accent);
             background: var(--color-surface-muted);
+        }
+    };
+
+    let session = use_session();
+    let navigate = use_navigate();
+    let sign_out = move |_| {
+        let token = session.token();
+        session.clear();
+        navigate("/", Default::default());
+        if let Some(token) = token {
+            // Revoke it on the server too; the page does not wait for that.
+            leptos::task::spawn_local(async move {
+                let _ = crate::api::sign_out(&token).await;
+            });
         }
     };
 
@@ -68,7 +97,17 @@ pub fn SiteHeader() -> impl IntoView {
                         <NavLink href="/marketplace" label="Marketplace" class=class />
                         <NavLink href="/sell" label="Sell capacity" class=class />
                         <NavLink href="/instances" label="Instances" class=class />
-                        <NavLink href="/sign-in" label="Sign in" class=class />
+                        <Show
+                            when=move || session.signed_in()
+                            fallback=move || view! { <NavLink href="/sign-in" label="Sign in" class=class /> }
+                        >
+                            <li class=format!("account {class}")>
+                                <span>{move || session.account().map(|a| a.display_name).unwrap_or_default()}</span>
+                                <button class=format!("nav-link {class}") type="button" on:click=sign_out.clone()>
+                                    "Sign out"
+                                </button>
+                            </li>
+                        </Show>
                     </ul>
                 </nav>
             </div>

@@ -1,0 +1,138 @@
+// The buyer's side of the web app against the real server with the demo
+// marketplace (three sellers whose simulated agents run as real processes):
+// accounts, the marketplace's filters in the URL and in the controls, and
+// an offer's page.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEMO_BUYER, ensureBuilt, launchBrowser, newPage, saveScreenshot, startDemoMarket } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  ensureBuilt();
+  server = await startDemoMarket();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** The sellers named on the offer cards, in order. */
+async function sellers(page) {
+  const results = page.getByRole('region', { name: 'Offers' });
+  await results.getByRole('article').first().waitFor();
+  return results.getByRole('article').getByRole('heading').allInnerTexts();
+}
+
+test('sign up, sign out, sign in with inline errors, and the session survives a reload', async () => {
+  const page = await newPage(browser);
+  try {
+    await page.goto(`${server.baseURL}/sign-up`);
+    await page.getByRole('heading', { name: 'Create your account' }).waitFor();
+    // Inline validation before anything is sent.
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByText('Enter your email address').waitFor();
+    await page.getByLabel('Email').fill('not-an-email');
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+
+    await page.getByLabel('Your name').fill('Grace Hopper');
+    await page.getByLabel('Email').fill('grace@example.com');
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.waitForURL(`${server.baseURL}/marketplace`);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByText('Grace Hopper').waitFor();
+
+    // The same email again is refused by the server, next to the field.
+    await nav.getByRole('button', { name: 'Sign out' }).click();
+    await nav.getByRole('link', { name: 'Sign in' }).waitFor();
+    await page.goto(`${server.baseURL}/sign-up`);
+    await page.getByLabel('Your name').fill('Another Grace');
+    await page.getByLabel('Email').fill('grace@example.com');
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.locator('#email-error').waitFor();
+
+    // A wrong password is a clear message; the right one signs in and
+    // returns to where the visitor was going.
+    await page.goto(`${server.baseURL}/sign-in?next=/offers/nothing-here`);
+    await page.getByLabel('Email').fill(DEMO_BUYER.email);
+    await page.getByLabel('Password').fill('wrong password!');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    await page.getByLabel('Password').fill(DEMO_BUYER.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.baseURL}/offers/nothing-here`);
+    await page.reload();
+    await nav.getByRole('button', { name: 'Sign out' }).waitFor();
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await saveScreenshot(page, 'buyer-accounts');
+    await page.context().close();
+  }
+});
+
+test('the marketplace filters by URL and by its controls, and Back restores the view', async () => {
+  const page = await newPage(browser);
+  try {
+    // A copied link shows the same view: the zone is set in the controls.
+    await page.goto(`${server.baseURL}/marketplace?zone=eu-west-1a`);
+    assert.deepEqual(await sellers(page), ['Atlantic Racks']);
+    assert.equal(await page.getByLabel('Zone').inputValue(), 'eu-west-1a');
+
+    // Controls write the URL.
+    await page.goto(`${server.baseURL}/marketplace`);
+    assert.equal((await sellers(page)).length, 3);
+    await page.getByLabel('Service level').selectOption('gold');
+    await page.waitForURL(/sla=gold/);
+    await page.getByText('1 offer', { exact: true }).waitFor();
+    assert.deepEqual(await sellers(page), ['Nordlicht Hosting']);
+
+    // Sorting by price, high to low, orders the cards.
+    await page.getByLabel('Service level').selectOption('');
+    await page.getByText('3 offers').waitFor();
+    await page.getByLabel('Sort by').selectOption('price_desc');
+    await page.waitForURL(/sort=price_desc/);
+    await page.waitForFunction(() => document.querySelector('section article h2')?.textContent === 'Nordlicht Hosting');
+    assert.deepEqual(await sellers(page), ['Nordlicht Hosting', 'Atlantic Racks', 'Prairie Compute']);
+
+    // A price no one meets: the empty state suggests loosening a filter.
+    await page.getByLabel('Max price per hour (EUR)').fill('0.01');
+    await page.getByLabel('Max price per hour (EUR)').press('Enter');
+    await page.getByRole('heading', { name: 'No offers match' }).waitFor();
+    await page.getByRole('link', { name: 'Clear all filters' }).waitFor();
+
+    // Back walks the history of views.
+    await page.goBack();
+    await page.waitForURL(/sort=price_desc$/);
+    assert.equal((await sellers(page)).length, 3);
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await saveScreenshot(page, 'buyer-marketplace');
+    await page.context().close();
+  }
+});
+
+test("an offer's page shows its service level, credits and sizes", async () => {
+  const page = await newPage(browser);
+  try {
+    await page.goto(`${server.baseURL}/marketplace?sla=gold`);
+    await page.getByRole('link', { name: 'Nordlicht Hosting' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Nordlicht Hosting' }).waitFor();
+    await page.getByText('99.9 %').first().waitFor();
+    const sizes = page.getByRole('table').first();
+    await sizes.getByRole('rowheader', { name: 's1.small' }).waitFor();
+    await page.getByRole('heading', { name: 'Service credits' }).waitFor();
+    assert.ok((await page.getByRole('table').nth(1).getByRole('row').count()) > 1, 'credit schedule rows');
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await saveScreenshot(page, 'buyer-offer');
+    await page.context().close();
+  }
+});

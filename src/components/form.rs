@@ -1,0 +1,115 @@
+//! Labelled form fields with inline errors.
+
+use leptos::prelude::*;
+
+/// A labelled input. The error (when there is one) is announced and tied to
+/// the input with `aria-describedby`.
+#[component]
+pub fn TextField(
+    /// Unique on the page; also the input's name.
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] inputmode: Option<&'static str>,
+    #[prop(optional)] placeholder: Option<&'static str>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described_by = {
+        let error_id = error_id.clone();
+        let hint_id = hint_id.clone();
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if error.with(Option::is_some) {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            {hint.map(|hint| view! { <p class="field-hint" id=hint_id.clone()>{hint}</p> })}
+            <input
+                id=id
+                name=id
+                type=input_type
+                autocomplete=autocomplete
+                inputmode=inputmode
+                placeholder=placeholder
+                aria-invalid=move || error.with(Option::is_some).then_some("true")
+                aria-describedby=described_by
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            {move || {
+                error
+                    .get()
+                    .map(|message| {
+                        view! {
+                            <p class="field-error" id=error_id.clone()>
+                                {message}
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+/// A problem from the API shown above a form.
+#[component]
+pub fn FormAlert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        message
+            .get()
+            .map(|message| view! { <div class="alert alert-error" role="alert">{message}</div> })
+    }
+}
+
+/// The message the API gave for one field, if any.
+pub fn field_message(problem: &sparecloud_api::Problem, field: &str) -> Option<String> {
+    problem
+        .errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| e.message.clone())
+}
+
+/// A problem as one sentence for an alert.
+pub fn problem_message(problem: &sparecloud_api::Problem) -> String {
+    match &problem.detail {
+        Some(detail) => format!("{}. {detail}", problem.title.trim_end_matches('.')),
+        None => problem.title.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sparecloud_api::{FieldError, Problem};
+
+    #[test]
+    fn problems_read_as_sentences_and_map_to_fields() {
+        let mut problem = Problem::new("k", "Card declined", 402).with_detail("Try another card.");
+        assert_eq!(
+            problem_message(&problem),
+            "Card declined. Try another card."
+        );
+        problem.detail = None;
+        assert_eq!(problem_message(&problem), "Card declined");
+        problem.errors.push(FieldError {
+            field: "email".into(),
+            message: "Taken.".into(),
+        });
+        assert_eq!(field_message(&problem, "email").as_deref(), Some("Taken."));
+        assert_eq!(field_message(&problem, "password"), None);
+    }
+}

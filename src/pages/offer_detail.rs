@@ -1,0 +1,158 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use sparecloud_api::catalog::SlaTier;
+use sparecloud_api::offers::Offer;
+use stylers_macro::style;
+
+use crate::api;
+use crate::format;
+
+/// One offer: seller, zone, service level with its credits, measured uptime,
+/// free capacity and the price of every size that fits now.
+#[component]
+pub fn OfferDetail() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let offer = LocalResource::new(move || {
+        let id = id();
+        async move { api::offer(&id).await }
+    });
+    let tiers = LocalResource::new(api::sla_tiers);
+    view! {
+        <div class="container page">
+            <p><A href="/marketplace">"← Marketplace"</A></p>
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading the offer…"</p> }>
+                <ErrorBoundary fallback=move |errors| view! {
+                    <div role="alert" class="alert alert-error">
+                        <h1>"This offer is not available"</h1>
+                        <p>{move || errors.with(|e| e.iter().next().map(|(_, e)| e.to_string()).unwrap_or_default())}</p>
+                    </div>
+                }>
+                    {move || Suspend::new(async move {
+                        let offer = offer.await?;
+                        let tier = tiers.await.ok().and_then(|t| t.into_iter().find(|t| t.id == offer.sla_tier));
+                        Ok::<_, sparecloud_api::Problem>(view! { <OfferView offer=offer tier=tier /> })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn OfferView(offer: Offer, tier: Option<SlaTier>) -> impl IntoView {
+    let class = style! {
+        .facts {
+            display: grid;
+            grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr));
+            gap: var(--space-4);
+            margin-block: var(--space-5);
+        }
+        .fact {
+            padding: var(--space-4);
+            background: var(--color-surface);
+            border: 1px solid var(--color-border);
+            border-radius: var(--radius-lg);
+        }
+        dt {
+            color: var(--color-text-muted);
+            font-size: var(--text-sm);
+        }
+        dd {
+            font-size: var(--text-lg);
+            font-weight: 600;
+        }
+        table {
+            width: 100%;
+            border-collapse: collapse;
+            background: var(--color-surface);
+        }
+        th, td {
+            padding: var(--space-2) var(--space-3);
+            text-align: left;
+            border-bottom: 1px solid var(--color-border);
+        }
+        .num {
+            text-align: right;
+            font-variant-numeric: tabular-nums;
+        }
+        section {
+            margin-top: var(--space-6);
+            overflow-x: auto;
+        }
+    };
+    let tier_name = tier
+        .as_ref()
+        .map_or(offer.sla_tier.clone(), |t| t.name.clone());
+    let credits = tier.map(|t| t.credits).unwrap_or_default();
+    view! {
+        <h1>{offer.seller_name.clone()}</h1>
+        <p class="lead">{format!("{} · {} service level", offer.zone, tier_name)}</p>
+        <dl class=format!("facts {class}")>
+            <div class=format!("fact {class}")>
+                <dt class=class>"Committed availability"</dt>
+                <dd class=class>{format::percent_bp(offer.availability_bp)}</dd>
+            </div>
+            <div class=format!("fact {class}")>
+                <dt class=class>"Measured uptime (30 days)"</dt>
+                <dd class=class>{format::percent_bp(offer.uptime_bp)}</dd>
+            </div>
+            <div class=format!("fact {class}")>
+                <dt class=class>"Free capacity"</dt>
+                <dd class=class>{format!("{} vCPU · {} GiB RAM · {} GiB disk", offer.free.vcpu, offer.free.ram_gib, offer.free.disk_gib)}</dd>
+            </div>
+            <div class=format!("fact {class}")>
+                <dt class=class>"From"</dt>
+                <dd class=class>{format!("{} / hour", format::eur(offer.from_hourly_cents))}</dd>
+            </div>
+        </dl>
+        <section class=class aria-labelledby="sizes-heading">
+            <h2 id="sizes-heading">"Sizes and prices"</h2>
+            <table class=class>
+                <thead>
+                    <tr>
+                        <th class=class scope="col">"Size"</th>
+                        <th class=format!("num {class}") scope="col">"vCPU"</th>
+                        <th class=format!("num {class}") scope="col">"RAM"</th>
+                        <th class=format!("num {class}") scope="col">"Disk"</th>
+                        <th class=format!("num {class}") scope="col">"Per hour"</th>
+                        <th class=format!("num {class}") scope="col">"Per month (730 h)"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {offer.prices.into_iter().map(|p| view! {
+                        <tr>
+                            <th class=class scope="row">{p.flavor.id}</th>
+                            <td class=format!("num {class}")>{p.flavor.vcpu}</td>
+                            <td class=format!("num {class}")>{format!("{} GiB", p.flavor.ram_gib)}</td>
+                            <td class=format!("num {class}")>{format!("{} GiB", p.flavor.disk_gib)}</td>
+                            <td class=format!("num {class}")>{format::eur(p.hourly_cents)}</td>
+                            <td class=format!("num {class}")>{format::eur(p.hourly_cents * 730)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section class=class aria-labelledby="credits-heading">
+            <h2 id="credits-heading">"Service credits"</h2>
+            <p>"If measured availability in a month falls below the commitment, you are credited automatically:"</p>
+            <table class=class>
+                <thead>
+                    <tr>
+                        <th class=class scope="col">"Monthly availability below"</th>
+                        <th class=format!("num {class}") scope="col">"Credit"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {credits.into_iter().map(|c| view! {
+                        <tr>
+                            <td class=class>{format::percent_bp(c.below_bp)}</td>
+                            <td class=format!("num {class}")>{format!("{} %", c.credit_percent)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}

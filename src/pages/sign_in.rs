@@ -1,0 +1,101 @@
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use sparecloud_api::accounts::SignInRequest;
+use sparecloud_api::validate;
+
+use crate::api;
+use crate::components::form::{FormAlert, TextField, field_message, problem_message};
+use crate::session::{safe_next, use_session};
+
+/// Sign in, then go back to where the visitor came from (`?next=`).
+#[component]
+pub fn SignIn() -> impl IntoView {
+    let session = use_session();
+    let query = use_query_map();
+    let next = Memo::new(move |_| safe_next(query.with(|q| q.get("next")).as_deref()));
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let submitted = RwSignal::new(false);
+    let sign_in = Action::new_local(|request: &SignInRequest| {
+        let request = request.clone();
+        async move { api::sign_in(&request).await }
+    });
+    let problem = move || sign_in.value().get().and_then(Result::err);
+
+    let email_error = Signal::derive(move || {
+        problem()
+            .and_then(|p| field_message(&p, "email"))
+            .or_else(|| {
+                submitted
+                    .get()
+                    .then(|| validate::email(&email.get()).err())
+                    .flatten()
+            })
+    });
+    let password_error = Signal::derive(move || {
+        (submitted.get() && password.with(String::is_empty))
+            .then(|| "Enter your password.".to_owned())
+    });
+
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(signed_in)) = sign_in.value().get() {
+            session.set(signed_in);
+            navigate(&next.get_untracked(), Default::default());
+        }
+    });
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        submitted.set(true);
+        if validate::email(&email.get_untracked()).is_err()
+            || password.with_untracked(String::is_empty)
+        {
+            return;
+        }
+        sign_in.dispatch(SignInRequest {
+            email: email.get_untracked().trim().to_owned(),
+            password: password.get_untracked(),
+        });
+    };
+    let pending = sign_in.pending();
+
+    view! {
+        <div class="container page narrow">
+            <h1>"Sign in"</h1>
+            <p class="lead">"Welcome back. Sign in to rent capacity or manage your hosts."</p>
+            <form class="stack form-card" on:submit=on_submit novalidate>
+                <FormAlert message=Signal::derive(move || {
+                    problem().filter(|p| p.errors.is_empty()).map(|p| problem_message(&p))
+                }) />
+                <TextField
+                    id="email"
+                    label="Email"
+                    value=email
+                    error=email_error
+                    input_type="email"
+                    autocomplete="email"
+                />
+                <TextField
+                    id="password"
+                    label="Password"
+                    value=password
+                    error=password_error
+                    input_type="password"
+                    autocomplete="current-password"
+                />
+                <button class="button" type="submit" disabled=move || pending.get()>
+                    {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </form>
+            <p class="form-footer">
+                "New to Sparecloud? "
+                <A href=move || format!("/sign-up?next={}", api::encode(&next.get()))>
+                    "Create an account"
+                </A>
+            </p>
+        </div>
+    }
+}

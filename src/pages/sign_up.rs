@@ -1,0 +1,135 @@
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use sparecloud_api::accounts::{Role, SignUpRequest};
+use sparecloud_api::validate;
+
+use crate::api;
+use crate::components::form::{FormAlert, TextField, field_message, problem_message};
+use crate::session::{safe_next, use_session};
+
+/// Create an account (buyer, seller or both) and sign in with it.
+#[component]
+pub fn SignUp() -> impl IntoView {
+    let session = use_session();
+    let query = use_query_map();
+    let next = Memo::new(move |_| safe_next(query.with(|q| q.get("next")).as_deref()));
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let buyer = RwSignal::new(true);
+    let seller =
+        RwSignal::new(query.with_untracked(|q| q.get("role")).as_deref() == Some("seller"));
+    let submitted = RwSignal::new(false);
+    let sign_up = Action::new_local(|request: &SignUpRequest| {
+        let request = request.clone();
+        async move { api::sign_up(&request).await }
+    });
+    let problem = move || sign_up.value().get().and_then(Result::err);
+    let check = move |field: &'static str,
+                      local: fn(&str) -> Result<(), String>,
+                      value: RwSignal<String>| {
+        Signal::derive(move || {
+            problem()
+                .and_then(|p| field_message(&p, field))
+                .or_else(|| {
+                    submitted
+                        .get()
+                        .then(|| value.with(|v| local(v)).err())
+                        .flatten()
+                })
+        })
+    };
+    let email_error = check("email", validate::email, email);
+    let password_error = check("password", validate::password, password);
+    let name_error = check("display_name", validate::display_name, name);
+    let roles_error = Signal::derive(move || {
+        problem()
+            .and_then(|p| field_message(&p, "roles"))
+            .or_else(|| {
+                (submitted.get() && !buyer.get() && !seller.get())
+                    .then(|| "Choose at least one: buy or sell.".to_owned())
+            })
+    });
+
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(signed_up)) = sign_up.value().get() {
+            session.set(signed_up);
+            navigate(&next.get_untracked(), Default::default());
+        }
+    });
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        submitted.set(true);
+        let roles: Vec<Role> = [(buyer, Role::Buyer), (seller, Role::Seller)]
+            .into_iter()
+            .filter(|(on, _)| on.get_untracked())
+            .map(|(_, role)| role)
+            .collect();
+        let valid = validate::email(&email.get_untracked()).is_ok()
+            && validate::password(&password.get_untracked()).is_ok()
+            && validate::display_name(&name.get_untracked()).is_ok()
+            && !roles.is_empty();
+        if valid {
+            sign_up.dispatch(SignUpRequest {
+                email: email.get_untracked().trim().to_owned(),
+                password: password.get_untracked(),
+                display_name: name.get_untracked().trim().to_owned(),
+                roles,
+            });
+        }
+    };
+    let pending = sign_up.pending();
+
+    view! {
+        <div class="container page narrow">
+            <h1>"Create your account"</h1>
+            <p class="lead">"Rent spare capacity by the hour, or sell your own."</p>
+            <form class="stack form-card" on:submit=on_submit novalidate>
+                <FormAlert message=Signal::derive(move || {
+                    problem().filter(|p| p.errors.is_empty()).map(|p| problem_message(&p))
+                }) />
+                <TextField id="display-name" label="Your name" value=name error=name_error autocomplete="name" />
+                <TextField
+                    id="email"
+                    label="Email"
+                    value=email
+                    error=email_error
+                    input_type="email"
+                    autocomplete="email"
+                />
+                <TextField
+                    id="password"
+                    label="Password"
+                    value=password
+                    error=password_error
+                    input_type="password"
+                    autocomplete="new-password"
+                    hint="At least 10 characters."
+                />
+                <fieldset class="field" aria-describedby=move || roles_error.with(Option::is_some).then_some("roles-error")>
+                    <legend>"I want to"</legend>
+                    <label class="check">
+                        <input type="checkbox" prop:checked=move || buyer.get() on:change=move |ev| buyer.set(event_target_checked(&ev)) />
+                        "Rent capacity"
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" prop:checked=move || seller.get() on:change=move |ev| seller.set(event_target_checked(&ev)) />
+                        "Sell capacity"
+                    </label>
+                    {move || roles_error.get().map(|m| view! { <p class="field-error" id="roles-error">{m}</p> })}
+                </fieldset>
+                <button class="button" type="submit" disabled=move || pending.get()>
+                    {move || if pending.get() { "Creating your account…" } else { "Sign up" }}
+                </button>
+            </form>
+            <p class="form-footer">
+                "Already have an account? "
+                <A href=move || format!("/sign-in?next={}", api::encode(&next.get()))>"Sign in"</A>
+            </p>
+        </div>
+    }
+}

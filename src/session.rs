@@ -1,0 +1,99 @@
+//! The signed-in account. The session (token and account) is kept in
+//! localStorage so that it survives reloads; sign-out revokes the token on
+//! the server and forgets it here.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use sparecloud_api::accounts::{Account, Role, Session};
+
+const STORAGE_KEY: &str = "sparecloud.session";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSession {
+    pub token: String,
+    pub account: Account,
+}
+
+/// Shared through context: `provide_context(SessionState::load())`.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionState(RwSignal<Option<StoredSession>>);
+
+impl SessionState {
+    /// The session saved by an earlier visit, if any.
+    pub fn load() -> Self {
+        let stored = storage()
+            .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
+            .and_then(|json| serde_json::from_str(&json).ok());
+        SessionState(RwSignal::new(stored))
+    }
+
+    pub fn token(&self) -> Option<String> {
+        self.0.with(|s| s.as_ref().map(|s| s.token.clone()))
+    }
+
+    pub fn account(&self) -> Option<Account> {
+        self.0.with(|s| s.as_ref().map(|s| s.account.clone()))
+    }
+
+    pub fn signed_in(&self) -> bool {
+        self.0.with(Option::is_some)
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.0
+            .with(|s| s.as_ref().is_some_and(|s| s.account.has_role(role)))
+    }
+
+    pub fn set(&self, session: Session) {
+        let stored = StoredSession {
+            token: session.token,
+            account: session.account,
+        };
+        if let (Some(storage), Ok(json)) = (storage(), serde_json::to_string(&stored)) {
+            let _ = storage.set_item(STORAGE_KEY, &json);
+        }
+        self.0.set(Some(stored));
+    }
+
+    pub fn clear(&self) {
+        if let Some(storage) = storage() {
+            let _ = storage.remove_item(STORAGE_KEY);
+        }
+        self.0.set(None);
+    }
+}
+
+pub fn use_session() -> SessionState {
+    expect_context::<SessionState>()
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Where to go after signing in: a path on this site, never another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/marketplace".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(
+            safe_next(Some("/checkout/off_1?step=4")),
+            "/checkout/off_1?step=4"
+        );
+        assert_eq!(safe_next(Some("//evil.example")), "/marketplace");
+        assert_eq!(safe_next(Some("https://evil.example")), "/marketplace");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/marketplace");
+        assert_eq!(safe_next(None), "/marketplace");
+    }
+}
