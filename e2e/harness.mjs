@@ -55,9 +55,9 @@ export async function startServer({ args = [], env = {} } = {}) {
   const bin = resolve(ROOT, process.env.SPARECLOUD_SERVER_BIN ?? 'target/debug/sparecloud-server');
   if (!existsSync(bin)) throw new Error(`server binary ${bin} is missing: run \`make test-e2e\``);
   const dir = mkdtempSync(join(tmpdir(), 'sparecloud-e2e-'));
-  if (typeof args === 'function') args = args(dir);
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
+  if (typeof args === 'function') args = args({ dir, baseURL });
   const output = [];
   const child = spawn(bin, ['--bind', `127.0.0.1:${port}`, ...args], {
     cwd: ROOT,
@@ -116,7 +116,10 @@ export async function startServer({ args = [], env = {} } = {}) {
  * separate processes. Returns the server's handle; `stop()` stops all.
  */
 export async function startDemoMarket() {
-  const server = await startServer({ args: (dir) => ['--demo', '--demo-agents-dir', join(dir, 'agents')] });
+  const server = await startServer({
+    // The agents' credentials name the API they talk to: this server.
+    args: ({ dir, baseURL }) => ['--demo', '--demo-agents-dir', join(dir, 'agents'), '--public-url', baseURL],
+  });
   const agentBin = resolve(ROOT, process.env.SPARECLOUD_AGENT_BIN ?? 'target/debug/sparecloud-agent');
   const agentsDir = join(server.dir, 'agents');
   const agents = readdirSync(agentsDir).map((host) =>

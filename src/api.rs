@@ -6,6 +6,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sparecloud_api::accounts::{Account, Session, SignInRequest, SignUpRequest};
 use sparecloud_api::catalog::{Image, SlaTier, Zone};
+use sparecloud_api::checkout::{
+    CardRequest, IDEMPOTENCY_KEY_HEADER, Order, OrderRequest, PaymentMethod, Quote, QuoteRequest,
+};
+use sparecloud_api::instances::{Instance, InstanceDetail};
 use sparecloud_api::offers::{Offer, OfferPage};
 use sparecloud_api::{API_PREFIX, Health, Problem};
 
@@ -71,6 +75,73 @@ pub async fn sla_tiers() -> ApiResult<Vec<SlaTier>> {
 
 pub async fn zones() -> ApiResult<Vec<Zone>> {
     get("/zones", None).await
+}
+
+pub async fn quote(token: &str, request: &QuoteRequest) -> ApiResult<Quote> {
+    send(Request::post(&url("/quotes")), Some(token), Some(request)).await
+}
+
+pub async fn payment_methods(token: &str) -> ApiResult<Vec<PaymentMethod>> {
+    get("/payment-methods", Some(token)).await
+}
+
+/// The only place card data goes: the server tokenises it and keeps brand,
+/// last 4 digits and expiry.
+pub async fn add_card(token: &str, card: &CardRequest) -> ApiResult<PaymentMethod> {
+    send(
+        Request::post(&url("/payment-methods")),
+        Some(token),
+        Some(card),
+    )
+    .await
+}
+
+/// Places an order. The same `idempotency_key` again returns the same order
+/// and never charges twice.
+pub async fn place_order(
+    token: &str,
+    idempotency_key: &str,
+    request: &OrderRequest,
+) -> ApiResult<Order> {
+    send(
+        Request::post(&url("/orders")).header(IDEMPOTENCY_KEY_HEADER, idempotency_key),
+        Some(token),
+        Some(request),
+    )
+    .await
+}
+
+pub async fn order(token: &str, id: &str) -> ApiResult<Order> {
+    get(&format!("/orders/{}", encode(id)), Some(token)).await
+}
+
+pub async fn instances(token: &str) -> ApiResult<Vec<Instance>> {
+    get("/instances", Some(token)).await
+}
+
+pub async fn instance(token: &str, id: &str) -> ApiResult<InstanceDetail> {
+    get(&format!("/instances/{}", encode(id)), Some(token)).await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceAction {
+    Stop,
+    Start,
+    Terminate,
+}
+
+pub async fn instance_action(token: &str, id: &str, action: InstanceAction) -> ApiResult<Instance> {
+    let verb = match action {
+        InstanceAction::Stop => "stop",
+        InstanceAction::Start => "start",
+        InstanceAction::Terminate => "terminate",
+    };
+    send::<Instance, ()>(
+        Request::post(&url(&format!("/instances/{}/{verb}", encode(id)))),
+        Some(token),
+        None,
+    )
+    .await
 }
 
 /// Percent-encodes a path segment or query value.

@@ -4,10 +4,13 @@ use leptos_router::path;
 
 use crate::components::site_footer::SiteFooter;
 use crate::components::site_header::SiteHeader;
+use crate::pages::checkout::Checkout;
 use crate::pages::home::Home;
+use crate::pages::instances::Instances;
 use crate::pages::marketplace::Marketplace;
 use crate::pages::not_found::NotFound;
 use crate::pages::offer_detail::OfferDetail;
+use crate::pages::order::OrderProgress;
 use crate::pages::sign_in::SignIn;
 use crate::pages::sign_up::SignUp;
 use crate::session::SessionState;
@@ -36,6 +39,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=Home />
                     <Route path=path!("/marketplace") view=Marketplace />
                     <Route path=path!("/offers/:id") view=OfferDetail />
+                    <Route path=path!("/checkout/:id") view=Checkout />
+                    <Route path=path!("/orders/:id") view=OrderProgress />
+                    <Route path=path!("/instances") view=Instances />
                     <Route path=path!("/sign-in") view=SignIn />
                     <Route path=path!("/sign-up") view=SignUp />
                 </Routes>

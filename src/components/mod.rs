@@ -2,5 +2,7 @@
 
 pub mod form;
 pub mod offer_card;
+pub mod polling;
 pub mod site_footer;
 pub mod site_header;
+pub mod status_badge;

@@ -1,8 +1,11 @@
 //! One module per page (route).
 
+pub mod checkout;
 pub mod home;
+pub mod instances;
 pub mod marketplace;
 pub mod not_found;
 pub mod offer_detail;
+pub mod order;
 pub mod sign_in;
 pub mod sign_up;

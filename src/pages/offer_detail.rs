@@ -89,6 +89,9 @@ fn OfferView(offer: Offer, tier: Option<SlaTier>) -> impl IntoView {
     view! {
         <h1>{offer.seller_name.clone()}</h1>
         <p class="lead">{format!("{} · {} service level", offer.zone, tier_name)}</p>
+        <p class="actions-row">
+            <A href=format!("/checkout/{}", crate::api::encode(&offer.id)) attr:class="button">"Rent"</A>
+        </p>
         <dl class=format!("facts {class}")>
             <div class=format!("fact {class}")>
                 <dt class=class>"Committed availability"</dt>

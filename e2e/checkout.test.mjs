@@ -1,0 +1,196 @@
+// The checkout wizard against the real server with the demo marketplace and
+// its running simulated agents: a full purchase ending with the instance
+// "running" on the Instances page (signing in mid-way), the inline card and
+// SSH key checks, and a declined card.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ensureBuilt, launchBrowser, newPage, saveScreenshot, startDemoMarket } from './harness.mjs';
+
+const SSH_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@laptop';
+const PASSWORD = 'correct horse battery';
+
+let server;
+let browser;
+
+before(async () => {
+  ensureBuilt();
+  server = await startDemoMarket();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A buyer account made through the API. */
+async function newBuyer(email) {
+  const res = await fetch(`${server.baseURL}/api/v1/accounts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD, display_name: 'Test Buyer', roles: ['buyer'] }),
+  });
+  assert.equal(res.status, 201, await res.text());
+}
+
+async function signIn(page, email) {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Opens the checkout of a demo seller's offer from the marketplace. */
+async function startCheckout(page, seller) {
+  await page.goto(`${server.baseURL}/marketplace`);
+  await page.getByRole('link', { name: seller }).click();
+  await page.getByRole('heading', { level: 1, name: seller }).waitFor();
+  await page.getByRole('link', { name: 'Rent' }).click();
+  await page.getByRole('heading', { name: `Rent from ${seller}` }).waitFor();
+}
+
+async function currentStep(page) {
+  return page.getByRole('list', { name: 'Checkout steps' }).locator('[aria-current="step"]').innerText();
+}
+
+/** Image, service level and size: Debian 12, bronze, one s1.small. */
+async function chooseBasics(page) {
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByText('Choose an image to continue.').waitFor();
+  await page.getByRole('radio', { name: /Debian 12/ }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Service level' }).waitFor();
+  await page.getByRole('radio', { name: /Bronze/ }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Size & placement' }).waitFor();
+  await page.getByRole('radio', { name: /s1\.small/ }).check();
+  await page.getByLabel('Number of instances').fill('2');
+  await page.getByText(/2 × .* \/ hour · about/).waitFor();
+  await page.getByLabel('Number of instances').fill('1');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Payment' }).waitFor();
+}
+
+async function fillCard(page, number) {
+  await page.getByLabel('Name on card').fill('Ada Lovelace');
+  await page.getByLabel('Card number').fill(number);
+  await page.getByLabel('Expiry (MM/YY)').fill('12/39');
+  await page.getByLabel('CVC').fill('123');
+}
+
+test('a full purchase, signing in mid-way, ends with the instance running on the Instances page', async () => {
+  const email = 'full-purchase@example.com';
+  await newBuyer(email);
+  const page = await newPage(browser);
+  try {
+    await startCheckout(page, 'Prairie Compute');
+    assert.equal(await currentStep(page), '1. Image');
+    await chooseBasics(page);
+
+    // Not signed in: signing in comes back to the payment step, choices kept.
+    await page.getByRole('link', { name: 'Sign in to continue' }).click();
+    await signIn(page, email);
+    await page.getByRole('heading', { name: 'Payment' }).waitFor();
+    assert.equal(await currentStep(page), '4. Payment');
+    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('heading', { name: 'Size & placement' }).waitFor();
+    assert.ok(await page.getByRole('radio', { name: /s1\.small/ }).isChecked(), 'the size is kept');
+    await page.getByRole('button', { name: 'Continue' }).click();
+
+    // Digits are grouped as typed and the brand is shown.
+    await fillCard(page, '4242424242424242');
+    assert.equal(await page.getByLabel('Card number').inputValue(), '4242 4242 4242 4242');
+    await page.getByText('Visa', { exact: true }).waitFor();
+    await page.getByLabel('SSH public key').fill(SSH_KEY);
+    await page.getByRole('button', { name: 'Continue' }).click();
+
+    await page.getByRole('heading', { name: 'Review' }).waitFor();
+    await page.getByText('Estimated month').waitFor();
+    await page.getByText(/platform fee of .* included/).waitFor();
+    // A double click places one order (one Idempotency-Key per attempt).
+    await page.getByRole('button', { name: 'Place order' }).dblclick();
+    await page.waitForURL(/\/orders\//);
+    await page.getByText('All 1 instances are running.').waitFor({ timeout: 30_000 });
+
+    await page.getByRole('link', { name: 'Go to your instances' }).click();
+    const cards = page.getByRole('article');
+    await cards.first().waitFor();
+    assert.equal(await cards.count(), 1, 'a double click made one instance');
+    await cards.first().getByText('running', { exact: true }).waitFor();
+    await cards.first().getByText(/^ssh root@/).waitFor();
+    await cards.first().getByRole('button', { name: /Copy the SSH command/ }).waitFor();
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await saveScreenshot(page, 'checkout-purchase');
+    await page.context().close();
+  }
+});
+
+test('the payment step checks the card number, expiry and SSH key inline before sending anything', async () => {
+  const email = 'inline-checks@example.com';
+  await newBuyer(email);
+  const page = await newPage(browser);
+  try {
+    await page.goto(`${server.baseURL}/sign-in`);
+    await signIn(page, email);
+    await page.waitForURL(/\/marketplace/);
+    await startCheckout(page, 'Atlantic Racks');
+    await chooseBasics(page);
+    const sent = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/api/v1/payment-methods') && request.method() === 'POST') sent.push(request);
+    });
+    await page.getByLabel('Name on card').fill('Ada Lovelace');
+    await page.getByLabel('Card number').fill('4242 4242 4242 4241');
+    await page.getByLabel('Expiry (MM/YY)').fill('01/20');
+    await page.getByLabel('CVC').fill('123');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('This card number is not valid: check it for typos.').waitFor();
+    await page.getByText('This card has expired.').waitFor();
+    await page.getByText(/Paste your SSH public key/).waitFor();
+    assert.equal(await page.getByLabel('Card number').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByLabel('SSH public key').getAttribute('aria-invalid'), 'true');
+    assert.equal(sent.length, 0, 'nothing was sent');
+    assert.equal(await currentStep(page), '4. Payment');
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await saveScreenshot(page, 'checkout-inline-errors');
+    await page.context().close();
+  }
+});
+
+test('a declined card keeps the buyer on the payment step with everything else intact', async () => {
+  const email = 'declined@example.com';
+  await newBuyer(email);
+  const page = await newPage(browser);
+  try {
+    await page.goto(`${server.baseURL}/sign-in`);
+    await signIn(page, email);
+    await page.waitForURL(/\/marketplace/);
+    await startCheckout(page, 'Nordlicht Hosting');
+    await chooseBasics(page);
+    await fillCard(page, '4000 0000 0000 0002');
+    await page.getByLabel('SSH public key').fill(SSH_KEY);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Review' }).waitFor();
+    await page.getByRole('button', { name: 'Place order' }).click();
+
+    await page.getByText(/Your card was declined/).waitFor();
+    assert.equal(await currentStep(page), '4. Payment');
+    assert.equal(await page.getByLabel('SSH public key').inputValue(), SSH_KEY, 'the key is kept');
+    // The card data is gone from the page once sent.
+    assert.equal(await page.getByLabel('Card number').inputValue(), '');
+    await page.getByRole('button', { name: 'Back' }).click();
+    assert.ok(await page.getByRole('radio', { name: /s1\.small/ }).isChecked(), 'the size is kept');
+    // No card data anywhere in storage.
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }));
+    for (const card of ['4000 0000 0000 0002', '4000000000000002', '"cvc"', '12/39']) {
+      assert.ok(!stored.includes(card), `${card} in ${stored}`);
+    }
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await saveScreenshot(page, 'checkout-declined');
+    await page.context().close();
+  }
+});

@@ -1,0 +1,247 @@
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use sparecloud_api::Problem;
+use sparecloud_api::instances::{Instance, InstanceStatus};
+use stylers_macro::style;
+
+use crate::api::{self, InstanceAction};
+use crate::components::form::problem_message;
+use crate::components::polling::use_ticker;
+use crate::components::status_badge::StatusBadge;
+use crate::format;
+use crate::session::use_session;
+
+/// The SSH command for an instance with an address.
+pub fn ssh_command(address: &str) -> String {
+    format!("ssh root@{address}")
+}
+
+/// The buyer's instances with live status, cost so far and actions.
+#[component]
+pub fn Instances() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <div class="container page">
+            <h1>"Instances"</h1>
+            <Show when=move || session.signed_in() fallback=|| view! {
+                <p class="lead">"Sign in to see your instances."</p>
+                <p><A href="/sign-in?next=/instances">"Sign in"</A></p>
+            }>
+                <InstanceList />
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn InstanceList() -> impl IntoView {
+    let class = style! {
+        ul {
+            display: grid;
+            gap: var(--space-4);
+            padding: 0;
+            margin-top: var(--space-5);
+            list-style: none;
+        }
+        .empty {
+            margin-top: var(--space-5);
+            padding: var(--space-5);
+            text-align: center;
+            border: 1px dashed var(--color-border);
+            border-radius: var(--radius-lg);
+        }
+    };
+    let session = use_session();
+    let tick = use_ticker(Duration::from_secs(2));
+    let instances = LocalResource::new(move || {
+        tick.track();
+        let token = session.token().unwrap_or_default();
+        async move { api::instances(&token).await }
+    });
+    view! {
+        <Transition fallback=|| view! { <p aria-busy="true">"Loading your instances…"</p> }>
+            <ErrorBoundary fallback=move |errors| view! {
+                <div class="alert alert-error" role="alert">
+                    {move || errors.with(|e| e.iter().next().map(|(_, e)| e.to_string()).unwrap_or_default())}
+                </div>
+            }>
+                {move || Suspend::new(async move {
+                    let list = instances.await?;
+                    Ok::<_, Problem>(if list.is_empty() {
+                        view! {
+                            <div class=format!("empty {class}")>
+                                <p>"You have no instances yet."</p>
+                                <A href="/marketplace">"Find capacity in the marketplace"</A>
+                            </div>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <ul class=class>
+                                <For each=move || list.clone() key=|i| (i.id.clone(), i.updated_at.clone(), i.cost_so_far_cents) let:instance>
+                                    <li><InstanceCard instance=instance on_change=Callback::new(move |()| instances.refetch()) /></li>
+                                </For>
+                            </ul>
+                        }.into_any()
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
+    let class = style! {
+        article {
+            display: grid;
+            gap: var(--space-3);
+            padding: var(--space-4);
+            background: var(--color-surface);
+            border: 1px solid var(--color-border);
+            border-radius: var(--radius-lg);
+        }
+        .head {
+            display: flex;
+            flex-wrap: wrap;
+            justify-content: space-between;
+            align-items: center;
+            gap: var(--space-2);
+        }
+        h2 {
+            font-size: var(--text-lg);
+        }
+        dl {
+            display: grid;
+            grid-template-columns: auto 1fr;
+            gap: var(--space-1) var(--space-3);
+            font-size: var(--text-sm);
+        }
+        dt {
+            color: var(--color-text-muted);
+        }
+        .ssh {
+            display: flex;
+            flex-wrap: wrap;
+            align-items: center;
+            gap: var(--space-2);
+        }
+        code {
+            padding: var(--space-1) var(--space-2);
+            background: var(--color-surface-muted);
+            border-radius: var(--radius-sm);
+            overflow-wrap: anywhere;
+        }
+        .actions {
+            display: flex;
+            flex-wrap: wrap;
+            gap: var(--space-2);
+        }
+        .confirm {
+            padding: var(--space-3);
+            border: 1px solid var(--color-danger);
+            border-radius: var(--radius);
+        }
+        .danger {
+            background: var(--color-danger);
+        }
+    };
+    let session = use_session();
+    let id = instance.id.clone();
+    let act = Action::new_local(move |action: &InstanceAction| {
+        let action = *action;
+        let id = id.clone();
+        let token = session.token().unwrap_or_default();
+        async move { api::instance_action(&token, &id, action).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = act.value().get() {
+            on_change.run(());
+        }
+    });
+    let confirming = RwSignal::new(false);
+    let copied = RwSignal::new(false);
+    let problem = move || {
+        act.value()
+            .get()
+            .and_then(Result::err)
+            .map(|p| problem_message(&p))
+    };
+    let status = instance.status;
+    let name = instance.name.clone();
+    let ssh = instance.address.as_deref().map(ssh_command);
+    let copy = {
+        let ssh = ssh.clone().unwrap_or_default();
+        move |_| {
+            if let Some(clipboard) = web_sys::window().map(|w| w.navigator().clipboard()) {
+                let _ = clipboard.write_text(&ssh);
+                copied.set(true);
+            }
+        }
+    };
+    let pending = act.pending();
+    view! {
+        <article class=class aria-label=name.clone()>
+            <div class=format!("head {class}")>
+                <h2 class=class>{name.clone()}</h2>
+                <StatusBadge status=status />
+            </div>
+            <dl class=class>
+                <dt class=class>"Size"</dt>
+                <dd>{format!("{} · {} vCPU · {} GiB RAM · {} GiB disk", instance.flavor_id, instance.vcpu, instance.ram_gib, instance.disk_gib)}</dd>
+                <dt class=class>"Image"</dt><dd>{instance.image_id.clone()}</dd>
+                <dt class=class>"Zone"</dt><dd>{instance.zone.clone()}</dd>
+                <dt class=class>"Address"</dt><dd>{instance.address.clone().unwrap_or_else(|| "—".into())}</dd>
+                <dt class=class>"Price"</dt><dd>{format!("{} / hour", format::eur(instance.hourly_cents))}</dd>
+                <dt class=class>"Cost so far"</dt><dd>{format::eur(instance.cost_so_far_cents)}</dd>
+            </dl>
+            {ssh.clone().map(|command| view! {
+                <div class=format!("ssh {class}")>
+                    <code class=class>{command}</code>
+                    <button class="button button-secondary" type="button" on:click=copy
+                        aria-label=format!("Copy the SSH command for {name}")>
+                        {move || if copied.get() { "Copied" } else { "Copy" }}
+                    </button>
+                </div>
+            })}
+            {move || problem().map(|m| view! { <p class="alert alert-error" role="alert">{m}</p> })}
+            <div class=format!("actions {class}")>
+                {(status == InstanceStatus::Running).then(|| view! {
+                    <button class="button button-secondary" type="button" disabled=move || pending.get()
+                        on:click=move |_| { act.dispatch(InstanceAction::Stop); }>"Stop"</button>
+                })}
+                {(status == InstanceStatus::Stopped).then(|| view! {
+                    <button class="button button-secondary" type="button" disabled=move || pending.get()
+                        on:click=move |_| { act.dispatch(InstanceAction::Start); }>"Start"</button>
+                })}
+                {(!status.is_final()).then(|| view! {
+                    <button class="button button-secondary" type="button" disabled=move || pending.get()
+                        on:click=move |_| confirming.set(true)>"Terminate"</button>
+                })}
+            </div>
+            {move || confirming.get().then(|| view! {
+                <div class=format!("confirm {class}") role="alertdialog" aria-label="Confirm termination">
+                    <p>"Terminate this instance? Its disk is deleted and billing stops. This cannot be undone."</p>
+                    <div class=format!("actions {class}")>
+                        <button class=format!("button danger {class}") type="button"
+                            on:click=move |_| { confirming.set(false); act.dispatch(InstanceAction::Terminate); }>
+                            "Terminate instance"
+                        </button>
+                        <button class="button button-secondary" type="button" on:click=move |_| confirming.set(false)>
+                            "Cancel"
+                        </button>
+                    </div>
+                </div>
+            })}
+        </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ssh_command_logs_in_as_root() {
+        assert_eq!(super::ssh_command("198.51.100.7"), "ssh root@198.51.100.7");
+    }
+}

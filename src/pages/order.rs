@@ -1,0 +1,101 @@
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use sparecloud_api::Problem;
+use sparecloud_api::instances::InstanceStatus;
+use stylers_macro::style;
+
+use crate::api;
+use crate::components::polling::use_ticker;
+use crate::components::status_badge::StatusBadge;
+use crate::session::use_session;
+
+/// After "Place order": follows each instance of the order to "running".
+#[component]
+pub fn OrderProgress() -> impl IntoView {
+    let class = style! {
+        ul {
+            display: grid;
+            gap: var(--space-3);
+            padding: 0;
+            list-style: none;
+            margin-block: var(--space-4);
+        }
+        li {
+            display: grid;
+            gap: var(--space-2);
+            padding: var(--space-3) var(--space-4);
+            background: var(--color-surface);
+            border: 1px solid var(--color-border);
+            border-radius: var(--radius-lg);
+        }
+        .row {
+            display: flex;
+            justify-content: space-between;
+            gap: var(--space-3);
+        }
+        progress {
+            width: 100%;
+        }
+    };
+    let session = use_session();
+    let params = use_params_map();
+    let tick = use_ticker(Duration::from_millis(1500));
+    let order = LocalResource::new(move || {
+        tick.track();
+        let id = params.with(|p| p.get("id").unwrap_or_default());
+        let token = session.token().unwrap_or_default();
+        async move { api::order(&token, &id).await }
+    });
+    view! {
+        <div class="container page">
+            <h1>"Your order"</h1>
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading your order…"</p> }>
+                <ErrorBoundary fallback=move |errors| view! {
+                    <div class="alert alert-error" role="alert">
+                        {move || errors.with(|e| e.iter().next().map(|(_, e)| e.to_string()).unwrap_or_default())}
+                    </div>
+                }>
+                    {move || Suspend::new(async move {
+                        let order = order.await?;
+                        let all_running = order.instances.iter().all(|i| i.status == InstanceStatus::Running);
+                        let count = order.instances.len();
+                        Ok::<_, Problem>(view! {
+                            <p class="lead" role="status">
+                                {if all_running {
+                                    format!("All {count} instances are running.")
+                                } else {
+                                    format!("Starting {count} instances on the seller's hosts…")
+                                }}
+                            </p>
+                            <ul class=class>
+                                {order.instances.into_iter().map(|instance| {
+                                    let step = match instance.status {
+                                        InstanceStatus::Pending => 1,
+                                        InstanceStatus::Provisioning => 2,
+                                        InstanceStatus::Running => 3,
+                                        _ => 0,
+                                    };
+                                    let status = instance.status;
+                                    view! {
+                                        <li class=class>
+                                            <div class=format!("row {class}")>
+                                                <strong>{instance.name.clone()}</strong>
+                                                <StatusBadge status=status />
+                                            </div>
+                                            <progress class=class max="3" value=step
+                                                aria-label=format!("{} progress", instance.name)></progress>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                            <A href="/instances">"Go to your instances"</A>
+                        })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </div>
+    }
+}
