@@ -21,9 +21,10 @@ after(async () => {
   await server?.stop();
 });
 
-/** The sellers named on the offer cards, in order. */
+/** The sellers named on the offer cards, in order, once loaded. */
 async function sellers(page) {
   const results = page.getByRole('region', { name: 'Offers' });
+  await page.locator('section[aria-label="Offers"][aria-busy="false"]').waitFor();
   await results.getByRole('article').first().waitFor();
   return results.getByRole('article').getByRole('heading').allInnerTexts();
 }
@@ -133,6 +134,40 @@ test("an offer's page shows its service level, credits and sizes", async () => {
     assert.deepEqual(page.pageErrors, []);
   } finally {
     await saveScreenshot(page, 'buyer-offer');
+    await page.context().close();
+  }
+});
+
+test('the marketplace, an offer and checkout fit a 360 px phone and work by keyboard', async () => {
+  const page = await newPage(browser, { viewport: { width: 360, height: 740 } });
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  try {
+    await page.goto(`${server.baseURL}/marketplace`);
+    assert.equal((await sellers(page)).length, 3);
+    assert.ok((await overflow()) <= 0, 'the marketplace fits');
+
+    // Keyboard only: Tab to the service level filter and pick with arrows.
+    const tier = page.getByLabel('Service level');
+    for (let i = 0; i < 20 && !(await tier.evaluate((el) => el === document.activeElement)); i++) {
+      await page.keyboard.press('Tab');
+    }
+    assert.ok(await tier.evaluate((el) => el === document.activeElement), 'the filter is reachable by Tab');
+    await page.keyboard.press('ArrowDown');
+    await page.waitForURL(/sla=bronze/);
+    await page.getByText('1 offer', { exact: true }).waitFor();
+    assert.deepEqual(await sellers(page), ['Prairie Compute']);
+
+    await page.getByRole('link', { name: 'Prairie Compute' }).click();
+    await page.getByRole('link', { name: 'Rent' }).waitFor();
+    assert.ok((await overflow()) <= 0, 'the offer page fits');
+    await page.getByRole('link', { name: 'Rent' }).click();
+    await page.getByRole('radio', { name: /Debian 12/ }).check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Service level' }).waitFor();
+    assert.ok((await overflow()) <= 0, 'checkout fits');
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await saveScreenshot(page, 'buyer-phone');
     await page.context().close();
   }
 });

@@ -120,6 +120,21 @@ test('a full purchase, signing in mid-way, ends with the instance running on the
     await cards.first().getByText('running', { exact: true }).waitFor();
     await cards.first().getByText(/^ssh root@/).waitFor();
     await cards.first().getByRole('button', { name: /Copy the SSH command/ }).waitFor();
+
+    // Stop and start follow what the agent reports; terminate asks first.
+    const card = cards.first();
+    await card.getByRole('button', { name: 'Stop' }).click();
+    await card.getByText('stopped', { exact: true }).waitFor({ timeout: 20_000 });
+    await card.getByRole('button', { name: 'Start' }).click();
+    await card.getByText('running', { exact: true }).waitFor({ timeout: 20_000 });
+    await card.getByRole('button', { name: 'Terminate' }).click();
+    const confirm = card.getByRole('alertdialog', { name: 'Confirm termination' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await card.getByText('running', { exact: true }).waitFor();
+    await card.getByRole('button', { name: 'Terminate' }).click();
+    await confirm.getByRole('button', { name: 'Terminate instance' }).click();
+    await card.getByText('terminated', { exact: true }).waitFor({ timeout: 20_000 });
     assert.deepEqual(page.pageErrors, []);
   } finally {
     await saveScreenshot(page, 'checkout-purchase');

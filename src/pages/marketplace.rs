@@ -172,6 +172,8 @@ pub fn Marketplace() -> impl IntoView {
         let query = filters.with(Filters::to_query);
         async move { api::offers(&query).await }
     });
+    // True while new results load: the old ones stay, marked busy.
+    let loading = RwSignal::new(false);
     let zones = LocalResource::new(api::zones);
     let tiers = LocalResource::new(api::sla_tiers);
     let images = LocalResource::new(api::images);
@@ -321,7 +323,7 @@ pub fn Marketplace() -> impl IntoView {
                     </div>
                     <A href="/marketplace">"Clear filters"</A>
                 </form>
-                <section aria-label="Offers">
+                <section aria-label="Offers" aria-busy=move || loading.get().to_string()>
                     <div class=format!("toolbar {class}")>
                         <p aria-live="polite">
                             <Transition fallback=|| "Loading offers…">
@@ -347,7 +349,7 @@ pub fn Marketplace() -> impl IntoView {
                             </select>
                         </div>
                     </div>
-                    <Transition fallback=move || view! {
+                    <Transition set_pending=loading fallback=move || view! {
                         <ul class=format!("results {class}") aria-busy="true" aria-label="Loading offers">
                             {(0..6).map(|_| view! { <li class=format!("skeleton {class}")></li> }).collect_view()}
                         </ul>

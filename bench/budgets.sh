@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The web app's size and speed budgets, measured (see bench/budgets.mjs):
+# the release app as `make run` serves it, the release server with the demo
+# marketplace and its simulated agents.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+make build
+SPARECLOUD_E2E_BUILT=1 \
+  SPARECLOUD_SERVER_BIN=target/release/sparecloud-server \
+  SPARECLOUD_AGENT_BIN=target/release/sparecloud-agent \
+  node bench/budgets.mjs
