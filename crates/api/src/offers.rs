@@ -70,3 +70,61 @@ pub struct OfferPage {
     pub page: u32,
     pub per_page: u32,
 }
+
+/// `GET /market` query: the zone and service level a seller prices for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct MarketQuery {
+    pub zone: Option<String>,
+    pub sla: Option<String>,
+}
+
+/// What sellers charge for one flavor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarketPrice {
+    pub flavor: Flavor,
+    /// The median hourly price among active offers; none when nobody sells it.
+    pub median_hourly_cents: Option<u64>,
+    pub offers: u32,
+}
+
+/// `GET /market`: the platform's terms and the going prices, for sellers
+/// pricing an offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Market {
+    /// The platform's commission on sales, basis points.
+    pub commission_bp: u32,
+    pub currency: String,
+    /// Every flavor of the catalog, smallest first.
+    pub prices: Vec<MarketPrice>,
+}
+
+/// The median of `values` (sorted in place), rounded down; none when empty.
+pub fn median(values: &mut [u64]) -> Option<u64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [7]), Some(7));
+        assert_eq!(median(&mut [9, 1, 5]), Some(5));
+        assert_eq!(median(&mut [10, 1, 4, 6]), Some(5));
+    }
+}

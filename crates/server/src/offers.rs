@@ -7,7 +7,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::value::RawValue;
 use sparecloud_api::catalog::Capacity;
-use sparecloud_api::offers::{Offer, OfferFlavorPrice, OfferPage, OfferQuery};
+use sparecloud_api::offers::{
+    Market, MarketPrice, MarketQuery, Offer, OfferFlavorPrice, OfferPage, OfferQuery, median,
+};
 use sparecloud_api::{FieldError, Problem};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,6 +28,60 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(search))
         .routes(routes!(get_offer))
+        .routes(routes!(market))
+}
+
+/// The platform's commission and the going price of every flavor among
+/// active offers (in a zone and service level when given), for sellers
+/// pricing an offer.
+#[utoipa::path(get, path = "/market", tag = "marketplace",
+    params(MarketQuery),
+    responses((status = 200, body = Market)))]
+async fn market(
+    State(state): State<AppState>,
+    Query(query): Query<MarketQuery>,
+) -> AppResult<Json<Market>> {
+    let mut conditions = vec!["o.status = 'active'".to_owned()];
+    let mut params = Vec::new();
+    if let Some(zone) = query.zone.filter(|z| !z.is_empty()) {
+        params.push(Param::Text(zone));
+        conditions.push(format!("o.zone = ${}", params.len()));
+    }
+    if let Some(sla) = query.sla.filter(|s| !s.is_empty()) {
+        params.push(Param::Text(sla));
+        conditions.push(format!("o.sla_tier = ${}", params.len()));
+    }
+    let sql = format!(
+        "SELECT p.flavor_id, p.hourly_cents FROM offer_prices p JOIN offers o ON o.id = p.offer_id WHERE {}",
+        conditions.join(" AND ")
+    );
+    let mut by_flavor: HashMap<String, Vec<u64>> = HashMap::new();
+    for (flavor, cents) in bind_all(sqlx::query_as::<_, (String, i64)>(&sql), &params)
+        .fetch_all(&state.db)
+        .await?
+    {
+        by_flavor
+            .entry(flavor)
+            .or_default()
+            .push(cents.max(0) as u64);
+    }
+    let prices = crate::catalog::flavors(&state)
+        .await?
+        .into_iter()
+        .map(|flavor| {
+            let mut cents = by_flavor.remove(&flavor.id).unwrap_or_default();
+            MarketPrice {
+                offers: cents.len() as u32,
+                median_hourly_cents: median(&mut cents),
+                flavor,
+            }
+        })
+        .collect();
+    Ok(Json(Market {
+        commission_bp: state.settings.commission_bp as u32,
+        currency: "EUR".into(),
+        prices,
+    }))
 }
 
 /// A bind value for SQL assembled at run time.

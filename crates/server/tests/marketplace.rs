@@ -4,7 +4,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::TestApp;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn the_catalog_lists_images_flavors_and_tiers_with_credits() {
@@ -263,4 +263,32 @@ async fn paused_and_full_offers_are_not_listed() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     let search = app.get("/api/v1/offers?sort=price_asc").await.json();
     assert_eq!(search["items"][0]["seller_name"], "Renamed Racks");
+}
+
+#[tokio::test]
+async fn the_market_gives_median_prices_and_the_commission() {
+    let (app, _) = market().await;
+    let all = app.get("/api/v1/market").await.json();
+    assert_eq!(all["commission_bp"], 1500);
+    let small = |market: &Value| {
+        market["prices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["flavor"]["id"] == "s1.small")
+            .cloned()
+            .unwrap()
+    };
+    // s1.small sells at 5 (bronze) and 8 (silver); the gold offer has none.
+    assert_eq!(small(&all)["offers"], 2);
+    assert_eq!(small(&all)["median_hourly_cents"], 6);
+    let bronze = app
+        .get("/api/v1/market?zone=us-central-1a&sla=bronze")
+        .await
+        .json();
+    assert_eq!(small(&bronze)["median_hourly_cents"], 5);
+    assert_eq!(small(&bronze)["offers"], 1);
+    let nobody = app.get("/api/v1/market?zone=mars-1a").await.json();
+    assert_eq!(small(&nobody)["median_hourly_cents"], Value::Null);
+    assert_eq!(small(&nobody)["offers"], 0);
 }
