@@ -10,7 +10,11 @@ use sparecloud_api::checkout::{
     CardRequest, IDEMPOTENCY_KEY_HEADER, Order, OrderRequest, PaymentMethod, Quote, QuoteRequest,
 };
 use sparecloud_api::instances::{Instance, InstanceDetail};
-use sparecloud_api::offers::{Offer, OfferPage};
+use sparecloud_api::offers::{Market, Offer, OfferPage};
+use sparecloud_api::seller::{
+    CreateOfferRequest, CreatedInstallToken, Earnings, Host, InstallToken, InstallTokenRequest,
+    SellerOffer, SellerProfile, SellerProfileRequest, UpdateOfferRequest,
+};
 use sparecloud_api::{API_PREFIX, Health, Problem};
 
 pub type ApiResult<T> = Result<T, Problem>;
@@ -142,6 +146,103 @@ pub async fn instance_action(token: &str, id: &str, action: InstanceAction) -> A
         None,
     )
     .await
+}
+
+/// The commission and going prices, optionally for a zone and service level.
+pub async fn market(zone: &str, sla: &str) -> ApiResult<Market> {
+    get(
+        &format!("/market?zone={}&sla={}", encode(zone), encode(sla)),
+        None,
+    )
+    .await
+}
+
+/// The seller's profile; a 404 problem when there is none yet.
+pub async fn seller_profile(token: &str) -> ApiResult<SellerProfile> {
+    get("/seller/profile", Some(token)).await
+}
+
+pub async fn save_seller_profile(
+    token: &str,
+    profile: &SellerProfileRequest,
+) -> ApiResult<SellerProfile> {
+    send(
+        Request::post(&url("/seller/profile")),
+        Some(token),
+        Some(profile),
+    )
+    .await
+}
+
+/// The secret and the install command are in this answer only.
+pub async fn create_install_token(
+    token: &str,
+    request: &InstallTokenRequest,
+) -> ApiResult<CreatedInstallToken> {
+    send(
+        Request::post(&url("/seller/install-tokens")),
+        Some(token),
+        Some(request),
+    )
+    .await
+}
+
+pub async fn install_tokens(token: &str) -> ApiResult<Vec<InstallToken>> {
+    get("/seller/install-tokens", Some(token)).await
+}
+
+pub async fn revoke_install_token(token: &str, id: &str) -> ApiResult<InstallToken> {
+    send::<InstallToken, ()>(
+        Request::delete(&url(&format!("/seller/install-tokens/{}", encode(id)))),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+pub async fn hosts(token: &str) -> ApiResult<Vec<Host>> {
+    get("/seller/hosts", Some(token)).await
+}
+
+/// Drains a host (`drain`) or puts it back in service.
+pub async fn set_draining(token: &str, id: &str, drain: bool) -> ApiResult<Host> {
+    let verb = if drain { "drain" } else { "resume" };
+    send::<Host, ()>(
+        Request::post(&url(&format!("/seller/hosts/{}/{verb}", encode(id)))),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+pub async fn seller_offers(token: &str) -> ApiResult<Vec<SellerOffer>> {
+    get("/seller/offers", Some(token)).await
+}
+
+pub async fn create_offer(token: &str, request: &CreateOfferRequest) -> ApiResult<SellerOffer> {
+    send(
+        Request::post(&url("/seller/offers")),
+        Some(token),
+        Some(request),
+    )
+    .await
+}
+
+pub async fn update_offer(
+    token: &str,
+    id: &str,
+    request: &UpdateOfferRequest,
+) -> ApiResult<SellerOffer> {
+    send(
+        Request::patch(&url(&format!("/seller/offers/{}", encode(id)))),
+        Some(token),
+        Some(request),
+    )
+    .await
+}
+
+pub async fn earnings(token: &str) -> ApiResult<Earnings> {
+    get("/seller/earnings", Some(token)).await
 }
 
 /// Percent-encodes a path segment or query value.

@@ -11,6 +11,9 @@ use crate::pages::marketplace::Marketplace;
 use crate::pages::not_found::NotFound;
 use crate::pages::offer_detail::OfferDetail;
 use crate::pages::order::OrderProgress;
+use crate::pages::sell::Sell;
+use crate::pages::seller_dashboard::SellerDashboard;
+use crate::pages::seller_onboarding::SellerOnboarding;
 use crate::pages::sign_in::SignIn;
 use crate::pages::sign_up::SignUp;
 use crate::session::SessionState;
@@ -42,6 +45,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/checkout/:id") view=Checkout />
                     <Route path=path!("/orders/:id") view=OrderProgress />
                     <Route path=path!("/instances") view=Instances />
+                    <Route path=path!("/sell") view=Sell />
+                    <Route path=path!("/sell/start") view=SellerOnboarding />
+                    <Route path=path!("/seller") view=SellerDashboard />
                     <Route path=path!("/sign-in") view=SignIn />
                     <Route path=path!("/sign-up") view=SignUp />
                 </Routes>

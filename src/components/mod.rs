@@ -1,8 +1,11 @@
 //! Small reusable parts of the pages.
 
+pub mod copy_button;
+pub mod earnings_chart;
 pub mod form;
 pub mod offer_card;
 pub mod polling;
 pub mod site_footer;
 pub mod site_header;
 pub mod status_badge;
+pub mod steps;

@@ -16,6 +16,7 @@ use stylers_macro::style;
 
 use crate::api;
 use crate::components::form::{FormAlert, TextField, field_message, problem_message};
+use crate::components::steps::StepIndicator;
 use crate::format;
 use crate::session::use_session;
 
@@ -236,33 +237,6 @@ pub fn Checkout() -> impl IntoView {
 #[component]
 fn Wizard(offer: Offer, images: Vec<Image>, tiers: Vec<SlaTier>) -> impl IntoView {
     let class = style! {
-        .steps {
-            display: flex;
-            flex-wrap: wrap;
-            gap: var(--space-2);
-            margin-block: var(--space-4) var(--space-5);
-            padding: 0;
-            list-style: none;
-            counter-reset: step;
-        }
-        .steps li {
-            display: flex;
-            align-items: center;
-            gap: var(--space-2);
-            padding: var(--space-1) var(--space-3);
-            border-radius: 999px;
-            background: var(--color-surface-muted);
-            color: var(--color-text-muted);
-            font-size: var(--text-sm);
-        }
-        .steps li[aria-current] {
-            background: var(--color-accent);
-            color: var(--color-accent-contrast);
-            font-weight: 600;
-        }
-        .steps .done {
-            color: var(--color-success);
-        }
         .panel {
             padding: var(--space-5);
             background: var(--color-surface);
@@ -328,26 +302,7 @@ fn Wizard(offer: Offer, images: Vec<Image>, tiers: Vec<SlaTier>) -> impl IntoVie
     view! {
         <p><A href=format!("/offers/{}", api::encode(&offer_id))>"← Offer details"</A></p>
         <h1>{format!("Rent from {seller}")}</h1>
-        <ol class=format!("steps {class}") aria-label="Checkout steps">
-            {STEPS
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    let n = i + 1;
-                    view! {
-                        <li class=class aria-current=move || (step.get() == n).then_some("step")>
-                            <span class=format!("done {class}") aria-hidden="true">
-                                {move || if step.get() > n { "✓" } else { "" }}
-                            </span>
-                            {format!("{n}. {name}")}
-                            <span class="visually-hidden">
-                                {move || if step.get() > n { " (done)" } else { "" }}
-                            </span>
-                        </li>
-                    }
-                })
-                .collect_view()}
-        </ol>
+        <StepIndicator steps=&STEPS current=step label="Checkout steps" />
         <form class=format!("panel {class}") on:submit=on_continue novalidate aria-labelledby="step-heading">
             <h2 id="step-heading">{move || STEPS[step.get() - 1]}</h2>
             <FormAlert message=step_error />

@@ -7,6 +7,7 @@ use sparecloud_api::instances::{Instance, InstanceStatus};
 use stylers_macro::style;
 
 use crate::api::{self, InstanceAction};
+use crate::components::copy_button::CopyButton;
 use crate::components::form::problem_message;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
@@ -161,7 +162,6 @@ fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
         }
     });
     let confirming = RwSignal::new(false);
-    let copied = RwSignal::new(false);
     let problem = move || {
         act.value()
             .get()
@@ -171,15 +171,6 @@ fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
     let status = instance.status;
     let name = instance.name.clone();
     let ssh = instance.address.as_deref().map(ssh_command);
-    let copy = {
-        let ssh = ssh.clone().unwrap_or_default();
-        move |_| {
-            if let Some(clipboard) = web_sys::window().map(|w| w.navigator().clipboard()) {
-                let _ = clipboard.write_text(&ssh);
-                copied.set(true);
-            }
-        }
-    };
     let pending = act.pending();
     view! {
         <article class=class aria-label=name.clone()>
@@ -198,11 +189,8 @@ fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
             </dl>
             {ssh.clone().map(|command| view! {
                 <div class=format!("ssh {class}")>
-                    <code class=class>{command}</code>
-                    <button class="button button-secondary" type="button" on:click=copy
-                        aria-label=format!("Copy the SSH command for {name}")>
-                        {move || if copied.get() { "Copied" } else { "Copy" }}
-                    </button>
+                    <code class=class>{command.clone()}</code>
+                    <CopyButton text=command.clone() label=format!("Copy the SSH command for {name}") />
                 </div>
             })}
             {move || problem().map(|m| view! { <p class="alert alert-error" role="alert">{m}</p> })}

@@ -7,5 +7,8 @@ pub mod marketplace;
 pub mod not_found;
 pub mod offer_detail;
 pub mod order;
+pub mod sell;
+pub mod seller_dashboard;
+pub mod seller_onboarding;
 pub mod sign_in;
 pub mod sign_up;
