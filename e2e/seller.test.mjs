@@ -117,6 +117,49 @@ test('a new seller connects a host with the real agent, publishes prices and is 
   }
 });
 
+/** Through the API: a buyer orders one s1.small from Test Racks, waits for it to run, and terminates it. */
+async function rentAndTerminate() {
+  const api = async (method, path, token, body, headers = {}) => {
+    const res = await fetch(`${server.baseURL}/api/v1${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = await res.json();
+    assert.ok(res.ok, `${method} ${path}: ${JSON.stringify(json)}`);
+    return json;
+  };
+  const { token } = await api('POST', '/accounts', null, {
+    email: 'renter@example.com', password: 'correct horse battery', display_name: 'Renter', roles: ['buyer'],
+  });
+  const card = await api('POST', '/payment-methods', token, {
+    holder_name: 'R', number: '4242424242424242', exp_month: 12, exp_year: 2039, cvc: '123',
+  });
+  const offers = await api('GET', '/offers?zone=eu-west-1a', null);
+  const offer = offers.items.find((o) => o.seller_name === 'Test Racks GmbH');
+  const quote = await api('POST', '/quotes', token, {
+    offer_id: offer.id, image_id: 'debian-12', sla_tier: 'silver', flavor_id: 's1.small', count: 1,
+  });
+  const order = await api('POST', '/orders', token, {
+    quote_id: quote.id, payment_method_id: card.id,
+    ssh_public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl r@x',
+  }, { 'Idempotency-Key': 'rent-1' });
+  const id = order.instances[0].id;
+  for (let i = 0; i < 100; i++) {
+    const detail = await api('GET', `/instances/${id}`, token);
+    if (detail.instance.status === 'running') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await api('POST', `/instances/${id}/terminate`, token);
+  // Terminated once the agent has destroyed it: the host's room is back.
+  for (let i = 0; i < 100; i++) {
+    const detail = await api('GET', `/instances/${id}`, token);
+    if (detail.instance.status === 'terminated') return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail('the instance was not terminated');
+}
+
 test('a revoked token is refused by the agent, and the dashboard shows the host online', async () => {
   const page = await newPage(browser, { permissions: ['clipboard-read', 'clipboard-write'] });
   try {
@@ -136,13 +179,19 @@ test('a revoked token is refused by the agent, and the dashboard shows the host 
     assert.ok(refused.error, 'the agent exits with an error');
     assert.match(refused.stderr, /revoked by the seller: generate a new one/);
 
+    // A buyer rents the host for a moment, so that there are earnings.
+    await rentAndTerminate();
+
     await page.goto(`${server.baseURL}/seller`);
     const hosts = page.getByRole('region', { name: 'Hosts' });
     await hosts.getByRole('cell', { name: 'online' }).waitFor();
     await hosts.getByRole('button', { name: /^Drain / }).waitFor();
     const offers = page.getByRole('region', { name: 'Offers' });
     await offers.getByText(/eu-west-1a · silver · listed/).waitFor();
-    await page.getByRole('region', { name: 'Earnings' }).getByText('Net').waitFor();
+    const earnings = page.getByRole('region', { name: 'Earnings' });
+    await earnings.getByText('Net').waitFor();
+    await earnings.getByRole('img', { name: /^Net earnings per day\. \d{4}-\d\d-\d\d: / }).waitFor();
+    assert.equal(await earnings.locator('svg rect').count(), 1, 'one day, one bar');
     assert.deepEqual(page.pageErrors, []);
   } finally {
     await saveScreenshot(page, 'seller-dashboard');

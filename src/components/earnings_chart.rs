@@ -29,9 +29,11 @@ pub fn bars(days: &[EarningsDay], width: f64, height: f64) -> Vec<Bar> {
         .enumerate()
         .map(|(i, day)| {
             let h = (day.net_cents as f64 / max * height).max(1.0);
+            // Bars stay slim when there are few days.
+            let w = (slot * 0.7).min(48.0);
             Bar {
-                x: i as f64 * slot + slot * 0.15,
-                width: slot * 0.7,
+                x: i as f64 * slot + (slot - w) / 2.0,
+                width: w,
                 y: height - h,
                 height: h,
                 date: day.date.clone(),
@@ -74,7 +76,7 @@ pub fn EarningsChart(days: Vec<EarningsDay>) -> impl IntoView {
             aria-label=format!("Net earnings per day. {summary}")>
             {bars.into_iter().enumerate().map(|(i, bar)| {
                 let label = (i % label_every == 0).then(|| view! {
-                    <text class=class x=bar.x y=HEIGHT - 4.0>{bar.date.get(5..).unwrap_or_default().to_owned()}</text>
+                    <text class=class x=bar.x + bar.width / 2.0 y=HEIGHT - 4.0 text-anchor="middle">{bar.date.get(5..).unwrap_or_default().to_owned()}</text>
                 });
                 view! {
                     <rect class=class x=bar.x y=bar.y width=bar.width height=bar.height>
@@ -117,7 +119,8 @@ mod tests {
         assert_eq!(bars[1].y, 0.0);
         assert_eq!(bars[0].height, 25.0);
         assert_eq!(bars[2].height, 1.0, "an empty day is a hairline");
-        assert_eq!(bars[1].x, 115.0);
+        assert_eq!(bars[1].x, 126.0);
+        assert_eq!(bars[1].width, 48.0);
         assert!(bars.iter().all(|b| b.x + b.width <= 300.0));
     }
 }
