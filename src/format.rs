@@ -30,6 +30,11 @@ pub fn eur_plain(cents: u64) -> String {
     format!("€{grouped}.{rest:02}")
 }
 
+/// "2 vCPU · 4 GiB RAM · 40 GiB disk".
+pub fn size(vcpu: u32, ram_gib: u32, disk_gib: u32) -> String {
+    format!("{vcpu} vCPU · {ram_gib} GiB RAM · {disk_gib} GiB disk")
+}
+
 /// Basis points as a percentage: 9990 → "99.9 %", 10000 → "100 %".
 pub fn percent_bp(bp: u32) -> String {
     let whole = bp / 100;
@@ -112,6 +117,11 @@ mod tests {
         assert_eq!(eur_plain(5), "€0.05");
         assert_eq!(eur_plain(123_456_789), "€1,234,567.89");
         assert_eq!(eur_plain(100_000), "€1,000.00");
+    }
+
+    #[test]
+    fn sizes_read_in_one_line() {
+        assert_eq!(size(2, 4, 40), "2 vCPU · 4 GiB RAM · 40 GiB disk");
     }
 
     #[test]

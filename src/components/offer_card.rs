@@ -82,7 +82,7 @@ pub fn OfferCard(offer: Offer) -> impl IntoView {
                 <dt class=class>"Uptime (30 days)"</dt>
                 <dd>{format::percent_bp(offer.uptime_bp)}</dd>
                 <dt class=class>"Free"</dt>
-                <dd>{format!("{} vCPU · {} GiB RAM · {} GiB disk", offer.free.vcpu, offer.free.ram_gib, offer.free.disk_gib)}</dd>
+                <dd>{format::size(offer.free.vcpu, offer.free.ram_gib, offer.free.disk_gib)}</dd>
                 <dt class=class>"Sizes"</dt>
                 <dd>{flavors}</dd>
             </dl>

@@ -528,7 +528,7 @@ fn SizeStep(draft: RwSignal<Draft>, offer: Offer, images: Vec<Image>) -> impl In
                         move || draft.with(|d| d.flavor_id.as_deref() == Some(id.as_str()))
                     };
                     let f = &price.flavor;
-                    let detail = format!("{} vCPU · {} GiB RAM · {} GiB disk", f.vcpu, f.ram_gib, f.disk_gib);
+                    let detail = format::size(f.vcpu, f.ram_gib, f.disk_gib);
                     view! {
                         <label class=format!("choice {class}")>
                             <input type="radio" name="flavor" value=id.clone() prop:checked=checked

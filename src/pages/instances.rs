@@ -180,7 +180,7 @@ fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
             </div>
             <dl class=class>
                 <dt class=class>"Size"</dt>
-                <dd>{format!("{} · {} vCPU · {} GiB RAM · {} GiB disk", instance.flavor_id, instance.vcpu, instance.ram_gib, instance.disk_gib)}</dd>
+                <dd>{format!("{} · {}", instance.flavor_id, format::size(instance.vcpu, instance.ram_gib, instance.disk_gib))}</dd>
                 <dt class=class>"Image"</dt><dd>{instance.image_id.clone()}</dd>
                 <dt class=class>"Zone"</dt><dd>{instance.zone.clone()}</dd>
                 <dt class=class>"Address"</dt><dd>{instance.address.clone().unwrap_or_else(|| "—".into())}</dd>

@@ -103,7 +103,7 @@ fn OfferView(offer: Offer, tier: Option<SlaTier>) -> impl IntoView {
             </div>
             <div class=format!("fact {class}")>
                 <dt class=class>"Free capacity"</dt>
-                <dd class=class>{format!("{} vCPU · {} GiB RAM · {} GiB disk", offer.free.vcpu, offer.free.ram_gib, offer.free.disk_gib)}</dd>
+                <dd class=class>{format::size(offer.free.vcpu, offer.free.ram_gib, offer.free.disk_gib)}</dd>
             </div>
             <div class=format!("fact {class}")>
                 <dt class=class>"From"</dt>

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use sparecloud_api::Problem;
 use sparecloud_api::accounts::Role;
+use sparecloud_api::catalog::Capacity;
 use sparecloud_api::seller::{
     FlavorPrice, Host, HostStatus, InstallToken, InstallTokenStatus, OfferStatus, SellerOffer,
     UpdateOfferRequest,
@@ -167,6 +168,10 @@ fn Dashboard() -> impl IntoView {
     }
 }
 
+fn capacity_text(c: &Capacity) -> String {
+    format::size(c.vcpu, c.ram_gib, c.disk_gib)
+}
+
 fn host_status(host: &Host) -> &'static str {
     match host.status {
         HostStatus::Online => "online",
@@ -218,8 +223,8 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                             <th class=class scope="row">{h.name.clone()}</th>
                             <td class=class>{host_status(&h)}</td>
                             <td class=class>{h.zone.clone()}</td>
-                            <td class=class>{format!("{} vCPU · {} GiB", h.allocated.vcpu, h.allocated.ram_gib)}</td>
-                            <td class=class>{format!("{} vCPU · {} GiB", h.free.vcpu, h.free.ram_gib)}</td>
+                            <td class=class>{capacity_text(&h.allocated)}</td>
+                            <td class=class>{capacity_text(&h.free)}</td>
                             <td class=class>{h.last_heartbeat_at.replace('T', " ").trim_end_matches('Z').to_owned()}</td>
                             <td class=class>{format::percent_bp(h.uptime_bp)}</td>
                             <td class=class>

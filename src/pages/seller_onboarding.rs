@@ -537,7 +537,7 @@ fn PricingStep() -> impl IntoView {
                     let commission = market.commission_bp;
                     let rows: Vec<(String, String, RwSignal<String>)> = market.prices.iter().map(|p| {
                         let f = &p.flavor;
-                        (f.id.clone(), format!("{} vCPU · {} GiB RAM · {} GiB disk", f.vcpu, f.ram_gib, f.disk_gib),
+                        (f.id.clone(), format::size(f.vcpu, f.ram_gib, f.disk_gib),
                          RwSignal::new(p.median_hourly_cents.map(format::cents_as_decimal).unwrap_or_default()))
                     }).collect();
                     let medians: Vec<Option<u64>> = market.prices.iter().map(|p| p.median_hourly_cents).collect();
