@@ -880,6 +880,7 @@ fn ReviewStep(
                                 quote_id: quote.id.clone(),
                                 payment_method_id: draft.with_untracked(|d| d.payment_method_id.clone().unwrap_or_default()),
                                 ssh_public_key: draft.with_untracked(|d| d.ssh_public_key.trim().to_owned()),
+                                partner_id: None,
                             };
                             let tier_text = tier.as_ref().map_or(quote.sla_tier.clone(), |t| {
                                 format!("{} · {} availability · {}", t.name, format::percent_bp(t.availability_bp), credits_text(t))

@@ -88,6 +88,9 @@ pub struct OrderRequest {
     pub quote_id: String,
     pub payment_method_id: String,
     pub ssh_public_key: String,
+    /// Set by a partner's embed: the partner earns a share of the commission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,4 +111,7 @@ pub struct Order {
     pub payment_method_id: String,
     pub instances: Vec<Instance>,
     pub created_at: String,
+    /// The partner whose embed the order came through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
 }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod instances;
 pub mod offers;
+pub mod partners;
 pub mod problem;
 pub mod seller;
 pub mod validate;

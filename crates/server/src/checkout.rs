@@ -351,6 +351,13 @@ async fn create_order(
             "Add a card, or choose one of your saved cards.",
         ));
     }
+    if let Some(partner) = &request.partner_id
+        && crate::partners::share_bp(&state.db, partner)
+            .await?
+            .is_none()
+    {
+        errors.push(field("partner_id", "There is no such partner."));
+    }
     let quote: Option<(i64,)> =
         sqlx::query_as("SELECT estimated_month_cents FROM quotes WHERE id = $1 AND buyer_id = $2")
             .bind(&request.quote_id)
@@ -365,10 +372,11 @@ async fn create_order(
     }
     let (gateway_token,) = method.expect("validated");
     let fingerprint = token_hash(&format!(
-        "{}\n{}\n{}",
+        "{}\n{}\n{}\n{}",
         request.quote_id,
         request.payment_method_id,
-        request.ssh_public_key.trim()
+        request.ssh_public_key.trim(),
+        request.partner_id.as_deref().unwrap_or_default()
     ));
 
     // Claim the key: the UNIQUE (buyer, key) constraint lets exactly one
@@ -377,8 +385,8 @@ async fn create_order(
     let now = state.clock.now();
     let inserted = sqlx::query(
         "INSERT INTO orders (id, buyer_id, idempotency_key, request_fingerprint, quote_id, payment_method_id,
-           ssh_public_key, status, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'processing', $8)",
+           ssh_public_key, status, created_at_ms, partner_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'processing', $8, $9)",
     )
     .bind(&order_id)
     .bind(&user.account_id)
@@ -388,6 +396,7 @@ async fn create_order(
     .bind(&request.payment_method_id)
     .bind(request.ssh_public_key.trim())
     .bind(now)
+    .bind(&request.partner_id)
     .execute(&state.db)
     .await;
     match inserted {
@@ -576,6 +585,13 @@ async fn create_instances(
     now: Millis,
 ) -> AppResult<()> {
     let mut tx = crate::db::begin_write(&state.db).await?;
+    // The partner's share is fixed at order time, like the commission.
+    let (partner_id, partner_share_bp): (Option<String>, Option<i64>) = sqlx::query_as(
+        "SELECT o.partner_id, p.share_bp FROM orders o LEFT JOIN partners p ON p.id = o.partner_id WHERE o.id = $1",
+    )
+    .bind(order_id)
+    .fetch_one(&mut *tx)
+    .await?;
     sqlx::query("UPDATE quotes SET status = 'ordered' WHERE id = $1 AND status = 'ordering'")
         .bind(quote_id)
         .execute(&mut *tx)
@@ -628,8 +644,8 @@ async fn create_instances(
         sqlx::query(
             "INSERT INTO instances (id, order_id, buyer_id, seller_id, offer_id, host_id, name, image_id, flavor_id, sla_tier,
                zone, vcpu, ram_gib, disk_gib, hourly_cents, commission_bp, ssh_public_key, status, desired_state,
-               created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', 'running', $18, $18)",
+               created_at_ms, updated_at_ms, partner_id, partner_share_bp)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', 'running', $18, $18, $19, $20)",
         )
         .bind(&id)
         .bind(order_id)
@@ -649,6 +665,8 @@ async fn create_instances(
         .bind(state.settings.commission_bp)
         .bind(&ssh_key)
         .bind(now)
+        .bind(&partner_id)
+        .bind(partner_share_bp.unwrap_or(0))
         .execute(&mut *tx)
         .await?;
         record_event(
@@ -689,6 +707,7 @@ async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> AppResu
         String,
         String,
         i64,
+        Option<String>,
         String,
         String,
         String,
@@ -703,7 +722,7 @@ async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> AppResu
         String,
     );
     let row: Option<Row> = sqlx::query_as(
-        "SELECT o.status, o.payment_method_id, o.created_at_ms,
+        "SELECT o.status, o.payment_method_id, o.created_at_ms, o.partner_id,
                 q.id, q.offer_id, q.image_id, q.sla_tier, q.instance_count, q.spread, q.unit_hourly_cents,
                 q.hourly_total_cents, q.commission_hourly_cents, q.estimated_month_cents, q.expires_at_ms, q.flavor_id
          FROM orders o JOIN quotes q ON q.id = o.quote_id WHERE o.id = $1 AND o.buyer_id = $2",
@@ -716,6 +735,7 @@ async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> AppResu
         status,
         payment_method_id,
         created,
+        partner_id,
         quote_id,
         offer_id,
         image_id,
@@ -738,6 +758,7 @@ async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> AppResu
     zones.sort();
     zones.dedup();
     Ok(Order {
+        partner_id,
         id: order_id.to_owned(),
         status: match status.as_str() {
             "completed" => OrderStatus::Completed,

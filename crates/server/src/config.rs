@@ -56,4 +56,40 @@ pub struct Config {
         default_value = "data/demo-agents"
     )]
     pub demo_agents_dir: PathBuf,
+
+    /// Without a command, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Partner portals (there is no admin UI).
+    Partner {
+        #[command(subcommand)]
+        action: PartnerCommand,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum PartnerCommand {
+    /// Create a partner and print its API key (shown once).
+    Add {
+        /// Lowercase letters, digits and dashes: it appears in embed URLs.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// An origin (scheme://host[:port]) allowed to frame the embed; repeat for more.
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        /// The partner's share of the platform commission, in percent.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100))]
+        share_percent: u32,
+        /// The embed's accent colour.
+        #[arg(long, default_value = "#0b5cad")]
+        accent: String,
+        #[arg(long)]
+        logo_url: Option<String>,
+    },
 }

@@ -29,6 +29,11 @@ pub fn totals(hourly_cents: i64, commission_bp: i64, billed_ms: i64) -> Totals {
     }
 }
 
+/// A partner's cumulative share of a cumulative commission, rounded down.
+pub fn partner_share(commission_cents: i64, share_bp: i64) -> i64 {
+    (i128::from(commission_cents) * i128::from(share_bp) / 10_000) as i64
+}
+
 /// Bills an instance's running time up to `until` and, if `still_running`,
 /// keeps it running from there; otherwise its running segment ends.
 pub async fn accrue(
@@ -37,9 +42,22 @@ pub async fn accrue(
     until: Millis,
     still_running: bool,
 ) -> Result<(), sqlx::Error> {
-    type Row = (Option<i64>, i64, i64, i64, i64, i64, String, String);
+    type Row = (
+        Option<i64>,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        Option<String>,
+        i64,
+        i64,
+    );
     let row: Option<Row> = sqlx::query_as(
-        "SELECT running_since_ms, billed_ms, charged_cents, commission_cents, hourly_cents, commission_bp, buyer_id, seller_id
+        "SELECT running_since_ms, billed_ms, charged_cents, commission_cents, hourly_cents, commission_bp, buyer_id, seller_id,
+                partner_id, partner_share_bp, partner_cents
          FROM instances WHERE id = $1",
     )
     .bind(instance_id)
@@ -54,6 +72,9 @@ pub async fn accrue(
         commission_bp,
         buyer_id,
         seller_id,
+        partner_id,
+        partner_share_bp,
+        partner_cents,
     )) = row
     else {
         return Ok(()); // not running: nothing to bill
@@ -63,26 +84,32 @@ pub async fn accrue(
     let after = totals(hourly, commission_bp, new_billed);
     let charge_delta = after.charge_cents - charged;
     let commission_delta = after.commission_cents - commission;
+    // The partner's share comes out of the platform's commission.
+    let partner_after = partner_share(after.commission_cents, partner_share_bp);
+    let partner_delta = partner_after - partner_cents;
     if elapsed > 0 {
         sqlx::query(
             "INSERT INTO ledger_entries (id, instance_id, buyer_id, seller_id, partner_id, period_start_ms, period_end_ms,
                buyer_charge_cents, commission_cents, seller_earnings_cents, partner_share_cents, currency, created_at_ms)
-             VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, 0, 'EUR', $6)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'EUR', $7)",
         )
         .bind(new_id("led"))
         .bind(instance_id)
         .bind(&buyer_id)
         .bind(&seller_id)
+        .bind(&partner_id)
         .bind(since)
         .bind(until)
         .bind(charge_delta)
         .bind(commission_delta)
         .bind(charge_delta - commission_delta)
+        .bind(partner_delta)
         .execute(&mut *conn)
         .await?;
     }
     sqlx::query(
-        "UPDATE instances SET billed_ms = $2, charged_cents = $3, commission_cents = $4, running_since_ms = $5
+        "UPDATE instances SET billed_ms = $2, charged_cents = $3, commission_cents = $4, running_since_ms = $5,
+           partner_cents = $6
          WHERE id = $1",
     )
     .bind(instance_id)
@@ -90,6 +117,7 @@ pub async fn accrue(
     .bind(after.charge_cents)
     .bind(after.commission_cents)
     .bind(still_running.then_some(until.max(since)))
+    .bind(partner_after)
     .execute(&mut *conn)
     .await?;
     Ok(())

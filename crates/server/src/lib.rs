@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod offer_index;
 mod offers;
 mod openapi;
+pub mod partners;
 pub mod payments;
 mod seller;
 mod web;
@@ -123,6 +124,7 @@ pub fn app(state: AppState) -> Router {
         .merge(instances::router())
         .merge(seller::router())
         .merge(agent_api::router())
+        .merge(partners::router())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     let v1 = v1
@@ -142,6 +144,8 @@ pub fn app(state: AppState) -> Router {
 
     Router::new()
         .nest("/api", api)
+        .route("/embed/{partner}", get(partners::embed_page))
+        .route("/embed/{partner}/{*rest}", get(partners::embed_page))
         .fallback_service(web::router(&state.settings.dist_dir))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -1,0 +1,319 @@
+//! Partner portals: their public embed configuration, their ledger (with
+//! their API key), the embed page's framing rules, and `partner add`.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sparecloud_api::partners::{EmbedConfig, PartnerLedger, PartnerLedgerEntry, origin};
+use sparecloud_api::{FieldError, Problem};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::{bearer_token, new_token, token_hash, unauthorized};
+use crate::clock::{Millis, rfc3339};
+use crate::db::Pool;
+use crate::error::{AppError, AppResult};
+use crate::extract::Json;
+
+/// The partner share when none is given: 20 % of the platform commission.
+pub const DEFAULT_SHARE_BP: u32 = 2_000;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(embed_config))
+        .routes(routes!(partner_ledger))
+}
+
+/// A partner to create (`sparecloud-server partner add`).
+#[derive(Debug, Clone)]
+pub struct NewPartner {
+    pub id: String,
+    pub name: String,
+    pub origins: Vec<String>,
+    pub share_bp: u32,
+    pub accent_color: String,
+    pub logo_url: Option<String>,
+}
+
+/// What is wrong with a new partner, by `partner add` flag.
+pub fn check(partner: &NewPartner) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut error = |field: &str, message: &str| {
+        errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        })
+    };
+    let id_ok = (2..=40).contains(&partner.id.len())
+        && partner
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !id_ok {
+        error("id", "Use 2 to 40 lowercase letters, digits and dashes.");
+    }
+    if partner.name.trim().is_empty() || partner.name.len() > 80 {
+        error("name", "Give the partner's name (up to 80 characters).");
+    }
+    if partner.origins.is_empty() || partner.origins.iter().any(|o| origin(o).is_none()) {
+        error(
+            "origin",
+            "Give at least one origin, each as scheme://host[:port], such as https://portal.example.",
+        );
+    }
+    if partner.share_bp > 10_000 {
+        error(
+            "share-percent",
+            "The share is a percentage of the commission: 0 to 100.",
+        );
+    }
+    let accent = partner.accent_color.as_bytes();
+    if !(accent.len() == 7 && accent[0] == b'#' && accent[1..].iter().all(u8::is_ascii_hexdigit)) {
+        error("accent", "Give the accent colour as #rrggbb.");
+    }
+    if let Some(logo) = &partner.logo_url
+        && !(logo.starts_with("https://") || logo.starts_with("http://"))
+    {
+        error(
+            "logo-url",
+            "The logo URL must start with https:// or http://.",
+        );
+    }
+    errors
+}
+
+/// Creates a partner and returns its API key, which is stored hashed and
+/// cannot be shown again.
+pub async fn add(db: &Pool, partner: &NewPartner, now: Millis) -> Result<String, AppError> {
+    let errors = check(partner);
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    let origins: Vec<String> = partner.origins.iter().filter_map(|o| origin(o)).collect();
+    let key = new_token("sc_pk");
+    sqlx::query(
+        "INSERT INTO partners (id, name, allowed_origins, share_bp, accent_color, logo_url, api_key_hash, created_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&partner.id)
+    .bind(partner.name.trim())
+    .bind(origins.join(" "))
+    .bind(i64::from(partner.share_bp))
+    .bind(partner.accent_color.to_ascii_lowercase())
+    .bind(&partner.logo_url)
+    .bind(token_hash(&key))
+    .bind(now)
+    .execute(db)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => AppError::validation(vec![FieldError {
+            field: "id".into(),
+            message: format!("There is already a partner {:?}.", partner.id),
+        }]),
+        other => other.into(),
+    })?;
+    Ok(key)
+}
+
+type PartnerRow = (String, String, String, i64, String, Option<String>);
+
+async fn load(db: &Pool, id: &str) -> Result<Option<PartnerRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, allowed_origins, share_bp, accent_color, logo_url FROM partners WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// A partner's share of the commission, if the partner exists.
+pub async fn share_bp(db: &Pool, id: &str) -> Result<Option<i64>, sqlx::Error> {
+    Ok(load(db, id).await?.map(|row| row.3))
+}
+
+/// The public part of a partner's configuration, for its embed.
+#[utoipa::path(get, path = "/partners/{id}/embed-config", tag = "partners",
+    params(("id" = String, Path, description = "Partner id")),
+    responses(
+        (status = 200, body = EmbedConfig),
+        (status = 404, description = "No such partner", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn embed_config(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Json<EmbedConfig>> {
+    let (id, name, origins, _, accent_color, logo_url) = load(&state.db, &id)
+        .await?
+        .ok_or_else(|| AppError::not_found("partner"))?;
+    Ok(Json(EmbedConfig {
+        id,
+        name,
+        accent_color,
+        logo_url,
+        allowed_origins: origins.split_whitespace().map(str::to_owned).collect(),
+    }))
+}
+
+/// A request made with a partner's API key.
+pub struct PartnerAuth {
+    pub partner_id: String,
+    pub share_bp: i64,
+}
+
+impl FromRequestParts<AppState> for PartnerAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let key = bearer_token(parts)
+            .ok_or_else(|| unauthorized("Send the partner API key as a bearer token."))?;
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT id, share_bp FROM partners WHERE api_key_hash = $1")
+                .bind(token_hash(key))
+                .fetch_optional(&state.db)
+                .await?;
+        let (partner_id, share_bp) =
+            row.ok_or_else(|| unauthorized("This partner API key is not valid."))?;
+        Ok(PartnerAuth {
+            partner_id,
+            share_bp,
+        })
+    }
+}
+
+/// What the partner has earned: its share of the commission on every
+/// billed period of the instances sold through its embed.
+#[utoipa::path(get, path = "/partner/ledger", tag = "partners", security(("bearer" = [])),
+    responses(
+        (status = 200, body = PartnerLedger),
+        (status = 401, description = "Missing or unknown partner API key", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn partner_ledger(
+    State(state): State<AppState>,
+    partner: PartnerAuth,
+) -> AppResult<Json<PartnerLedger>> {
+    let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT instance_id, period_start_ms, period_end_ms, buyer_charge_cents, commission_cents, partner_share_cents
+         FROM ledger_entries WHERE partner_id = $1 ORDER BY period_end_ms DESC, id DESC",
+    )
+    .bind(&partner.partner_id)
+    .fetch_all(&state.db)
+    .await?;
+    let entries: Vec<PartnerLedgerEntry> = rows
+        .into_iter()
+        .map(
+            |(instance_id, start, end, charge, commission, share)| PartnerLedgerEntry {
+                instance_id,
+                period_start: rfc3339(start),
+                period_end: rfc3339(end),
+                buyer_charge_cents: charge.max(0) as u64,
+                commission_cents: commission.max(0) as u64,
+                partner_share_cents: share.max(0) as u64,
+            },
+        )
+        .collect();
+    Ok(Json(PartnerLedger {
+        total_share_cents: entries.iter().map(|e| e.partner_share_cents).sum(),
+        partner_id: partner.partner_id,
+        currency: "EUR".into(),
+        share_bp: partner.share_bp as u32,
+        entries,
+    }))
+}
+
+/// The `frame-ancestors` policy for a partner's embed: its origins only,
+/// or none at all for an unknown partner.
+pub fn frame_ancestors(origins: Option<&str>) -> String {
+    match origins.map(|o| o.split_whitespace().collect::<Vec<_>>()) {
+        Some(origins) if !origins.is_empty() => format!("frame-ancestors {}", origins.join(" ")),
+        _ => "frame-ancestors 'none'".to_owned(),
+    }
+}
+
+/// `/embed/{partner}/…`: the app's page, framable by that partner's origins
+/// only (every other page refuses to be framed).
+pub async fn embed_page(
+    State(state): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> Response {
+    let partner = params
+        .iter()
+        .find(|(k, _)| k == "partner")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let origins = match load(&state.db, partner).await {
+        Ok(row) => row.map(|r| r.2),
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    let policy = frame_ancestors(origins.as_deref());
+    let index = state.settings.dist_dir.join("index.html");
+    let Ok(html) = tokio::fs::read(&index).await else {
+        return (StatusCode::NOT_FOUND, "The web app is not built.").into_response();
+    };
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        html,
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn partner() -> NewPartner {
+        NewPartner {
+            id: "acme-hosting".into(),
+            name: "Acme Hosting".into(),
+            origins: vec!["https://portal.acme.example".into()],
+            share_bp: DEFAULT_SHARE_BP,
+            accent_color: "#AA3300".into(),
+            logo_url: None,
+        }
+    }
+
+    #[test]
+    fn partners_are_checked_field_by_field() {
+        assert!(check(&partner()).is_empty());
+        let bad = NewPartner {
+            id: "Acme!".into(),
+            name: " ".into(),
+            origins: vec!["https://portal.acme.example/shop".into()],
+            share_bp: 10_001,
+            accent_color: "red".into(),
+            logo_url: Some("javascript:alert(1)".into()),
+        };
+        let fields: Vec<String> = check(&bad).into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "id",
+                "name",
+                "origin",
+                "share-percent",
+                "accent",
+                "logo-url"
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_partners_origins_may_frame_its_embed() {
+        assert_eq!(
+            frame_ancestors(Some("https://a.example http://127.0.0.1:8081")),
+            "frame-ancestors https://a.example http://127.0.0.1:8081"
+        );
+        assert_eq!(frame_ancestors(None), "frame-ancestors 'none'");
+        assert_eq!(frame_ancestors(Some(" ")), "frame-ancestors 'none'");
+    }
+}
