@@ -27,10 +27,15 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
+# The demo partner portal, on a second origin, embedding the buy flow.
+node scripts/partner-demo.mjs --port "${SPARECLOUD_PARTNER_PORT:-8081}" --sparecloud "$SPARECLOUD_PUBLIC_URL" &
+pids+=($!)
+
 for host in "$data"/demo-agents/*/; do
   SPARECLOUD_AGENT_STATE_DIR="$host" ./target/release/sparecloud-agent run &
   pids+=($!)
 done
 echo "Sparecloud is running on http://$bind with ${#pids[@]} processes (demo sellers' agents are simulations)."
 echo "Demo buyer: buyer@demo.sparecloud.dev / demo-password-1. Ctrl-C stops everything."
+echo "Demo partner portal (the embed on another origin): http://127.0.0.1:${SPARECLOUD_PARTNER_PORT:-8081}"
 wait "${pids[0]}"

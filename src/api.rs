@@ -11,6 +11,7 @@ use sparecloud_api::checkout::{
 };
 use sparecloud_api::instances::{Instance, InstanceDetail};
 use sparecloud_api::offers::{Market, Offer, OfferPage};
+use sparecloud_api::partners::EmbedConfig;
 use sparecloud_api::seller::{
     CreateOfferRequest, CreatedInstallToken, Earnings, Host, InstallToken, InstallTokenRequest,
     SellerOffer, SellerProfile, SellerProfileRequest, UpdateOfferRequest,
@@ -243,6 +244,11 @@ pub async fn update_offer(
 
 pub async fn earnings(token: &str) -> ApiResult<Earnings> {
     get("/seller/earnings", Some(token)).await
+}
+
+/// A partner's public embed configuration.
+pub async fn embed_config(partner: &str) -> ApiResult<EmbedConfig> {
+    get(&format!("/partners/{}/embed-config", encode(partner)), None).await
 }
 
 /// Percent-encodes a path segment or query value.

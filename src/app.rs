@@ -1,9 +1,11 @@
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::hooks::use_location;
 use leptos_router::path;
 
 use crate::components::site_footer::SiteFooter;
 use crate::components::site_header::SiteHeader;
+use crate::embed::{self, Embed, EmbedChrome};
 use crate::pages::checkout::Checkout;
 use crate::pages::home::Home;
 use crate::pages::instances::Instances;
@@ -35,8 +37,24 @@ pub fn App() -> impl IntoView {
     }
     view! {
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
-            <SiteHeader />
+            <Shell />
+        </Router>
+    }
+}
+
+/// The site chrome around the routed page, or the embed's own inside a
+/// partner's page (`/embed/{partner}/…`).
+#[component]
+fn Shell() -> impl IntoView {
+    let location = use_location();
+    let partner = Memo::new(move |_| location.pathname.with(|p| embed::partner_from_path(p)));
+    provide_context(Embed { partner });
+    let embedded = move || partner.with(Option::is_some);
+    view! {
+            <Show when=move || !embedded() fallback=|| view! { <EmbedChrome /> }>
+                <a class="skip-link" href="#main">"Skip to content"</a>
+                <SiteHeader />
+            </Show>
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home />
@@ -50,9 +68,18 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/seller") view=SellerDashboard />
                     <Route path=path!("/sign-in") view=SignIn />
                     <Route path=path!("/sign-up") view=SignUp />
+                    // A partner's embed: the buy flow without the site chrome.
+                    <Route path=path!("/embed/:partner") view=Marketplace />
+                    <Route path=path!("/embed/:partner/marketplace") view=Marketplace />
+                    <Route path=path!("/embed/:partner/offers/:id") view=OfferDetail />
+                    <Route path=path!("/embed/:partner/checkout/:id") view=Checkout />
+                    <Route path=path!("/embed/:partner/orders/:id") view=OrderProgress />
+                    <Route path=path!("/embed/:partner/sign-in") view=SignIn />
+                    <Route path=path!("/embed/:partner/sign-up") view=SignUp />
                 </Routes>
             </main>
-            <SiteFooter />
-        </Router>
+            <Show when=move || !embedded()>
+                <SiteFooter />
+            </Show>
     }
 }

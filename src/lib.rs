@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod embed;
 pub mod format;
 pub mod pages;
 pub mod session;

@@ -71,13 +71,14 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// Where to go after signing in: a path on this site, never another site.
-pub fn safe_next(next: Option<&str>) -> String {
+/// Where to go after signing in: a path on this site, never another site;
+/// `home` otherwise.
+pub fn safe_next(next: Option<&str>, home: &str) -> String {
     match next {
         Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
             path.to_owned()
         }
-        _ => "/marketplace".to_owned(),
+        _ => home.to_owned(),
     }
 }
 
@@ -88,12 +89,21 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(
-            safe_next(Some("/checkout/off_1?step=4")),
+            safe_next(Some("/checkout/off_1?step=4"), "/marketplace"),
             "/checkout/off_1?step=4"
         );
-        assert_eq!(safe_next(Some("//evil.example")), "/marketplace");
-        assert_eq!(safe_next(Some("https://evil.example")), "/marketplace");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/marketplace");
-        assert_eq!(safe_next(None), "/marketplace");
+        assert_eq!(
+            safe_next(Some("//evil.example"), "/marketplace"),
+            "/marketplace"
+        );
+        assert_eq!(
+            safe_next(Some("https://evil.example"), "/marketplace"),
+            "/marketplace"
+        );
+        assert_eq!(
+            safe_next(Some("/\\evil.example"), "/marketplace"),
+            "/marketplace"
+        );
+        assert_eq!(safe_next(None, "/marketplace"), "/marketplace");
     }
 }

@@ -56,7 +56,11 @@ pub fn OfferCard(offer: Offer) -> impl IntoView {
             color: var(--color-text-muted);
         }
     };
-    let href = format!("/offers/{}", crate::api::encode(&offer.id));
+    let href = format!(
+        "{}/offers/{}",
+        crate::embed::prefix(),
+        crate::api::encode(&offer.id)
+    );
     let flavors = offer
         .prices
         .iter()

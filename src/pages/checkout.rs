@@ -17,6 +17,7 @@ use stylers_macro::style;
 use crate::api;
 use crate::components::form::{FormAlert, TextField, field_message, problem_message};
 use crate::components::steps::StepIndicator;
+use crate::embed;
 use crate::format;
 use crate::session::use_session;
 
@@ -219,7 +220,7 @@ pub fn Checkout() -> impl IntoView {
                     <div role="alert" class="alert alert-error">
                         <h1>"This offer cannot be rented now"</h1>
                         <p>{move || errors.with(|e| e.iter().next().map(|(_, e)| e.to_string()).unwrap_or_default())}</p>
-                        <p><A href="/marketplace">"Back to the marketplace"</A></p>
+                        <p><A href=format!("{}/marketplace", embed::prefix())>"Back to the marketplace"</A></p>
                     </div>
                 }>
                     {move || Suspend::new(async move {
@@ -267,14 +268,19 @@ fn Wizard(offer: Offer, images: Vec<Image>, tiers: Vec<SlaTier>) -> impl IntoVie
     let step = Memo::new(move |_| draft.with(|d| d.reachable(wanted.get())));
     let step_error = RwSignal::new(None::<String>);
     let navigate = use_navigate();
+    let prefix = embed::prefix();
     let go = {
         let offer_id = offer_id.clone();
+        let prefix = prefix.clone();
         // `declined` tells the payment step why the buyer is back.
         move |to: usize, declined: bool| {
             step_error.set(None);
             let flag = if declined { "&declined=1" } else { "" };
             navigate(
-                &format!("/checkout/{}?step={to}{flag}", api::encode(&offer_id)),
+                &format!(
+                    "{prefix}/checkout/{}?step={to}{flag}",
+                    api::encode(&offer_id)
+                ),
                 Default::default(),
             );
         }
@@ -300,7 +306,7 @@ fn Wizard(offer: Offer, images: Vec<Image>, tiers: Vec<SlaTier>) -> impl IntoVie
     let images = StoredValue::new(images);
     let tiers = StoredValue::new(tiers);
     view! {
-        <p><A href=format!("/offers/{}", api::encode(&offer_id))>"← Offer details"</A></p>
+        <p><A href=format!("{prefix}/offers/{}", api::encode(&offer_id))>"← Offer details"</A></p>
         <h1>{format!("Rent from {seller}")}</h1>
         <StepIndicator steps=&STEPS current=step label="Checkout steps" />
         <form class=format!("panel {class}") on:submit=on_continue novalidate aria-labelledby="step-heading">
@@ -585,6 +591,7 @@ fn PaymentStep(draft: RwSignal<Draft>, submit: Trigger, on_done: Callback<()>) -
 /// Shown on the payment step to a visitor: signing in comes back here.
 #[component]
 fn SignInToPay() -> impl IntoView {
+    let prefix = StoredValue::new(embed::prefix());
     let here = move || {
         web_sys::window()
             .and_then(|w| {
@@ -597,9 +604,9 @@ fn SignInToPay() -> impl IntoView {
         <div class="alert" role="status">
             <p>"Sign in to pay. Your choices are kept and you will come back to this step."</p>
             <p>
-                <A href=move || format!("/sign-in?next={}", api::encode(&here()))>"Sign in to continue"</A>
+                <A href=move || format!("{}/sign-in?next={}", prefix.get_value(), api::encode(&here()))>"Sign in to continue"</A>
                 " or "
-                <A href=move || format!("/sign-up?next={}", api::encode(&here()))>"create an account"</A>
+                <A href=move || format!("{}/sign-up?next={}", prefix.get_value(), api::encode(&here()))>"create an account"</A>
             </p>
         </div>
     }
@@ -814,6 +821,8 @@ fn ReviewStep(
             async move { api::quote(&token, &request).await }
         })
     };
+    // Orders placed in a partner's embed earn the partner its share.
+    let partner = StoredValue::new(embed::partner());
     // One key per attempt: a new quote is a new attempt.
     let attempt_key = RwSignal::new(new_idempotency_key());
     let place = Action::new_local(move |(key, request): &(String, OrderRequest)| {
@@ -824,11 +833,22 @@ fn ReviewStep(
     });
     let navigate = use_navigate();
     let offer_id = offer.id.clone();
+    let prefix = embed::prefix();
     Effect::new(move |_| match place.value().get() {
         Some(Ok(order)) => {
             Draft::forget(&offer_id);
+            // The host page learns of the sale: ids and amounts, no card data.
+            embed::post_event(
+                "order-completed",
+                serde_json::json!({
+                    "order_id": order.id,
+                    "hourly_total_cents": order.quote.hourly_total_cents,
+                    "estimated_month_cents": order.quote.estimated_month_cents,
+                    "currency": order.quote.currency,
+                }),
+            );
             navigate(
-                &format!("/orders/{}", api::encode(&order.id)),
+                &format!("{prefix}/orders/{}", api::encode(&order.id)),
                 Default::default(),
             );
         }
@@ -880,7 +900,7 @@ fn ReviewStep(
                                 quote_id: quote.id.clone(),
                                 payment_method_id: draft.with_untracked(|d| d.payment_method_id.clone().unwrap_or_default()),
                                 ssh_public_key: draft.with_untracked(|d| d.ssh_public_key.trim().to_owned()),
-                                partner_id: None,
+                                partner_id: partner.get_value(),
                             };
                             let tier_text = tier.as_ref().map_or(quote.sla_tier.clone(), |t| {
                                 format!("{} · {} availability · {}", t.name, format::percent_bp(t.availability_bp), credits_text(t))

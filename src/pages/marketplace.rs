@@ -7,6 +7,7 @@ use stylers_macro::style;
 
 use crate::api;
 use crate::components::offer_card::OfferCard;
+use crate::embed;
 use crate::format;
 
 /// The marketplace's filters, sort and page: what the URL query holds, so a
@@ -80,10 +81,11 @@ impl Filters {
             .join("&")
     }
 
-    pub fn href(&self) -> String {
+    /// This view's link; `prefix` is the embed's (see `embed::prefix`).
+    pub fn href(&self, prefix: &str) -> String {
         match self.to_query() {
-            q if q.is_empty() => "/marketplace".to_owned(),
-            q => format!("/marketplace?{q}"),
+            q if q.is_empty() => format!("{prefix}/marketplace"),
+            q => format!("{prefix}/marketplace?{q}"),
         }
     }
 
@@ -179,12 +181,15 @@ pub fn Marketplace() -> impl IntoView {
     let images = LocalResource::new(api::images);
 
     // Controls write the URL; the page reads it back (Back/Forward work).
+    let prefix = embed::prefix();
+    let clear_href = format!("{prefix}/marketplace");
+    let embed_prefix = StoredValue::new(prefix.clone());
     let navigate = use_navigate();
     let apply = move |change: &dyn Fn(&mut Filters)| {
         let mut next = filters.get_untracked();
         change(&mut next);
         next.page = 1;
-        navigate(&next.href(), Default::default());
+        navigate(&next.href(&prefix), Default::default());
     };
     let apply = StoredValue::new_local(apply);
     let set_text = move |key: &'static str| {
@@ -321,7 +326,7 @@ pub fn Marketplace() -> impl IntoView {
                             </Transition>
                         </select>
                     </div>
-                    <A href="/marketplace">"Clear filters"</A>
+                    <A href=clear_href.clone()>"Clear filters"</A>
                 </form>
                 <section aria-label="Offers" aria-busy=move || loading.get().to_string()>
                     <div class=format!("toolbar {class}")>
@@ -364,13 +369,14 @@ pub fn Marketplace() -> impl IntoView {
                             {move || Suspend::new(async move {
                                 let page = offers.await?;
                                 let current = filters.get_untracked();
+                                let embed_prefix = embed_prefix.get_value();
                                 Ok::<_, sparecloud_api::Problem>(if page.items.is_empty() {
-                                    empty_state(&current, class).into_any()
+                                    empty_state(&current, &embed_prefix, class).into_any()
                                 } else {
                                     let pages = page.total.div_ceil(u64::from(page.per_page)).max(1) as u32;
                                     view! {
                                         <OfferList items=page.items class=class />
-                                        <Pager filters=current pages=pages class=class />
+                                        <Pager filters=current pages=pages prefix=embed_prefix class=class />
                                     }.into_any()
                                 })
                             })}
@@ -390,7 +396,8 @@ fn result_count(total: u64) -> String {
     }
 }
 
-fn empty_state(filters: &Filters, class: &'static str) -> impl IntoView {
+fn empty_state(filters: &Filters, prefix: &str, class: &'static str) -> impl IntoView {
+    let clear = format!("{prefix}/marketplace");
     let filtered = filters.is_filtered();
     view! {
         <div class=format!("notice {class}")>
@@ -398,7 +405,7 @@ fn empty_state(filters: &Filters, class: &'static str) -> impl IntoView {
             {if filtered {
                 view! {
                     <p>"Try a higher maximum price, fewer vCPU or less RAM, or any zone."</p>
-                    <A href="/marketplace">"Clear all filters"</A>
+                    <A href=clear>"Clear all filters"</A>
                 }.into_any()
             } else {
                 view! { <p>"No seller has capacity listed right now. Check back soon."</p> }.into_any()
@@ -421,14 +428,14 @@ fn OfferList(items: Vec<Offer>, class: &'static str) -> impl IntoView {
 }
 
 #[component]
-fn Pager(filters: Filters, pages: u32, class: &'static str) -> impl IntoView {
+fn Pager(filters: Filters, pages: u32, prefix: String, class: &'static str) -> impl IntoView {
     let page = filters.page;
     let at = |page: u32| {
         Filters {
             page,
             ..filters.clone()
         }
-        .href()
+        .href(&prefix)
     };
     let previous = (page > 1).then(|| at(page - 1));
     let next = (page < pages).then(|| at(page + 1));
@@ -470,7 +477,8 @@ mod tests {
                 ..Filters::default()
             }
         );
-        assert_eq!(filters.href(), "/marketplace");
+        assert_eq!(filters.href(""), "/marketplace");
+        assert_eq!(filters.href("/embed/acme"), "/embed/acme/marketplace");
         assert!(!parse("sort=newest&page=2").is_filtered());
     }
 }

@@ -21,7 +21,7 @@ pub fn OfferDetail() -> impl IntoView {
     let tiers = LocalResource::new(api::sla_tiers);
     view! {
         <div class="container page">
-            <p><A href="/marketplace">"← Marketplace"</A></p>
+            <p><A href=format!("{}/marketplace", crate::embed::prefix())>"← Marketplace"</A></p>
             <Transition fallback=|| view! { <p aria-busy="true">"Loading the offer…"</p> }>
                 <ErrorBoundary fallback=move |errors| view! {
                     <div role="alert" class="alert alert-error">
@@ -90,7 +90,7 @@ fn OfferView(offer: Offer, tier: Option<SlaTier>) -> impl IntoView {
         <h1>{offer.seller_name.clone()}</h1>
         <p class="lead">{format!("{} · {} service level", offer.zone, tier_name)}</p>
         <p class="actions-row">
-            <A href=format!("/checkout/{}", crate::api::encode(&offer.id)) attr:class="button">"Rent"</A>
+            <A href=format!("{}/checkout/{}", crate::embed::prefix(), crate::api::encode(&offer.id)) attr:class="button">"Rent"</A>
         </p>
         <dl class=format!("facts {class}")>
             <div class=format!("fact {class}")>

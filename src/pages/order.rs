@@ -41,6 +41,7 @@ pub fn OrderProgress() -> impl IntoView {
         }
     };
     let session = use_session();
+    let embedded = crate::embed::partner().is_some();
     let params = use_params_map();
     let tick = use_ticker(Duration::from_millis(1500));
     let order = LocalResource::new(move || {
@@ -91,7 +92,12 @@ pub fn OrderProgress() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </ul>
-                            <A href="/instances">"Go to your instances"</A>
+                            {if embedded {
+                                // Instances are managed on Sparecloud itself, not in the embed.
+                                view! { <a href="/instances" target="_blank" rel="noopener">"Manage your instances on Sparecloud"</a> }.into_any()
+                            } else {
+                                view! { <A href="/instances">"Go to your instances"</A> }.into_any()
+                            }}
                         })
                     })}
                 </ErrorBoundary>

@@ -14,7 +14,9 @@ use crate::session::{safe_next, use_session};
 pub fn SignIn() -> impl IntoView {
     let session = use_session();
     let query = use_query_map();
-    let next = Memo::new(move |_| safe_next(query.with(|q| q.get("next")).as_deref()));
+    let prefix = crate::embed::prefix();
+    let home = format!("{prefix}/marketplace");
+    let next = Memo::new(move |_| safe_next(query.with(|q| q.get("next")).as_deref(), &home));
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let submitted = RwSignal::new(false);
@@ -92,7 +94,7 @@ pub fn SignIn() -> impl IntoView {
             </form>
             <p class="form-footer">
                 "New to Sparecloud? "
-                <A href=move || format!("/sign-up?next={}", api::encode(&next.get()))>
+                <A href=move || format!("{prefix}/sign-up?next={}", api::encode(&next.get()))>
                     "Create an account"
                 </A>
             </p>

@@ -14,7 +14,9 @@ use crate::session::{safe_next, use_session};
 pub fn SignUp() -> impl IntoView {
     let session = use_session();
     let query = use_query_map();
-    let next = Memo::new(move |_| safe_next(query.with(|q| q.get("next")).as_deref()));
+    let prefix = crate::embed::prefix();
+    let home = format!("{prefix}/marketplace");
+    let next = Memo::new(move |_| safe_next(query.with(|q| q.get("next")).as_deref(), &home));
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
@@ -128,7 +130,7 @@ pub fn SignUp() -> impl IntoView {
             </form>
             <p class="form-footer">
                 "Already have an account? "
-                <A href=move || format!("/sign-in?next={}", api::encode(&next.get()))>"Sign in"</A>
+                <A href=move || format!("{prefix}/sign-in?next={}", api::encode(&next.get()))>"Sign in"</A>
             </p>
         </div>
     }

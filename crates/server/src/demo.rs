@@ -201,13 +201,32 @@ pub async fn seed(state: &AppState, agents_dir: &Path) -> AppResult<()> {
         })?;
     }
     tx.commit().await?;
+    // The demo partner portal that `make run` serves on a second origin.
+    let partner = crate::partners::NewPartner {
+        id: DEMO_PARTNER.into(),
+        name: "Demo Portal".into(),
+        origins: vec![
+            "http://127.0.0.1:8081".into(),
+            "http://localhost:8081".into(),
+        ],
+        share_bp: crate::partners::DEFAULT_SHARE_BP,
+        accent_color: "#7c3aed".into(),
+        logo_url: None,
+    };
+    // Its API key is not kept: `partner add` makes partners whose ledger
+    // you want to read.
+    crate::partners::add(&state.db, &partner, now).await?;
     tracing::info!(
         sellers = SELLERS.len(),
         hosts = agent_files.len(),
+        partner = DEMO_PARTNER,
         "demo data seeded"
     );
     Ok(())
 }
+
+/// The demo partner's id.
+pub const DEMO_PARTNER: &str = "demo-portal";
 
 /// Writes a file only its owner can read (it holds a credential).
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
