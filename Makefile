@@ -82,6 +82,7 @@ test: setup lint test-rust test-e2e
 
 test-rust: toolchain
 	cargo test --workspace --locked
+	scripts/test-postgres.sh
 
 # Browser tests drive the real server (debug build, as `cargo test` left it)
 # with the release web app.

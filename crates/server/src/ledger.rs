@@ -87,7 +87,25 @@ pub async fn accrue(
     // The partner's share comes out of the platform's commission.
     let partner_after = partner_share(after.commission_cents, partner_share_bp);
     let partner_delta = partner_after - partner_cents;
-    if elapsed > 0 {
+    // Claim this period first: the UPDATE only applies while the instance is
+    // as read (on PostgreSQL a concurrent biller waits for the row lock and
+    // then finds it changed), so two server processes never bill it twice.
+    let claimed = sqlx::query(
+        "UPDATE instances SET billed_ms = $2, charged_cents = $3, commission_cents = $4, running_since_ms = $5,
+           partner_cents = $6
+         WHERE id = $1 AND billed_ms = $7 AND running_since_ms = $8",
+    )
+    .bind(instance_id)
+    .bind(new_billed)
+    .bind(after.charge_cents)
+    .bind(after.commission_cents)
+    .bind(still_running.then_some(until.max(since)))
+    .bind(partner_after)
+    .bind(billed_ms)
+    .bind(since)
+    .execute(&mut *conn)
+    .await?;
+    if claimed.rows_affected() == 1 && elapsed > 0 {
         sqlx::query(
             "INSERT INTO ledger_entries (id, instance_id, buyer_id, seller_id, partner_id, period_start_ms, period_end_ms,
                buyer_charge_cents, commission_cents, seller_earnings_cents, partner_share_cents, currency, created_at_ms)
@@ -107,19 +125,6 @@ pub async fn accrue(
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query(
-        "UPDATE instances SET billed_ms = $2, charged_cents = $3, commission_cents = $4, running_since_ms = $5,
-           partner_cents = $6
-         WHERE id = $1",
-    )
-    .bind(instance_id)
-    .bind(new_billed)
-    .bind(after.charge_cents)
-    .bind(after.commission_cents)
-    .bind(still_running.then_some(until.max(since)))
-    .bind(partner_after)
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 

@@ -40,6 +40,22 @@ impl TestResponse {
     }
 }
 
+/// A new, empty database on the PostgreSQL server of `admin_url` (a
+/// throwaway cluster): each test gets its own, as with SQLite files.
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the PostgreSQL test cluster");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create a test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
+    format!("{base}/{name}")
+}
+
 impl TestApp {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -51,7 +67,11 @@ impl TestApp {
         )
         .unwrap();
         std::fs::write(dist.join("app.css"), "body{}").unwrap();
-        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let url = match std::env::var("SPARECLOUD_TEST_POSTGRES_URL") {
+            // `make test` runs the suite a second time on PostgreSQL.
+            Ok(admin) => fresh_postgres_database(&admin).await,
+            Err(_) => format!("sqlite://{}", dir.path().join("test.db").display()),
+        };
         let pool = db::connect(&url).await.expect("connect");
         db::migrate(&pool).await.expect("migrate");
         // A manual clock at a fixed instant: tests move time explicitly.

@@ -1,0 +1,80 @@
+//! Background jobs run in every server process at once: each piece of work
+//! must be done exactly once whoever gets to it (on PostgreSQL, through row
+//! locks; on SQLite, one writer at a time).
+
+mod common;
+
+use axum::http::StatusCode;
+use common::TestApp;
+use sparecloud_server::{jobs, ledger};
+
+const HOST: (u32, u32, u32) = (8, 16, 200);
+
+#[tokio::test]
+async fn concurrent_billing_passes_bill_each_period_once() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 360)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+    let order = app.buy(&buyer, &card, &offer, "s1.small", 3).await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.text());
+    let ids: Vec<String> = order.json()["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    let observed: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "running")).collect();
+    app.heartbeat(&seller.host_credential, HOST, &observed)
+        .await;
+
+    // An hour later, eight billing passes at once (as from eight processes).
+    app.state.clock.advance(3_600_000);
+    let now = app.state.clock.now();
+    let passes: Vec<_> = (0..8)
+        .map(|_| {
+            let db = app.state.db.clone();
+            tokio::spawn(async move { ledger::accrue_running(&db, now, 0).await })
+        })
+        .collect();
+    for pass in passes {
+        pass.await.unwrap().unwrap();
+    }
+    let (entries, charged): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(buyer_charge_cents), 0) AS BIGINT) FROM ledger_entries",
+    )
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(entries, 3, "one entry per instance for the hour");
+    assert_eq!(charged, 3 * 360, "each hour charged once");
+}
+
+#[tokio::test]
+async fn a_silent_host_goes_offline_once_whoever_notices() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", HOST)
+        .await;
+    app.state.clock.advance(60_000);
+    let passes: Vec<_> = (0..8)
+        .map(|_| {
+            let state = app.state.clone();
+            tokio::spawn(async move { jobs::run_once(&state).await })
+        })
+        .collect();
+    for pass in passes {
+        pass.await.unwrap().unwrap();
+    }
+    let (outages,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM host_outages WHERE host_id = $1")
+        .bind(&seller.host_id)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(outages, 1);
+}
