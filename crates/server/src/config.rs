@@ -40,6 +40,11 @@ pub struct Config {
     #[arg(long, env = "SPARECLOUD_HEARTBEAT_INTERVAL_SECS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=300))]
     pub heartbeat_interval_secs: u32,
 
+    /// Seconds between billing passes over running instances (each bills
+    /// the time since the last; per-second totals do not depend on it).
+    #[arg(long, env = "SPARECLOUD_BILLING_INTERVAL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub billing_interval_secs: u32,
+
     /// Origins allowed to call the API from a browser (partner portals),
     /// comma-separated.
     #[arg(long, env = "SPARECLOUD_CORS_ORIGINS", value_delimiter = ',')]

@@ -10,14 +10,16 @@ use crate::AppState;
 use crate::error::AppResult;
 use crate::{agent_api, checkout, ledger};
 
-/// How often running instances are billed.
-pub const ACCRUAL_INTERVAL_MS: i64 = 60_000;
-
 /// One pass of every job.
 pub async fn run_once(state: &AppState) -> AppResult<()> {
     agent_api::mark_silent_hosts_offline(state).await?;
     checkout::release_expired_quotes(state).await?;
-    ledger::accrue_running(&state.db, state.clock.now(), ACCRUAL_INTERVAL_MS).await?;
+    ledger::accrue_running(
+        &state.db,
+        state.clock.now(),
+        state.settings.billing_interval_ms,
+    )
+    .await?;
     Ok(())
 }
 

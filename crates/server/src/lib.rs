@@ -64,6 +64,8 @@ pub struct Settings {
     /// The platform's commission, basis points (1500 = 15 %).
     pub commission_bp: i64,
     pub heartbeat_interval_secs: u32,
+    /// Time between billing passes, milliseconds.
+    pub billing_interval_ms: i64,
     pub cors_origins: Vec<String>,
 }
 
@@ -75,6 +77,7 @@ impl Settings {
             public_url: None,
             commission_bp: 1500,
             heartbeat_interval_secs: 5,
+            billing_interval_ms: 60_000,
             cors_origins: Vec::new(),
         }
     }
@@ -85,6 +88,7 @@ impl Settings {
             public_url: config.public_url.clone(),
             commission_bp: i64::from(config.commission_percent) * 100,
             heartbeat_interval_secs: config.heartbeat_interval_secs,
+            billing_interval_ms: i64::from(config.billing_interval_secs) * 1000,
             cors_origins: config.cors_origins.clone(),
         }
     }
