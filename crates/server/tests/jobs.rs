@@ -78,3 +78,37 @@ async fn a_silent_host_goes_offline_once_whoever_notices() {
         .unwrap();
     assert_eq!(outages, 1);
 }
+
+#[tokio::test]
+async fn an_expired_quote_gives_its_capacity_back_once() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 360)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+    // One instance ordered (1 vCPU kept), one quote left to expire (1 vCPU
+    // held): releasing the hold twice would take the kept vCPU too.
+    let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.text());
+    let quote = app.quote(&buyer, &offer, "s1.small", 1, false).await;
+    assert_eq!(quote.status, StatusCode::CREATED);
+    assert_eq!(app.allocated(&seller.host_id).await.0, 2);
+
+    app.state.clock.advance(11 * 60_000);
+    // Keep the host online while time jumps.
+    app.heartbeat(&seller.host_credential, HOST, &[]).await;
+    let passes: Vec<_> = (0..8)
+        .map(|_| {
+            let state = app.state.clone();
+            tokio::spawn(async move { jobs::run_once(&state).await })
+        })
+        .collect();
+    for pass in passes {
+        pass.await.unwrap().unwrap();
+    }
+    assert_eq!(app.allocated(&seller.host_id).await.0, 1, "released once");
+}
