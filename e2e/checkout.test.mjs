@@ -135,6 +135,15 @@ test('a full purchase, signing in mid-way, ends with the instance running on the
     await card.getByRole('button', { name: 'Terminate' }).click();
     await confirm.getByRole('button', { name: 'Terminate instance' }).click();
     await card.getByText('terminated', { exact: true }).waitFor({ timeout: 20_000 });
+
+    // Its page: this month's measured availability and the event log.
+    await card.getByRole('heading').getByRole('link').click();
+    await page.getByRole('heading', { name: /^Service level, \d{4}-\d\d$/ }).waitFor();
+    await page.getByText('Measured availability').waitFor();
+    await page.getByText('None: the commitment is met').waitFor();
+    const events = page.getByRole('region', { name: 'Event log' }).getByRole('listitem');
+    await events.nth(4).waitFor();
+    assert.ok((await events.count()) >= 5, 'created, provisioning, running, stopping … terminated');
     assert.deepEqual(page.pageErrors, []);
   } finally {
     await saveScreenshot(page, 'checkout-purchase');

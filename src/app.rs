@@ -8,6 +8,7 @@ use crate::components::site_header::SiteHeader;
 use crate::embed::{self, Embed, EmbedChrome};
 use crate::pages::checkout::Checkout;
 use crate::pages::home::Home;
+use crate::pages::instance_detail::InstanceDetailPage;
 use crate::pages::instances::Instances;
 use crate::pages::marketplace::Marketplace;
 use crate::pages::not_found::NotFound;
@@ -63,6 +64,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/checkout/:id") view=Checkout />
                     <Route path=path!("/orders/:id") view=OrderProgress />
                     <Route path=path!("/instances") view=Instances />
+                    <Route path=path!("/instances/:id") view=InstanceDetailPage />
                     <Route path=path!("/sell") view=Sell />
                     <Route path=path!("/sell/start") view=SellerOnboarding />
                     <Route path=path!("/seller") view=SellerDashboard />

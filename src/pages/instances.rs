@@ -170,12 +170,14 @@ fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
     };
     let status = instance.status;
     let name = instance.name.clone();
+    let title = name.clone();
+    let detail_href = format!("/instances/{}", api::encode(&instance.id));
     let ssh = instance.address.as_deref().map(ssh_command);
     let pending = act.pending();
     view! {
         <article class=class aria-label=name.clone()>
             <div class=format!("head {class}")>
-                <h2 class=class>{name.clone()}</h2>
+                <h2 class=class><A href=detail_href>{title}</A></h2>
                 <StatusBadge status=status />
             </div>
             <dl class=class>

@@ -2,6 +2,7 @@
 
 pub mod checkout;
 pub mod home;
+pub mod instance_detail;
 pub mod instances;
 pub mod marketplace;
 pub mod not_found;

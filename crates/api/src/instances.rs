@@ -87,4 +87,23 @@ pub struct InstanceEvent {
 pub struct InstanceDetail {
     pub instance: Instance,
     pub events: Vec<InstanceEvent>,
+    /// The service level this calendar month so far.
+    #[serde(default)]
+    pub sla: Option<InstanceSla>,
+}
+
+/// An instance's measured availability this month against its tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstanceSla {
+    /// "YYYY-MM", UTC.
+    pub month: String,
+    /// The tier's committed availability, basis points.
+    pub target_bp: u32,
+    /// Measured from the host's heartbeats over the month so far.
+    pub availability_bp: u32,
+    /// What the tier's credit schedule gives for that availability.
+    pub credit_percent: u32,
+    /// That share of this month's charges.
+    pub credit_cents: u64,
 }

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use sparecloud_api::Problem;
 use sparecloud_api::agent::{ObservedInstance, ObservedState};
 use sparecloud_api::catalog::Capacity;
-use sparecloud_api::instances::{Instance, InstanceDetail, InstanceEvent, InstanceStatus};
+use sparecloud_api::instances::{
+    Instance, InstanceDetail, InstanceEvent, InstanceSla, InstanceStatus,
+};
 use sparecloud_api::problem::kinds;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,7 +19,7 @@ use crate::capacity::{self, Conn};
 use crate::clock::{Millis, rfc3339};
 use crate::error::{AppError, AppResult};
 use crate::extract::Json;
-use crate::ledger;
+use crate::{ledger, sla};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -133,6 +135,7 @@ async fn get_instance(
     Path(id): Path<String>,
 ) -> AppResult<Json<InstanceDetail>> {
     let instance = load_owned(&state, &user, &id).await?;
+    let sla = Some(instance_sla(&state, &id, state.clock.now()).await?);
     let events: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT at_ms, kind, message FROM instance_events WHERE instance_id = $1 ORDER BY at_ms, id",
     )
@@ -141,6 +144,7 @@ async fn get_instance(
     .await?;
     Ok(Json(InstanceDetail {
         instance,
+        sla,
         events: events
             .into_iter()
             .map(|(at, kind, message)| InstanceEvent {
@@ -550,4 +554,60 @@ mod tests {
         assert_eq!(transition(O::Running, S::Terminated, "running"), None);
         assert_eq!(transition(O::Failed, S::Failed, "running"), None);
     }
+}
+
+/// The instance's availability this month so far (its host's, while the
+/// instance existed) and the credit its tier gives for it.
+pub async fn instance_sla(state: &AppState, id: &str, now: Millis) -> AppResult<InstanceSla> {
+    let (host_id, tier, created, status, updated): (String, String, i64, String, i64) =
+        sqlx::query_as(
+            "SELECT host_id, sla_tier, created_at_ms, status, updated_at_ms FROM instances WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&state.db)
+        .await?;
+    let (month_start, _, month) = sla::month_of(now);
+    let from = created.max(month_start);
+    let ended = InstanceStatus::parse(&status).is_some_and(InstanceStatus::is_final);
+    let to = if ended { updated.min(now) } else { now };
+    let outages: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT started_at_ms, ended_at_ms FROM host_outages
+         WHERE host_id = $1 AND started_at_ms < $3 AND (ended_at_ms IS NULL OR ended_at_ms > $2)",
+    )
+    .bind(&host_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&state.db)
+    .await?;
+    let availability_bp = sla::availability_bp(from, to, &outages);
+    let (target_bp,): (i64,) =
+        sqlx::query_as("SELECT availability_bp FROM sla_tiers WHERE id = $1")
+            .bind(&tier)
+            .fetch_one(&state.db)
+            .await?;
+    let schedule: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT below_bp, credit_percent FROM sla_credits WHERE tier_id = $1")
+            .bind(&tier)
+            .fetch_all(&state.db)
+            .await?;
+    let schedule: Vec<(u32, u32)> = schedule
+        .into_iter()
+        .map(|(below, percent)| (below as u32, percent as u32))
+        .collect();
+    let credit_percent = sla::credit_percent(availability_bp, &schedule);
+    let (charged,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(buyer_charge_cents), 0) AS BIGINT) FROM ledger_entries
+         WHERE instance_id = $1 AND period_end_ms > $2",
+    )
+    .bind(id)
+    .bind(month_start)
+    .fetch_one(&state.db)
+    .await?;
+    Ok(InstanceSla {
+        month,
+        target_bp: target_bp as u32,
+        availability_bp,
+        credit_percent,
+        credit_cents: (charged.max(0) as u64) * u64::from(credit_percent) / 100,
+    })
 }

@@ -23,6 +23,7 @@ mod openapi;
 pub mod partners;
 pub mod payments;
 mod seller;
+pub mod sla;
 mod web;
 
 use std::net::SocketAddr;

@@ -112,3 +112,72 @@ async fn an_expired_quote_gives_its_capacity_back_once() {
     }
     assert_eq!(app.allocated(&seller.host_id).await.0, 1, "released once");
 }
+
+#[tokio::test]
+async fn a_months_availability_and_credit_come_from_the_heartbeat_history() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 360)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+    // At the offer's own tier, gold (99.9 %).
+    let quote = app
+        .post(
+            "/api/v1/quotes",
+            Some(&buyer),
+            serde_json::json!({"offer_id": offer, "image_id": "debian-12", "sla_tier": "gold",
+                               "flavor_id": "s1.small", "count": 1}),
+        )
+        .await
+        .json();
+    let order = app
+        .order(&buyer, quote["id"].as_str().unwrap(), &card, "gold-1")
+        .await
+        .json();
+    let id = order["instances"][0]["id"].as_str().unwrap().to_owned();
+    app.heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
+        .await;
+
+    // 100 hours up, then silent: offline a minute later, back an hour after.
+    app.state.clock.advance(100 * 3_600_000);
+    app.heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
+        .await;
+    app.state.clock.advance(60_000);
+    jobs::run_once(&app.state).await.unwrap();
+    app.state.clock.advance(3_600_000);
+    app.heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
+        .await;
+    ledger::accrue_running(&app.state.db, app.state.clock.now(), 0)
+        .await
+        .unwrap();
+
+    let detail = app
+        .send(
+            "GET",
+            &format!("/api/v1/instances/{id}"),
+            Some(&buyer),
+            None,
+        )
+        .await
+        .json();
+    let sla = &detail["sla"];
+    assert_eq!(sla["month"], "2026-11");
+    assert_eq!(sla["target_bp"], 9990);
+    // Down 1 hour of 101 hours and a minute: 99.01 %, under gold's 99.9 %
+    // (10 % credit) but not under 99 % (30 %).
+    assert_eq!(sla["availability_bp"], 9901);
+    assert_eq!(sla["credit_percent"], 10);
+    let (charged,): (i64,) = sqlx::query_as(
+        "SELECT CAST(SUM(buyer_charge_cents) AS BIGINT) FROM ledger_entries WHERE instance_id = $1",
+    )
+    .bind(&id)
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    assert!(charged > 0);
+    assert_eq!(sla["credit_cents"], charged / 10);
+}

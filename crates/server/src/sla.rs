@@ -1,0 +1,113 @@
+//! SLA accounting: availability over calendar months (UTC) from the outages
+//! recorded when a host's heartbeats stop, and the credit a tier's schedule
+//! gives when availability falls below its thresholds.
+
+use time::{Date, Month, OffsetDateTime, Time};
+
+use crate::clock::Millis;
+
+/// The UTC calendar month containing `at`: (first millisecond, first
+/// millisecond of the next month, "YYYY-MM").
+pub fn month_of(at: Millis) -> (Millis, Millis, String) {
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let start = Date::from_calendar_date(t.year(), t.month(), 1).expect("day 1 exists");
+    let (next_year, next_month) = match t.month() {
+        Month::December => (t.year() + 1, Month::January),
+        m => (t.year(), m.next()),
+    };
+    let next = Date::from_calendar_date(next_year, next_month, 1).expect("day 1 exists");
+    let ms = |d: Date| {
+        (d.with_time(Time::MIDNIGHT)
+            .assume_utc()
+            .unix_timestamp_nanos()
+            / 1_000_000) as Millis
+    };
+    (
+        ms(start),
+        ms(next),
+        format!("{:04}-{:02}", t.year(), u8::from(t.month())),
+    )
+}
+
+/// The share of `[from, to)` not covered by `outages` (start, end or `None`
+/// while still going on), in basis points; 10,000 for an empty window.
+pub fn availability_bp(from: Millis, to: Millis, outages: &[(Millis, Option<Millis>)]) -> u32 {
+    if to <= from {
+        return 10_000;
+    }
+    let mut spans: Vec<(Millis, Millis)> = outages
+        .iter()
+        .map(|&(start, end)| (start.max(from), end.unwrap_or(to).min(to)))
+        .filter(|(start, end)| end > start)
+        .collect();
+    spans.sort_unstable();
+    // Overlapping outages count once.
+    let mut down = 0;
+    let mut covered_to = from;
+    for (start, end) in spans {
+        let start = start.max(covered_to);
+        if end > start {
+            down += end - start;
+            covered_to = end;
+        }
+    }
+    let total = i128::from(to - from);
+    ((total - i128::from(down)) * 10_000 / total) as u32
+}
+
+/// The credit for an availability: the largest of the schedule's percents
+/// whose threshold (`below_bp`) it falls below; 0 when it meets them all.
+pub fn credit_percent(availability_bp: u32, schedule: &[(u32, u32)]) -> u32 {
+    schedule
+        .iter()
+        .filter(|(below, _)| availability_bp < *below)
+        .map(|(_, percent)| *percent)
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOLD: [(u32, u32); 3] = [(9990, 10), (9900, 30), (9500, 100)];
+
+    #[test]
+    fn months_are_utc_calendar_months() {
+        // 2026-11-18T11:06:40Z
+        let (start, end, name) = month_of(1_795_000_000_123);
+        assert_eq!(name, "2026-11");
+        assert_eq!(crate::clock::rfc3339(start), "2026-11-01T00:00:00Z");
+        assert_eq!(crate::clock::rfc3339(end), "2026-12-01T00:00:00Z");
+        let (_, end, name) = month_of(end - 1 + 31 * 86_400_000);
+        assert_eq!(name, "2026-12");
+        assert_eq!(crate::clock::rfc3339(end), "2027-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn availability_counts_each_moment_down_once() {
+        let hour = 3_600_000;
+        // A 100-hour window, down 1 hour, then 2 hours overlapping by one,
+        // and an outage still going on for the last half hour.
+        let outages = [
+            (10 * hour, Some(11 * hour)),
+            (20 * hour, Some(22 * hour)),
+            (21 * hour, Some(23 * hour)),
+            (100 * hour - hour / 2, None),
+            (200 * hour, Some(201 * hour)), // after the window
+        ];
+        assert_eq!(availability_bp(0, 100 * hour, &outages), 9550);
+        assert_eq!(availability_bp(0, 100 * hour, &[]), 10_000);
+        assert_eq!(availability_bp(5, 5, &outages), 10_000);
+    }
+
+    #[test]
+    fn credits_follow_the_schedule() {
+        assert_eq!(credit_percent(9995, &GOLD), 0);
+        assert_eq!(credit_percent(9990, &GOLD), 0, "meeting the target exactly");
+        assert_eq!(credit_percent(9989, &GOLD), 10);
+        assert_eq!(credit_percent(9550, &GOLD), 30);
+        assert_eq!(credit_percent(9000, &GOLD), 100);
+    }
+}

@@ -1,0 +1,101 @@
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use sparecloud_api::Problem;
+use stylers_macro::style;
+
+use crate::api;
+use crate::components::polling::use_ticker;
+use crate::components::status_badge::StatusBadge;
+use crate::format;
+use crate::session::use_session;
+
+/// One instance: its service level this month (measured availability and
+/// any credit) and its event log.
+#[component]
+pub fn InstanceDetailPage() -> impl IntoView {
+    let class = style! {
+        .facts {
+            display: grid;
+            grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr));
+            gap: var(--space-4);
+            margin-block: var(--space-5);
+        }
+        .fact {
+            padding: var(--space-4);
+            background: var(--color-surface);
+            border: 1px solid var(--color-border);
+            border-radius: var(--radius-lg);
+        }
+        .fact strong {
+            display: block;
+            font-size: var(--text-lg);
+        }
+        ol {
+            display: grid;
+            gap: var(--space-2);
+            padding-left: var(--space-5);
+        }
+        time {
+            color: var(--color-text-muted);
+            font-size: var(--text-sm);
+        }
+    };
+    let session = use_session();
+    let params = use_params_map();
+    let tick = use_ticker(Duration::from_secs(3));
+    let detail = LocalResource::new(move || {
+        tick.track();
+        let id = params.with(|p| p.get("id").unwrap_or_default());
+        let token = session.token().unwrap_or_default();
+        async move { api::instance(&token, &id).await }
+    });
+    view! {
+        <div class="container page">
+            <p><A href="/instances">"← Instances"</A></p>
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading the instance…"</p> }>
+                <ErrorBoundary fallback=move |errors| view! {
+                    <div class="alert alert-error" role="alert">
+                        {move || errors.with(|e| e.iter().next().map(|(_, e)| e.to_string()).unwrap_or_default())}
+                    </div>
+                }>
+                    {move || Suspend::new(async move {
+                        let d = detail.await?;
+                        let i = d.instance;
+                        Ok::<_, Problem>(view! {
+                            <h1>{i.name.clone()}" "<StatusBadge status=i.status /></h1>
+                            <p class="lead">{format!("{} · {} · {}", i.flavor_id, i.zone, i.sla_tier)}</p>
+                            {d.sla.map(|sla| view! {
+                                <section aria-labelledby="sla-heading">
+                                    <h2 id="sla-heading">{format!("Service level, {}", sla.month)}</h2>
+                                    <div class=format!("facts {class}")>
+                                        <p class=format!("fact {class}")>"Measured availability"
+                                            <strong>{format::percent_bp(sla.availability_bp)}</strong></p>
+                                        <p class=format!("fact {class}")>"Committed"
+                                            <strong>{format::percent_bp(sla.target_bp)}</strong></p>
+                                        <p class=format!("fact {class}")>"Service credit"
+                                            <strong>{if sla.credit_percent == 0 {
+                                                "None: the commitment is met".to_owned()
+                                            } else {
+                                                format!("{} % · {}", sla.credit_percent, format::eur(sla.credit_cents))
+                                            }}</strong></p>
+                                    </div>
+                                </section>
+                            })}
+                            <section aria-labelledby="events-heading">
+                                <h2 id="events-heading">"Event log"</h2>
+                                <ol class=class>
+                                    {d.events.into_iter().map(|e| view! {
+                                        <li><time class=class>{e.at.replace('T', " ").trim_end_matches('Z').to_owned()}</time>" "{e.message}</li>
+                                    }).collect_view()}
+                                </ol>
+                            </section>
+                        })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </div>
+    }
+}
