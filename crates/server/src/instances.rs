@@ -518,44 +518,6 @@ async fn set_status(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use InstanceStatus as S;
-    use ObservedState as O;
-
-    #[test]
-    fn observations_move_instances_only_where_the_buyer_wants_them() {
-        assert_eq!(
-            transition(O::Provisioning, S::Pending, "running"),
-            Some(Transition::Provisioning)
-        );
-        assert_eq!(transition(O::Provisioning, S::Running, "running"), None);
-        assert_eq!(
-            transition(O::Running, S::Provisioning, "running"),
-            Some(Transition::Running)
-        );
-        // A host still running an instance the buyer stopped: wait for it.
-        assert_eq!(transition(O::Running, S::Stopping, "stopped"), None);
-        assert_eq!(
-            transition(O::Stopped, S::Stopping, "stopped"),
-            Some(Transition::Stopped)
-        );
-        assert_eq!(transition(O::Stopped, S::Provisioning, "running"), None);
-        assert_eq!(
-            transition(O::Terminated, S::Running, "running"),
-            Some(Transition::Terminated)
-        );
-        assert_eq!(
-            transition(O::Failed, S::Running, "running"),
-            Some(Transition::Failed)
-        );
-        // Nothing moves a finished instance.
-        assert_eq!(transition(O::Running, S::Terminated, "running"), None);
-        assert_eq!(transition(O::Failed, S::Failed, "running"), None);
-    }
-}
-
 /// The instance's availability this month so far (its host's, while the
 /// instance existed) and the credit its tier gives for it.
 pub async fn instance_sla(state: &AppState, id: &str, now: Millis) -> AppResult<InstanceSla> {
@@ -610,4 +572,42 @@ pub async fn instance_sla(state: &AppState, id: &str, now: Millis) -> AppResult<
         credit_percent,
         credit_cents: (charged.max(0) as u64) * u64::from(credit_percent) / 100,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use InstanceStatus as S;
+    use ObservedState as O;
+
+    #[test]
+    fn observations_move_instances_only_where_the_buyer_wants_them() {
+        assert_eq!(
+            transition(O::Provisioning, S::Pending, "running"),
+            Some(Transition::Provisioning)
+        );
+        assert_eq!(transition(O::Provisioning, S::Running, "running"), None);
+        assert_eq!(
+            transition(O::Running, S::Provisioning, "running"),
+            Some(Transition::Running)
+        );
+        // A host still running an instance the buyer stopped: wait for it.
+        assert_eq!(transition(O::Running, S::Stopping, "stopped"), None);
+        assert_eq!(
+            transition(O::Stopped, S::Stopping, "stopped"),
+            Some(Transition::Stopped)
+        );
+        assert_eq!(transition(O::Stopped, S::Provisioning, "running"), None);
+        assert_eq!(
+            transition(O::Terminated, S::Running, "running"),
+            Some(Transition::Terminated)
+        );
+        assert_eq!(
+            transition(O::Failed, S::Running, "running"),
+            Some(Transition::Failed)
+        );
+        // Nothing moves a finished instance.
+        assert_eq!(transition(O::Running, S::Terminated, "running"), None);
+        assert_eq!(transition(O::Failed, S::Failed, "running"), None);
+    }
 }
