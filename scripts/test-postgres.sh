@@ -37,4 +37,4 @@ port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{
 
 echo "== server integration tests on PostgreSQL ($("$bin/postgres" --version))"
 SPARECLOUD_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres" \
-  cargo test --workspace --locked --test '*' "$@"
+  cargo test --workspace --locked --test '*' "$@" -- --include-ignored
