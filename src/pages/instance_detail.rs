@@ -84,6 +84,18 @@ pub fn InstanceDetailPage() -> impl IntoView {
                                     </div>
                                 </section>
                             })}
+                            {(!d.credits.is_empty()).then(|| view! {
+                                <section aria-labelledby="credits-heading">
+                                    <h2 id="credits-heading">"Service credits applied"</h2>
+                                    <ul>
+                                        {d.credits.into_iter().map(|c| view! {
+                                            <li>{format!("{}: {} available against {} committed, {} % credit ({})",
+                                                c.month, format::percent_bp(c.availability_bp), format::percent_bp(c.target_bp),
+                                                c.credit_percent, format::eur(c.credit_cents))}</li>
+                                        }).collect_view()}
+                                    </ul>
+                                </section>
+                            })}
                             <section aria-labelledby="events-heading">
                                 <h2 id="events-heading">"Event log"</h2>
                                 <ol class=class>

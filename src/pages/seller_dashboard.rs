@@ -157,6 +157,7 @@ fn Dashboard() -> impl IntoView {
                             <div class=format!("totals {class}")>
                                 <p>"Gross"<strong class=class>{format::eur(e.gross_cents)}</strong></p>
                                 <p>"Commission"<strong class=class>{format::eur(e.commission_cents)}</strong></p>
+                                <p>"Service credits"<strong class=class>{format::eur(e.sla_credits_cents)}</strong></p>
                                 <p>"Net"<strong class=class>{format::eur(e.net_cents)}</strong></p>
                             </div>
                             <EarningsChart days=e.days />

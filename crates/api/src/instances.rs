@@ -90,6 +90,10 @@ pub struct InstanceDetail {
     /// The service level this calendar month so far.
     #[serde(default)]
     pub sla: Option<InstanceSla>,
+    /// Credits applied for past months, newest first (only months that
+    /// missed the commitment).
+    #[serde(default)]
+    pub credits: Vec<InstanceSla>,
 }
 
 /// An instance's measured availability this month against its tier.

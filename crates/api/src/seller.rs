@@ -162,6 +162,10 @@ pub struct Earnings {
     pub currency: String,
     pub gross_cents: u64,
     pub commission_cents: u64,
+    /// Service credits given to buyers for months a host missed its tier.
+    #[serde(default)]
+    pub sla_credits_cents: u64,
+    /// Gross minus commission minus service credits.
     pub net_cents: u64,
     /// Oldest first, one per UTC day with usage.
     pub days: Vec<EarningsDay>,

@@ -136,6 +136,7 @@ async fn get_instance(
 ) -> AppResult<Json<InstanceDetail>> {
     let instance = load_owned(&state, &user, &id).await?;
     let sla = Some(instance_sla(&state, &id, state.clock.now()).await?);
+    let credits = applied_credits(&state, &id).await?;
     let events: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT at_ms, kind, message FROM instance_events WHERE instance_id = $1 ORDER BY at_ms, id",
     )
@@ -145,6 +146,7 @@ async fn get_instance(
     Ok(Json(InstanceDetail {
         instance,
         sla,
+        credits,
         events: events
             .into_iter()
             .map(|(at, kind, message)| InstanceEvent {
@@ -521,6 +523,19 @@ async fn set_status(
 /// The instance's availability this month so far (its host's, while the
 /// instance existed) and the credit its tier gives for it.
 pub async fn instance_sla(state: &AppState, id: &str, now: Millis) -> AppResult<InstanceSla> {
+    let (month_start, _, month) = sla::month_of(now);
+    instance_sla_between(state, id, month_start, now, month).await
+}
+
+/// The instance's availability over `[window_start, window_end)` (clipped
+/// to its life) and the credit for it on the charges billed in the window.
+pub async fn instance_sla_between(
+    state: &AppState,
+    id: &str,
+    window_start: Millis,
+    window_end: Millis,
+    month: String,
+) -> AppResult<InstanceSla> {
     let (host_id, tier, created, status, updated): (String, String, i64, String, i64) =
         sqlx::query_as(
             "SELECT host_id, sla_tier, created_at_ms, status, updated_at_ms FROM instances WHERE id = $1",
@@ -528,10 +543,13 @@ pub async fn instance_sla(state: &AppState, id: &str, now: Millis) -> AppResult<
         .bind(id)
         .fetch_one(&state.db)
         .await?;
-    let (month_start, _, month) = sla::month_of(now);
-    let from = created.max(month_start);
+    let from = created.max(window_start);
     let ended = InstanceStatus::parse(&status).is_some_and(InstanceStatus::is_final);
-    let to = if ended { updated.min(now) } else { now };
+    let to = if ended {
+        updated.min(window_end)
+    } else {
+        window_end
+    };
     let outages: Vec<(i64, Option<i64>)> = sqlx::query_as(
         "SELECT started_at_ms, ended_at_ms FROM host_outages
          WHERE host_id = $1 AND started_at_ms < $3 AND (ended_at_ms IS NULL OR ended_at_ms > $2)",
@@ -559,10 +577,11 @@ pub async fn instance_sla(state: &AppState, id: &str, now: Millis) -> AppResult<
     let credit_percent = sla::credit_percent(availability_bp, &schedule);
     let (charged,): (i64,) = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(buyer_charge_cents), 0) AS BIGINT) FROM ledger_entries
-         WHERE instance_id = $1 AND period_end_ms > $2",
+         WHERE instance_id = $1 AND period_end_ms > $2 AND period_end_ms <= $3",
     )
     .bind(id)
-    .bind(month_start)
+    .bind(window_start)
+    .bind(window_end)
     .fetch_one(&state.db)
     .await?;
     Ok(InstanceSla {
@@ -572,6 +591,29 @@ pub async fn instance_sla(state: &AppState, id: &str, now: Millis) -> AppResult<
         credit_percent,
         credit_cents: (charged.max(0) as u64) * u64::from(credit_percent) / 100,
     })
+}
+
+/// Credits applied to the instance for past months.
+pub async fn applied_credits(state: &AppState, id: &str) -> AppResult<Vec<InstanceSla>> {
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT month, target_bp, availability_bp, credit_percent, credit_cents FROM sla_month_credits
+         WHERE instance_id = $1 AND credit_percent > 0 ORDER BY month DESC",
+    )
+    .bind(id)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(month, target, availability, percent, cents)| InstanceSla {
+                month,
+                target_bp: target as u32,
+                availability_bp: availability as u32,
+                credit_percent: percent as u32,
+                credit_cents: cents.max(0) as u64,
+            },
+        )
+        .collect())
 }
 
 #[cfg(test)]

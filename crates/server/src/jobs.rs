@@ -1,5 +1,6 @@
 //! Background work: hosts that stopped heartbeating go offline, expired
-//! quotes give their capacity back, running instances are billed.
+//! quotes give their capacity back, last month's service credits are
+//! applied, running instances are billed.
 //!
 //! Each job claims its rows with a conditional UPDATE, so several server
 //! processes may run them at once without doing anything twice.
@@ -14,6 +15,7 @@ use crate::{agent_api, checkout, ledger};
 pub async fn run_once(state: &AppState) -> AppResult<()> {
     agent_api::mark_silent_hosts_offline(state).await?;
     checkout::release_expired_quotes(state).await?;
+    crate::sla::apply_last_month_credits(state).await?;
     ledger::accrue_running(
         &state.db,
         state.clock.now(),

@@ -761,11 +761,23 @@ async fn earnings(State(state): State<AppState>, user: AuthUser) -> AppResult<Js
             net_cents: net as u64,
         })
         .collect();
+    let (credits,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(credit_cents), 0) AS BIGINT) FROM sla_month_credits WHERE seller_id = $1",
+    )
+    .bind(&user.account_id)
+    .fetch_one(&state.db)
+    .await?;
+    let credits = credits.max(0) as u64;
     Ok(Json(Earnings {
         currency: "EUR".into(),
         gross_cents: days.iter().map(|d| d.gross_cents).sum(),
         commission_cents: days.iter().map(|d| d.commission_cents).sum(),
-        net_cents: days.iter().map(|d| d.net_cents).sum(),
+        sla_credits_cents: credits,
+        net_cents: days
+            .iter()
+            .map(|d| d.net_cents)
+            .sum::<u64>()
+            .saturating_sub(credits),
         days,
     }))
 }

@@ -4,7 +4,9 @@
 
 use time::{Date, Month, OffsetDateTime, Time};
 
+use crate::AppState;
 use crate::clock::Millis;
+use crate::error::AppResult;
 
 /// The UTC calendar month containing `at`: (first millisecond, first
 /// millisecond of the next month, "YYYY-MM").
@@ -65,6 +67,57 @@ pub fn credit_percent(availability_bp: u32, schedule: &[(u32, u32)]) -> u32 {
         .map(|(_, percent)| *percent)
         .max()
         .unwrap_or(0)
+}
+
+/// When a month has ended: for every instance billed in it, its
+/// availability over the month and, when that missed the tier, the credit,
+/// recorded once per instance and month (the key makes a concurrent second
+/// attempt, from another server process, a no-op). Returns how many
+/// instances were credited.
+pub async fn apply_last_month_credits(state: &AppState) -> AppResult<usize> {
+    let now = state.clock.now();
+    let (this_month, _, _) = month_of(now);
+    let (start, end, month) = month_of(this_month - 1);
+    // A read first: once the month is done, passes find nothing to do.
+    let due: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT DISTINCT l.instance_id, l.buyer_id, l.seller_id FROM ledger_entries l
+         WHERE l.period_end_ms > $1 AND l.period_end_ms <= $2
+           AND NOT EXISTS (SELECT 1 FROM sla_month_credits c WHERE c.instance_id = l.instance_id AND c.month = $3)",
+    )
+    .bind(start)
+    .bind(end)
+    .bind(&month)
+    .fetch_all(&state.db)
+    .await?;
+    let mut credited = 0;
+    for (instance_id, buyer_id, seller_id) in due {
+        let sla =
+            crate::instances::instance_sla_between(state, &instance_id, start, end, month.clone())
+                .await?;
+        let recorded = sqlx::query(
+            "INSERT INTO sla_month_credits (instance_id, month, buyer_id, seller_id, target_bp, availability_bp,
+               credit_percent, credit_cents, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (instance_id, month) DO NOTHING",
+        )
+        .bind(&instance_id)
+        .bind(&month)
+        .bind(&buyer_id)
+        .bind(&seller_id)
+        .bind(i64::from(sla.target_bp))
+        .bind(i64::from(sla.availability_bp))
+        .bind(i64::from(sla.credit_percent))
+        .bind(sla.credit_cents as i64)
+        .bind(now)
+        .execute(&state.db)
+        .await?;
+        if recorded.rows_affected() == 1 && sla.credit_cents > 0 {
+            tracing::info!(%instance_id, %month, availability_bp = sla.availability_bp,
+                credit_cents = sla.credit_cents, "service credit applied");
+            credited += 1;
+        }
+    }
+    Ok(credited)
 }
 
 #[cfg(test)]

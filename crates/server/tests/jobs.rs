@@ -180,4 +180,73 @@ async fn a_months_availability_and_credit_come_from_the_heartbeat_history() {
     .unwrap();
     assert!(charged > 0);
     assert_eq!(sla["credit_cents"], charged / 10);
+
+    // November ends: the month's credit is applied once, however many
+    // passes (server processes) run the job, and the seller pays it.
+    let (_, december, _) = sparecloud_server::sla::month_of(app.state.clock.now());
+    app.state
+        .clock
+        .advance(december - app.state.clock.now() + 3_600_000);
+    let passes: Vec<_> = (0..8)
+        .map(|_| {
+            let state = app.state.clone();
+            tokio::spawn(async move { jobs::run_once(&state).await })
+        })
+        .collect();
+    for pass in passes {
+        pass.await.unwrap().unwrap();
+    }
+    let credits: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT month, availability_bp, credit_percent, credit_cents FROM sla_month_credits WHERE instance_id = $1",
+    )
+    .bind(&id)
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(credits.len(), 1, "{credits:?}");
+    let (month, availability, percent, credit) = credits[0].clone();
+    assert_eq!(month, "2026-11");
+    // One hour down out of November from the order on: under 99.9 %, not
+    // under 99 %.
+    assert!((9900..9990).contains(&availability), "{availability}");
+    assert_eq!(percent, 10);
+    assert_eq!(credit, charged / 10, "10 % of November's charges");
+
+    // Sessions last a week: sign in again.
+    let sign_in = |email: &'static str| {
+        let app = app.clone();
+        async move {
+            let session = app
+                .post(
+                    "/api/v1/sessions",
+                    None,
+                    serde_json::json!({"email": email, "password": "correct horse battery"}),
+                )
+                .await
+                .json();
+            session["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let buyer = sign_in("b@example.com").await;
+    let seller_token = sign_in("s@example.com").await;
+    let detail = app
+        .send(
+            "GET",
+            &format!("/api/v1/instances/{id}"),
+            Some(&buyer),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(detail["credits"][0]["month"], "2026-11");
+    assert_eq!(detail["credits"][0]["credit_cents"], credit);
+    assert_eq!(detail["sla"]["month"], "2026-12");
+    let earnings = app
+        .send("GET", "/api/v1/seller/earnings", Some(&seller_token), None)
+        .await
+        .json();
+    assert_eq!(earnings["sla_credits_cents"], credit);
+    let gross = earnings["gross_cents"].as_i64().unwrap();
+    let commission = earnings["commission_cents"].as_i64().unwrap();
+    assert_eq!(earnings["net_cents"], gross - commission - credit);
 }
