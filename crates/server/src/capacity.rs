@@ -61,21 +61,7 @@ pub async fn release(conn: &mut Conn, host_id: &str, need: Capacity) -> Result<(
 /// counted from the host's registration when that is more recent.
 /// `outages` are (start, end) with `None` for one still going on.
 pub fn uptime_bp(registered_at: Millis, outages: &[(Millis, Option<Millis>)], now: Millis) -> u32 {
-    let window_start = registered_at.max(now - UPTIME_WINDOW_MS);
-    let total = now - window_start;
-    if total <= 0 {
-        return 10_000;
-    }
-    let down: Millis = outages
-        .iter()
-        .map(|&(start, end)| {
-            let start = start.max(window_start);
-            let end = end.unwrap_or(now).min(now);
-            (end - start).max(0)
-        })
-        .sum();
-    let up = (total - down.min(total)) as i128;
-    (up * 10_000 / total as i128) as u32
+    crate::sla::availability_bp(registered_at.max(now - UPTIME_WINDOW_MS), now, outages)
 }
 
 /// Uptime of one host, from its recorded outages.

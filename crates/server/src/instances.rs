@@ -560,21 +560,12 @@ pub async fn instance_sla_between(
     .fetch_all(&state.db)
     .await?;
     let availability_bp = sla::availability_bp(from, to, &outages);
-    let (target_bp,): (i64,) =
-        sqlx::query_as("SELECT availability_bp FROM sla_tiers WHERE id = $1")
-            .bind(&tier)
-            .fetch_one(&state.db)
-            .await?;
-    let schedule: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT below_bp, credit_percent FROM sla_credits WHERE tier_id = $1")
-            .bind(&tier)
-            .fetch_all(&state.db)
-            .await?;
-    let schedule: Vec<(u32, u32)> = schedule
+    let tier = crate::catalog::sla_tiers(state)
+        .await?
         .into_iter()
-        .map(|(below, percent)| (below as u32, percent as u32))
-        .collect();
-    let credit_percent = sla::credit_percent(availability_bp, &schedule);
+        .find(|t| t.id == tier)
+        .ok_or_else(|| AppError::Internal(format!("instance {id} has unknown tier {tier}")))?;
+    let credit_percent = sla::credit_percent(availability_bp, &tier.credits);
     let (charged,): (i64,) = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(buyer_charge_cents), 0) AS BIGINT) FROM ledger_entries
          WHERE instance_id = $1 AND period_end_ms > $2 AND period_end_ms <= $3",
@@ -586,7 +577,7 @@ pub async fn instance_sla_between(
     .await?;
     Ok(InstanceSla {
         month,
-        target_bp: target_bp as u32,
+        target_bp: tier.availability_bp,
         availability_bp,
         credit_percent,
         credit_cents: (charged.max(0) as u64) * u64::from(credit_percent) / 100,

@@ -36,7 +36,9 @@ const RECHECK: Duration = Duration::from_millis(250);
 /// at the database before answering (read your own writes).
 static HINT: AtomicU64 = AtomicU64::new(0);
 
-/// Call after changing what an offer lists (see `capacity::stamp`).
+/// Called by `capacity::refresh_offers` and `capacity::stamp_seller_offers`
+/// after they stamp offers. Before the commit: a search that reads the
+/// database in between waits at most `RECHECK` for the change.
 pub fn offers_changed() {
     HINT.fetch_add(1, AtomicOrdering::SeqCst);
 }

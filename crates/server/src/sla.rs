@@ -2,6 +2,7 @@
 //! recorded when a host's heartbeats stop, and the credit a tier's schedule
 //! gives when availability falls below its thresholds.
 
+use sparecloud_api::catalog::SlaCredit;
 use time::{Date, Month, OffsetDateTime, Time};
 
 use crate::AppState;
@@ -60,11 +61,11 @@ pub fn availability_bp(from: Millis, to: Millis, outages: &[(Millis, Option<Mill
 
 /// The credit for an availability: the largest of the schedule's percents
 /// whose threshold (`below_bp`) it falls below; 0 when it meets them all.
-pub fn credit_percent(availability_bp: u32, schedule: &[(u32, u32)]) -> u32 {
+pub fn credit_percent(availability_bp: u32, schedule: &[SlaCredit]) -> u32 {
     schedule
         .iter()
-        .filter(|(below, _)| availability_bp < *below)
-        .map(|(_, percent)| *percent)
+        .filter(|c| availability_bp < c.below_bp)
+        .map(|c| c.credit_percent)
         .max()
         .unwrap_or(0)
 }
@@ -124,7 +125,20 @@ pub async fn apply_last_month_credits(state: &AppState) -> AppResult<usize> {
 mod tests {
     use super::*;
 
-    const GOLD: [(u32, u32); 3] = [(9990, 10), (9900, 30), (9500, 100)];
+    const GOLD: [SlaCredit; 3] = [
+        SlaCredit {
+            below_bp: 9990,
+            credit_percent: 10,
+        },
+        SlaCredit {
+            below_bp: 9900,
+            credit_percent: 30,
+        },
+        SlaCredit {
+            below_bp: 9500,
+            credit_percent: 100,
+        },
+    ];
 
     #[test]
     fn months_are_utc_calendar_months() {
