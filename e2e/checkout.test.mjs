@@ -72,6 +72,15 @@ async function chooseBasics(page) {
   await page.getByRole('heading', { name: 'Payment' }).waitFor();
 }
 
+/** Signed in already, through image, service level and size to payment. */
+async function atPayment(page, email, seller) {
+  await page.goto(`${server.baseURL}/sign-in`);
+  await signIn(page, email);
+  await page.waitForURL(/\/marketplace/);
+  await startCheckout(page, seller);
+  await chooseBasics(page);
+}
+
 async function fillCard(page, number) {
   await page.getByLabel('Name on card').fill('Ada Lovelace');
   await page.getByLabel('Card number').fill(number);
@@ -156,11 +165,7 @@ test('the payment step checks the card number, expiry and SSH key inline before 
   await newBuyer(email);
   const page = await newPage(browser);
   try {
-    await page.goto(`${server.baseURL}/sign-in`);
-    await signIn(page, email);
-    await page.waitForURL(/\/marketplace/);
-    await startCheckout(page, 'Atlantic Racks');
-    await chooseBasics(page);
+    await atPayment(page, email, 'Atlantic Racks');
     const sent = [];
     page.on('request', (request) => {
       if (request.url().includes('/api/v1/payment-methods') && request.method() === 'POST') sent.push(request);
@@ -189,11 +194,7 @@ test('a declined card keeps the buyer on the payment step with everything else i
   await newBuyer(email);
   const page = await newPage(browser);
   try {
-    await page.goto(`${server.baseURL}/sign-in`);
-    await signIn(page, email);
-    await page.waitForURL(/\/marketplace/);
-    await startCheckout(page, 'Nordlicht Hosting');
-    await chooseBasics(page);
+    await atPayment(page, email, 'Nordlicht Hosting');
     await fillCard(page, '4000 0000 0000 0002');
     await page.getByLabel('SSH public key').fill(SSH_KEY);
     await page.getByRole('button', { name: 'Continue' }).click();

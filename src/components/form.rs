@@ -83,6 +83,39 @@ pub fn field_message(problem: &sparecloud_api::Problem, field: &str) -> Option<S
         .map(|e| e.message.clone())
 }
 
+/// A field's error: what the API said of `field` on the last attempt, or
+/// else, once the form has been submitted, what `check` says of `value`.
+pub fn field_error(
+    problem: impl Fn() -> Option<sparecloud_api::Problem> + Send + Sync + 'static,
+    field: &'static str,
+    submitted: RwSignal<bool>,
+    value: RwSignal<String>,
+    check: impl Fn(&str) -> Result<(), String> + Send + Sync + 'static,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        problem()
+            .and_then(|p| field_message(&p, field))
+            .or_else(|| {
+                submitted
+                    .get()
+                    .then(|| value.with(|v| check(v)).err())
+                    .flatten()
+            })
+    })
+}
+
+/// The form's alert for a problem that is not about one field (those show
+/// next to their fields).
+pub fn alert_message(
+    problem: impl Fn() -> Option<sparecloud_api::Problem> + Send + Sync + 'static,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        problem()
+            .filter(|p| p.errors.is_empty())
+            .map(|p| problem_message(&p))
+    })
+}
+
 /// A problem as one sentence for an alert.
 pub fn problem_message(problem: &sparecloud_api::Problem) -> String {
     match &problem.detail {

@@ -15,7 +15,9 @@ use sparecloud_api::{Problem, validate};
 use stylers_macro::style;
 
 use crate::api;
-use crate::components::form::{FormAlert, TextField, field_message, problem_message};
+use crate::components::form::{
+    FormAlert, TextField, alert_message, field_message, problem_message,
+};
 use crate::components::steps::StepIndicator;
 use crate::embed;
 use crate::format;
@@ -704,9 +706,7 @@ fn PaymentForm(draft: RwSignal<Draft>, submit: Trigger, on_done: Callback<()>) -
                 "Your card was declined and nothing was charged. Use another card; everything else is kept."
             </div>
         })}
-        <FormAlert message=Signal::derive(move || {
-            card_problem().filter(|p| p.errors.is_empty()).map(|p| problem_message(&p))
-        }) />
+        <FormAlert message=alert_message(card_problem) />
         <Transition fallback=|| view! { <p>"Loading your cards…"</p> }>
             {move || Suspend::new(async move {
                 let saved: Vec<PaymentMethod> = methods.await.unwrap_or_default();

@@ -19,7 +19,9 @@ use stylers_macro::style;
 
 use crate::api;
 use crate::components::copy_button::CopyButton;
-use crate::components::form::{FormAlert, TextField, field_message, problem_message};
+use crate::components::form::{
+    FormAlert, TextField, alert_message, field_error, field_message, problem_message,
+};
 use crate::components::polling::use_ticker;
 use crate::components::steps::StepIndicator;
 use crate::format;
@@ -173,31 +175,13 @@ fn ProfileSteps(step: Memo<usize>, go: Callback<usize>) -> impl IntoView {
         async move { api::save_seller_profile(&token, &request).await }
     });
     let problem = move || save.value().get().and_then(Result::err);
-    let error = move |field: &'static str,
-                      local: fn(&str) -> Result<(), String>,
-                      value: RwSignal<String>| {
-        Signal::derive(move || {
-            problem()
-                .and_then(|p| field_message(&p, field))
-                .or_else(|| {
-                    submitted
-                        .get()
-                        .then(|| value.with(|v| local(v)).err())
-                        .flatten()
-                })
-        })
-    };
-    let company_error = error(
-        "company_name",
-        |v| validate::short_text(v, 120, "your company's name"),
-        company,
-    );
-    let country_error = error("country", validate::country, country);
-    let payout_error = error(
-        "payout_reference",
-        |v| validate::short_text(v, 64, "where payouts go"),
-        payout,
-    );
+    let company_error = field_error(problem, "company_name", submitted, company, |v| {
+        validate::short_text(v, 120, "your company's name")
+    });
+    let country_error = field_error(problem, "country", submitted, country, validate::country);
+    let payout_error = field_error(problem, "payout_reference", submitted, payout, |v| {
+        validate::short_text(v, 64, "where payouts go")
+    });
     Effect::new(move |_| {
         if let Some(Ok(_)) = save.value().get() {
             go.run(4);
@@ -233,7 +217,7 @@ fn ProfileSteps(step: Memo<usize>, go: Callback<usize>) -> impl IntoView {
     let pending = save.pending();
     view! {
         <form class="stack" on:submit=on_submit novalidate>
-            <FormAlert message=Signal::derive(move || problem().filter(|p| p.errors.is_empty()).map(|p| problem_message(&p))) />
+            <FormAlert message=alert_message(problem) />
             <Show when=move || step.get() == 2>
                 <TextField id="company" label="Company name" value=company error=company_error autocomplete="organization" />
                 <TextField id="country" label="Country" value=country error=country_error
@@ -398,7 +382,7 @@ fn ConnectStep(go: Callback<usize>) -> impl IntoView {
     view! {
         <p>"Generate an install token, then run the command it gives you on the server you want to sell. It registers the host and starts the agent."</p>
         <form class="stack" on:submit=on_generate novalidate>
-            <FormAlert message=Signal::derive(move || problem().filter(|p| p.errors.is_empty()).map(|p| problem_message(&p))) />
+            <FormAlert message=alert_message(problem) />
             <TextField id="token-zone" label="Zone" value=zone error=zone_error hint="Where the server is, such as eu-west-1a." />
             <TextField id="token-label" label="Label" value=label error=label_error hint="To recognise the token later." />
             <div class="field">

@@ -6,7 +6,7 @@ use sparecloud_api::accounts::SignInRequest;
 use sparecloud_api::validate;
 
 use crate::api;
-use crate::components::form::{FormAlert, TextField, field_message, problem_message};
+use crate::components::form::{FormAlert, TextField, alert_message, field_error};
 use crate::session::{safe_next, use_session};
 
 /// Sign in, then go back to where the visitor came from (`?next=`).
@@ -26,16 +26,7 @@ pub fn SignIn() -> impl IntoView {
     });
     let problem = move || sign_in.value().get().and_then(Result::err);
 
-    let email_error = Signal::derive(move || {
-        problem()
-            .and_then(|p| field_message(&p, "email"))
-            .or_else(|| {
-                submitted
-                    .get()
-                    .then(|| validate::email(&email.get()).err())
-                    .flatten()
-            })
-    });
+    let email_error = field_error(problem, "email", submitted, email, validate::email);
     let password_error = Signal::derive(move || {
         (submitted.get() && password.with(String::is_empty))
             .then(|| "Enter your password.".to_owned())
@@ -69,9 +60,7 @@ pub fn SignIn() -> impl IntoView {
             <h1>"Sign in"</h1>
             <p class="lead">"Welcome back. Sign in to rent capacity or manage your hosts."</p>
             <form class="stack form-card" on:submit=on_submit novalidate>
-                <FormAlert message=Signal::derive(move || {
-                    problem().filter(|p| p.errors.is_empty()).map(|p| problem_message(&p))
-                }) />
+                <FormAlert message=alert_message(problem) />
                 <TextField
                     id="email"
                     label="Email"

@@ -6,7 +6,7 @@ use sparecloud_api::accounts::{Role, SignUpRequest};
 use sparecloud_api::validate;
 
 use crate::api;
-use crate::components::form::{FormAlert, TextField, field_message, problem_message};
+use crate::components::form::{FormAlert, TextField, alert_message, field_error, field_message};
 use crate::session::{safe_next, use_session};
 
 /// Create an account (buyer, seller or both) and sign in with it.
@@ -29,23 +29,15 @@ pub fn SignUp() -> impl IntoView {
         async move { api::sign_up(&request).await }
     });
     let problem = move || sign_up.value().get().and_then(Result::err);
-    let check = move |field: &'static str,
-                      local: fn(&str) -> Result<(), String>,
-                      value: RwSignal<String>| {
-        Signal::derive(move || {
-            problem()
-                .and_then(|p| field_message(&p, field))
-                .or_else(|| {
-                    submitted
-                        .get()
-                        .then(|| value.with(|v| local(v)).err())
-                        .flatten()
-                })
-        })
-    };
-    let email_error = check("email", validate::email, email);
-    let password_error = check("password", validate::password, password);
-    let name_error = check("display_name", validate::display_name, name);
+    let email_error = field_error(problem, "email", submitted, email, validate::email);
+    let password_error = field_error(problem, "password", submitted, password, validate::password);
+    let name_error = field_error(
+        problem,
+        "display_name",
+        submitted,
+        name,
+        validate::display_name,
+    );
     let roles_error = Signal::derive(move || {
         problem()
             .and_then(|p| field_message(&p, "roles"))
@@ -91,9 +83,7 @@ pub fn SignUp() -> impl IntoView {
             <h1>"Create your account"</h1>
             <p class="lead">"Rent spare capacity by the hour, or sell your own."</p>
             <form class="stack form-card" on:submit=on_submit novalidate>
-                <FormAlert message=Signal::derive(move || {
-                    problem().filter(|p| p.errors.is_empty()).map(|p| problem_message(&p))
-                }) />
+                <FormAlert message=alert_message(problem) />
                 <TextField id="display-name" label="Your name" value=name error=name_error autocomplete="name" />
                 <TextField
                     id="email"
