@@ -9,7 +9,9 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 use sparecloud_api::catalog::{Image, SlaTier};
-use sparecloud_api::checkout::{CardRequest, OrderRequest, PaymentMethod, Quote, QuoteRequest};
+use sparecloud_api::checkout::{
+    CardRequest, OrderRequest, PaymentMethod, Placement, Quote, QuoteRequest,
+};
 use sparecloud_api::offers::Offer;
 use sparecloud_api::{Problem, validate};
 use stylers_macro::style;
@@ -42,7 +44,10 @@ pub struct Draft {
     pub sla_tier: Option<String>,
     pub flavor_id: Option<String>,
     pub count: u32,
-    pub spread: bool,
+    #[serde(default)]
+    pub placement: Placement,
+    #[serde(default)]
+    pub auto_recover: bool,
     /// A saved card's id: the card itself never reaches this struct.
     pub payment_method_id: Option<String>,
     pub ssh_public_key: String,
@@ -55,7 +60,8 @@ impl Default for Draft {
             sla_tier: None,
             flavor_id: None,
             count: 1,
-            spread: false,
+            placement: Placement::Any,
+            auto_recover: false,
             payment_method_id: None,
             ssh_public_key: String::new(),
         }
@@ -553,17 +559,31 @@ fn SizeStep(draft: RwSignal<Draft>, offer: Offer, images: Vec<Image>) -> impl In
         <div class="stack" style="margin-top: var(--space-4)">
             <TextField id="count" label="Number of instances" value=count_text error=count_error
                 input_type="number" inputmode="numeric" />
+            <fieldset class="stack">
+                <legend>"Placement"</legend>
+                {PLACEMENTS
+                    .into_iter()
+                    .map(|(placement, label)| view! {
+                        <label class="check">
+                            <input type="radio" name="placement" value=placement.as_str()
+                                prop:checked=move || draft.with(|d| d.placement == placement)
+                                on:change=move |_| draft.update(|d| d.placement = placement) />
+                            {label}
+                        </label>
+                    })
+                    .collect_view()}
+                <p class="field-hint">
+                    {format!(
+                        "A spread keeps your instances on separate hardware (this offer is in {}). When this offer alone cannot meet it, other offers at this service level or better take the rest; the review shows where each instance goes and at what price, and says so before any charge if it cannot be met.",
+                        offer.zone
+                    )}
+                </p>
+            </fieldset>
             <label class="check">
-                <input type="checkbox" prop:checked=move || draft.with(|d| d.spread)
-                    on:change=move |ev| draft.update(|d| d.spread = event_target_checked(&ev)) />
-                "Spread across zones"
+                <input type="checkbox" prop:checked=move || draft.with(|d| d.auto_recover)
+                    on:change=move |ev| draft.update(|d| d.auto_recover = event_target_checked(&ev)) />
+                "Auto-recover: start an instance again on another host if its host fails"
             </label>
-            <p class="field-hint">
-                {format!(
-                    "Places each instance on a different host, across zones where the seller has them (this offer is in {}). The quote tells you whether it can be met.",
-                    offer.zone
-                )}
-            </p>
             <p aria-live="polite" class="price-line">
                 {move || match (unit(), draft.with(|d| d.count)) {
                     (Some(unit), count) if count > 0 => format!(
@@ -811,7 +831,8 @@ fn ReviewStep(
         sla_tier: d.sla_tier.clone().unwrap_or_default(),
         flavor_id: d.flavor_id.clone().unwrap_or_default(),
         count: d.count,
-        spread: d.spread,
+        placement: d.placement,
+        auto_recover: d.auto_recover,
     };
     let quote = {
         let token = token.clone();
@@ -911,10 +932,18 @@ fn ReviewStep(
                                     <dt class=class>"Service level"</dt><dd>{tier_text}</dd>
                                     <dt class=class>"Size"</dt><dd>{quote.flavor_id.clone()}</dd>
                                     <dt class=class>"Instances"</dt><dd>{quote.count}</dd>
-                                    <dt class=class>"Zones"</dt>
-                                    <dd>{format!("{}{}", quote.zones.join(", "), if quote.spread { format!(" · spread over {} hosts", quote.hosts) } else { String::new() })}</dd>
+                                    <dt class=class>"Placement"</dt>
+                                    <dd>{placement_text(&quote)}</dd>
+                                    <dt class=class>"Where"</dt>
+                                    <dd>
+                                        <ul class="plain">
+                                            {quote.placements.iter().map(|p| view! {
+                                                <li>{format!("{} × in {} by {} at {} / hour", p.count, p.zone, p.seller_name, format::eur(p.unit_hourly_cents))}</li>
+                                            }).collect_view()}
+                                        </ul>
+                                    </dd>
                                     <dt class=class>"Price per hour"</dt>
-                                    <dd>{format!("{} × {} = {}", quote.count, format::eur(quote.unit_hourly_cents), format::eur(quote.hourly_total_cents))}</dd>
+                                    <dd>{format::eur(quote.hourly_total_cents)}</dd>
                                     <dt class=class>"Estimated month"</dt>
                                     <dd class=format!("total {class}")>{format!("{} (platform fee of {} / hour included)", format::eur(quote.estimated_month_cents), format::eur(quote.commission_hourly_cents))}</dd>
                                 </dl>
@@ -931,6 +960,35 @@ fn ReviewStep(
                 }
             </ErrorBoundary>
         </Transition>
+    }
+}
+
+/// The placement choices, as the buyer reads them.
+const PLACEMENTS: [(Placement, &str); 3] = [
+    (Placement::Any, "Anywhere this offer has room"),
+    (Placement::DistinctHosts, "Each instance on its own host"),
+    (Placement::DistinctZones, "Each instance in its own zone"),
+];
+
+/// What the quote promises about placement and recovery.
+fn placement_text(quote: &Quote) -> String {
+    let spread = match quote.placement {
+        Placement::Any => format!("{} host(s) in {}", quote.hosts, quote.zones.join(", ")),
+        Placement::DistinctHosts => format!(
+            "Spread over {} distinct hosts in {}",
+            quote.hosts,
+            quote.zones.join(", ")
+        ),
+        Placement::DistinctZones => format!(
+            "Spread over {} distinct zones: {}",
+            quote.zones.len(),
+            quote.zones.join(", ")
+        ),
+    };
+    if quote.auto_recover {
+        format!("{spread} · auto-recovery on")
+    } else {
+        spread
     }
 }
 

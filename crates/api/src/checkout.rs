@@ -16,9 +16,65 @@ pub struct QuoteRequest {
     pub sla_tier: String,
     pub flavor_id: String,
     pub count: u32,
-    /// Put every instance on a different host.
+    /// Where the instances may go relative to each other.
     #[serde(default)]
-    pub spread: bool,
+    pub placement: Placement,
+    /// Start an instance again on another host (keeping the placement) when
+    /// its host fails.
+    #[serde(default)]
+    pub auto_recover: bool,
+}
+
+/// How an order's instances are spread over physical infrastructure. A
+/// spread may use other sellers' offers of the same or a higher service
+/// level when the chosen offer alone cannot meet it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// Anywhere the chosen offer has room.
+    #[default]
+    Any,
+    /// Each instance on a different host.
+    DistinctHosts,
+    /// Each instance in a different zone.
+    DistinctZones,
+}
+
+impl Placement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Placement::Any => "any",
+            Placement::DistinctHosts => "distinct_hosts",
+            Placement::DistinctZones => "distinct_zones",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Placement> {
+        [
+            Placement::Any,
+            Placement::DistinctHosts,
+            Placement::DistinctZones,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == value)
+    }
+
+    /// Whether instances must be kept apart.
+    pub fn is_spread(self) -> bool {
+        self != Placement::Any
+    }
+}
+
+/// Where a quote put some of its instances: one row per offer used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QuotePlacement {
+    pub offer_id: String,
+    pub seller_name: String,
+    pub zone: String,
+    pub count: u32,
+    pub unit_hourly_cents: u64,
 }
 
 /// A binding price, with the capacity held until `expires_at`.
@@ -31,12 +87,17 @@ pub struct Quote {
     pub sla_tier: String,
     pub flavor_id: String,
     pub count: u32,
-    pub spread: bool,
+    pub placement: Placement,
+    pub auto_recover: bool,
     /// How many distinct hosts the instances are placed on.
     pub hosts: u32,
     pub zones: Vec<String>,
+    /// Which offers the instances go to, the chosen one first.
+    pub placements: Vec<QuotePlacement>,
     pub currency: String,
+    /// The chosen offer's price for one instance.
     pub unit_hourly_cents: u64,
+    /// The sum over the placements (a spread may use other offers).
     pub hourly_total_cents: u64,
     /// The platform's commission, included in the hourly total.
     pub commission_hourly_cents: u64,

@@ -101,6 +101,27 @@ pub struct Host {
     /// Measured availability over the last 30 days, basis points.
     pub uptime_bp: u32,
     pub registered_at: String,
+    /// While the host drains: how moving its instances off is going.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<DrainProgress>,
+}
+
+/// Cold migration off a draining host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DrainProgress {
+    /// Moved to other hosts since the drain began.
+    pub moved: u32,
+    /// Stopping here, with a place held on another host.
+    pub migrating: u32,
+    /// No host that keeps the tier and spread has room yet (retried).
+    pub waiting: u32,
+}
+
+impl DrainProgress {
+    pub fn is_done(&self) -> bool {
+        self.migrating == 0 && self.waiting == 0
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -276,9 +276,11 @@ async fn desired_instances(
     conn: &mut capacity::Conn,
     host_id: &str,
 ) -> Result<Vec<DesiredInstance>, sqlx::Error> {
+    // An instance moving elsewhere is stopped here first.
     let rows: Vec<(String, String, i64, i64, i64, String, String)> = sqlx::query_as(
-        "SELECT id, image_id, vcpu, ram_gib, disk_gib, ssh_public_key, desired_state FROM instances
-         WHERE host_id = $1 AND status NOT IN ('terminated', 'failed') ORDER BY id",
+        "SELECT id, image_id, vcpu, ram_gib, disk_gib, ssh_public_key,
+                CASE WHEN move_to_host_id IS NOT NULL AND desired_state <> 'terminated' THEN 'stopped' ELSE desired_state END
+         FROM instances WHERE host_id = $1 AND status NOT IN ('terminated', 'failed') ORDER BY id",
     )
     .bind(host_id)
     .fetch_all(&mut *conn)

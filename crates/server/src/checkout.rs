@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use sparecloud_api::catalog::Capacity;
 use sparecloud_api::checkout::{
-    IDEMPOTENCY_KEY_HEADER, Order, OrderRequest, OrderStatus, Quote, QuoteRequest,
+    IDEMPOTENCY_KEY_HEADER, Order, OrderRequest, OrderStatus, Placement, Quote, QuotePlacement,
+    QuoteRequest,
 };
 use sparecloud_api::{FieldError, Problem, validate};
 use utoipa_axum::router::OpenApiRouter;
@@ -19,6 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::extract::Json;
 use crate::instances::{load_instances, record_event};
 use crate::payments::Decline;
+use crate::placement::{self, Candidate};
 
 /// How long a quote holds its capacity.
 pub const QUOTE_HOLD_MS: Millis = 10 * 60 * 1000;
@@ -28,6 +30,7 @@ const MAX_INSTANCES_PER_ORDER: u32 = 20;
 
 pub mod checkout_kinds {
     pub const CAPACITY: &str = "https://sparecloud.dev/problems/capacity-unavailable";
+    pub const SPREAD: &str = "https://sparecloud.dev/problems/spread-unavailable";
     pub const QUOTE_EXPIRED: &str = "https://sparecloud.dev/problems/quote-expired";
     pub const QUOTE_USED: &str = "https://sparecloud.dev/problems/quote-used";
     pub const CARD_DECLINED: &str = "https://sparecloud.dev/problems/card-declined";
@@ -66,14 +69,14 @@ async fn create_quote(
     user: AuthUser,
     Json(request): Json<QuoteRequest>,
 ) -> AppResult<(StatusCode, Json<Quote>)> {
-    let offer: Option<(String, String, i64)> = sqlx::query_as(
-        "SELECT o.seller_id, o.zone, t.availability_bp FROM offers o JOIN sla_tiers t ON t.id = o.sla_tier
+    let offer: Option<(i64,)> = sqlx::query_as(
+        "SELECT t.availability_bp FROM offers o JOIN sla_tiers t ON t.id = o.sla_tier
          WHERE o.id = $1 AND o.status = 'active'",
     )
     .bind(&request.offer_id)
     .fetch_optional(&state.db)
     .await?;
-    let (seller_id, zone, offer_bp) = offer.ok_or_else(|| AppError::not_found("offer"))?;
+    let (offer_bp,) = offer.ok_or_else(|| AppError::not_found("offer"))?;
 
     let mut errors = Vec::new();
     let image: Option<(i64,)> = sqlx::query_as("SELECT min_disk_gib FROM images WHERE id = $1")
@@ -122,6 +125,7 @@ async fn create_quote(
         return Err(AppError::validation(errors));
     }
     let (vcpu, ram, disk, unit_cents) = flavor.expect("validated");
+    let (tier_bp,) = tier.expect("validated");
     let need = Capacity {
         vcpu: vcpu as u32,
         ram_gib: ram as u32,
@@ -130,56 +134,40 @@ async fn create_quote(
 
     let now = state.clock.now();
     let mut tx = crate::db::begin_write(&state.db).await?;
-    // Candidates in a fixed order (by id) so concurrent transactions on
-    // PostgreSQL lock rows in the same order and cannot deadlock.
-    let hosts: Vec<(String,)> = sqlx::query_as(
-        "SELECT id FROM hosts WHERE seller_id = $1 AND zone = $2 AND status = 'online' AND draining = 0 ORDER BY id",
-    )
-    .bind(&seller_id)
-    .bind(&zone)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut placements: Vec<String> = Vec::new();
-    for _slot in 0..request.count {
-        let mut placed = None;
-        for (host_id,) in &hosts {
-            if request.spread && placements.contains(host_id) {
-                continue;
-            }
-            if capacity::allocate(&mut tx, host_id, need).await? {
-                placed = Some(host_id.clone());
-                break;
-            }
-        }
-        match placed {
-            Some(host_id) => placements.push(host_id),
-            None => {
-                // Dropping the transaction rolls back every allocation made.
-                let detail = if request.spread {
-                    format!(
-                        "Only {} of this seller's hosts can take another {} now, so {} instances cannot be spread over distinct hosts. Lower the count or turn spreading off.",
-                        placements.len(),
-                        request.flavor_id,
-                        request.count
-                    )
-                } else {
-                    format!(
-                        "This offer has room for {} more {} now. Lower the count or pick a smaller size.",
-                        placements.len(),
-                        request.flavor_id
-                    )
-                };
-                return Err(AppError::problem(
-                    checkout_kinds::CAPACITY,
-                    "Not enough capacity",
-                    StatusCode::CONFLICT,
-                    detail,
-                ));
-            }
-        }
+    // The chosen offer's hosts first; a spread that needs more goes on to
+    // other offers of the tier or better, cheapest first.
+    let candidates: Vec<Candidate> = placement::candidates(&mut tx, &request.flavor_id, tier_bp)
+        .await?
+        .into_iter()
+        .filter(|c| request.placement.is_spread() || c.offer_id == request.offer_id)
+        .collect();
+    let candidates = placement::prefer(candidates, |c| {
+        (c.offer_id != request.offer_id, c.hourly_cents)
+    });
+    let count = request.count as usize;
+    let plan = placement::plan(&candidates, need, count, request.placement, &[])
+        .map_err(|placed| not_placeable(&request, placed))?;
+    let chosen: Vec<&Candidate> = plan.iter().map(|&i| &candidates[i]).collect();
+    let hosts: Vec<&str> = chosen.iter().map(|c| c.host_id.as_str()).collect();
+    if !placement::allocate(&mut tx, &hosts, need).await? {
+        // Dropping the transaction rolls back every allocation made.
+        return Err(AppError::problem(
+            checkout_kinds::CAPACITY,
+            "Capacity just changed",
+            StatusCode::CONFLICT,
+            "Another order took some of this capacity a moment ago: review your order again.",
+        ));
     }
 
-    let hourly_total = unit_cents * i64::from(request.count);
+    let hourly_total: i64 = chosen.iter().map(|c| c.hourly_cents).sum();
+    let placements = summarize(chosen.iter().map(|c| {
+        (
+            c.offer_id.clone(),
+            c.seller_name.clone(),
+            c.zone.clone(),
+            c.hourly_cents,
+        )
+    }));
     let quote = Quote {
         id: new_id("quo"),
         offer_id: request.offer_id.clone(),
@@ -187,14 +175,11 @@ async fn create_quote(
         sla_tier: request.sla_tier.clone(),
         flavor_id: request.flavor_id.clone(),
         count: request.count,
-        spread: request.spread,
-        hosts: {
-            let mut distinct = placements.clone();
-            distinct.sort();
-            distinct.dedup();
-            distinct.len() as u32
-        },
-        zones: vec![zone.clone()],
+        placement: request.placement,
+        auto_recover: request.auto_recover,
+        hosts: distinct(chosen.iter().map(|c| c.host_id.clone())).len() as u32,
+        zones: distinct(chosen.iter().map(|c| c.zone.clone())),
+        placements,
         currency: "EUR".into(),
         unit_hourly_cents: unit_cents as u64,
         hourly_total_cents: hourly_total as u64,
@@ -205,8 +190,8 @@ async fn create_quote(
     sqlx::query(
         "INSERT INTO quotes (id, buyer_id, offer_id, image_id, sla_tier, flavor_id, instance_count, spread,
            unit_hourly_cents, hourly_total_cents, commission_hourly_cents, estimated_month_cents, currency,
-           status, created_at_ms, expires_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'EUR', 'held', $13, $14)",
+           status, created_at_ms, expires_at_ms, placement, auto_recover)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'EUR', 'held', $13, $14, $15, $16)",
     )
     .bind(&quote.id)
     .bind(&user.account_id)
@@ -215,26 +200,85 @@ async fn create_quote(
     .bind(&quote.sla_tier)
     .bind(&quote.flavor_id)
     .bind(i64::from(quote.count))
-    .bind(i64::from(quote.spread))
+    .bind(i64::from(quote.placement.is_spread()))
     .bind(unit_cents)
     .bind(hourly_total)
     .bind(quote.commission_hourly_cents as i64)
     .bind(quote.estimated_month_cents as i64)
     .bind(now)
     .bind(now + QUOTE_HOLD_MS)
+    .bind(quote.placement.as_str())
+    .bind(i64::from(quote.auto_recover))
     .execute(&mut *tx)
     .await?;
-    for (slot, host_id) in placements.iter().enumerate() {
-        sqlx::query("INSERT INTO quote_holds (quote_id, slot, host_id) VALUES ($1, $2, $3)")
-            .bind(&quote.id)
-            .bind(slot as i64)
-            .bind(host_id)
-            .execute(&mut *tx)
-            .await?;
+    for (slot, candidate) in chosen.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO quote_holds (quote_id, slot, host_id, offer_id, hourly_cents) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&quote.id)
+        .bind(slot as i64)
+        .bind(&candidate.host_id)
+        .bind(&candidate.offer_id)
+        .bind(candidate.hourly_cents)
+        .execute(&mut *tx)
+        .await?;
     }
-    capacity::refresh_offers(&mut tx, &seller_id, &zone, now).await?;
+    for (seller_id, zone) in distinct(chosen.iter().map(|c| (c.seller_id.clone(), c.zone.clone())))
+    {
+        capacity::refresh_offers(&mut tx, &seller_id, &zone, now).await?;
+    }
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(quote)))
+}
+
+/// The 409 for a quote that cannot be placed, saying what would work.
+fn not_placeable(request: &QuoteRequest, placed: usize) -> AppError {
+    let flavor = &request.flavor_id;
+    let detail = match request.placement {
+        Placement::Any => format!(
+            "This offer has room for {placed} more {flavor} now. Lower the count or pick a smaller size."
+        ),
+        Placement::DistinctHosts => format!(
+            "Only {placed} distinct hosts (of this offer and other offers at this service level or better) can take a {flavor} now, so {} instances cannot each have their own host. Lower the count or choose another placement.",
+            request.count
+        ),
+        Placement::DistinctZones => format!(
+            "Only {placed} zones have a host (of this offer or another at this service level or better) that can take a {flavor} now, so {} instances cannot each be in their own zone. Lower the count or spread over distinct hosts instead.",
+            request.count
+        ),
+    };
+    let (kind, title) = if request.placement.is_spread() {
+        (checkout_kinds::SPREAD, "Spread not possible")
+    } else {
+        (checkout_kinds::CAPACITY, "Not enough capacity")
+    };
+    AppError::problem(kind, title, StatusCode::CONFLICT, detail)
+}
+
+fn distinct<T: Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut all: Vec<T> = items.collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Groups placed instances `(offer, seller name, zone, price)` by offer, in
+/// the order first placed.
+fn summarize(placed: impl Iterator<Item = (String, String, String, i64)>) -> Vec<QuotePlacement> {
+    let mut out: Vec<QuotePlacement> = Vec::new();
+    for (offer_id, seller_name, zone, cents) in placed {
+        match out.iter_mut().find(|p| p.offer_id == offer_id) {
+            Some(p) => p.count += 1,
+            None => out.push(QuotePlacement {
+                offer_id,
+                seller_name,
+                zone,
+                count: 1,
+                unit_hourly_cents: cents.max(0) as u64,
+            }),
+        }
+    }
+    out
 }
 
 /// Frees the capacity of quotes past their expiry that no order took.
@@ -613,10 +657,12 @@ async fn create_instances(
         i64,
         i64,
         i64,
+        String,
+        i64,
     );
     let holds: Vec<HoldRow> = sqlx::query_as(
-        "SELECT h.slot, h.host_id, hs.seller_id, hs.zone, q.offer_id, q.image_id, q.flavor_id, q.sla_tier,
-                f.vcpu, f.ram_gib, f.disk_gib, q.unit_hourly_cents
+        "SELECT h.slot, h.host_id, hs.seller_id, hs.zone, h.offer_id, q.image_id, q.flavor_id, q.sla_tier,
+                f.vcpu, f.ram_gib, f.disk_gib, h.hourly_cents, q.placement, q.auto_recover
          FROM quote_holds h JOIN quotes q ON q.id = h.quote_id JOIN hosts hs ON hs.id = h.host_id
          JOIN flavors f ON f.id = q.flavor_id
          WHERE h.quote_id = $1 ORDER BY h.slot",
@@ -637,6 +683,8 @@ async fn create_instances(
         ram,
         disk,
         hourly,
+        placement,
+        auto_recover,
     ) in holds
     {
         let id = new_id("ins");
@@ -644,8 +692,8 @@ async fn create_instances(
         sqlx::query(
             "INSERT INTO instances (id, order_id, buyer_id, seller_id, offer_id, host_id, name, image_id, flavor_id, sla_tier,
                zone, vcpu, ram_gib, disk_gib, hourly_cents, commission_bp, ssh_public_key, status, desired_state,
-               created_at_ms, updated_at_ms, partner_id, partner_share_bp)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', 'running', $18, $18, $19, $20)",
+               created_at_ms, updated_at_ms, partner_id, partner_share_bp, placement, auto_recover)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', 'running', $18, $18, $19, $20, $21, $22)",
         )
         .bind(&id)
         .bind(order_id)
@@ -667,8 +715,11 @@ async fn create_instances(
         .bind(now)
         .bind(&partner_id)
         .bind(partner_share_bp.unwrap_or(0))
+        .bind(&placement)
+        .bind(auto_recover)
         .execute(&mut *tx)
         .await?;
+        crate::ha::placed_on(&mut tx, &id, &host_id, now).await?;
         record_event(
             &mut tx,
             &id,
@@ -702,61 +753,70 @@ async fn get_order(
     Ok(Json(load_order(&state, &user.account_id, &id).await?))
 }
 
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    status: String,
+    payment_method_id: String,
+    created_at_ms: i64,
+    partner_id: Option<String>,
+    quote_id: String,
+    offer_id: String,
+    image_id: String,
+    sla_tier: String,
+    instance_count: i64,
+    placement: String,
+    auto_recover: i64,
+    unit_hourly_cents: i64,
+    hourly_total_cents: i64,
+    commission_hourly_cents: i64,
+    estimated_month_cents: i64,
+    expires_at_ms: i64,
+    flavor_id: String,
+}
+
 async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> AppResult<Order> {
-    type Row = (
-        String,
-        String,
-        i64,
-        Option<String>,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        String,
-    );
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<OrderRow> = sqlx::query_as(
         "SELECT o.status, o.payment_method_id, o.created_at_ms, o.partner_id,
-                q.id, q.offer_id, q.image_id, q.sla_tier, q.instance_count, q.spread, q.unit_hourly_cents,
-                q.hourly_total_cents, q.commission_hourly_cents, q.estimated_month_cents, q.expires_at_ms, q.flavor_id
+                q.id AS quote_id, q.offer_id, q.image_id, q.sla_tier, q.instance_count, q.placement, q.auto_recover,
+                q.unit_hourly_cents, q.hourly_total_cents, q.commission_hourly_cents, q.estimated_month_cents,
+                q.expires_at_ms, q.flavor_id
          FROM orders o JOIN quotes q ON q.id = o.quote_id WHERE o.id = $1 AND o.buyer_id = $2",
     )
     .bind(order_id)
     .bind(buyer_id)
     .fetch_optional(&state.db)
     .await?;
-    let (
+    let OrderRow {
         status,
         payment_method_id,
-        created,
+        created_at_ms: created,
         partner_id,
         quote_id,
         offer_id,
         image_id,
         sla_tier,
-        count,
-        spread,
-        unit,
-        total,
-        commission,
-        month,
-        expires,
+        instance_count: count,
+        placement,
+        auto_recover,
+        unit_hourly_cents: unit,
+        hourly_total_cents: total,
+        commission_hourly_cents: commission,
+        estimated_month_cents: month,
+        expires_at_ms: expires,
         flavor_id,
-    ) = row.ok_or_else(|| AppError::not_found("order"))?;
+    } = row.ok_or_else(|| AppError::not_found("order"))?;
     let instances = load_instances(state, buyer_id, Some(order_id)).await?;
-    let hosts: Vec<(String, String)> = sqlx::query_as("SELECT DISTINCT h.host_id, hs.zone FROM quote_holds h JOIN hosts hs ON hs.id = h.host_id WHERE h.quote_id = $1")
-        .bind(&quote_id)
-        .fetch_all(&state.db)
-        .await?;
-    let mut zones: Vec<String> = hosts.iter().map(|(_, z)| z.clone()).collect();
-    zones.sort();
-    zones.dedup();
+    let holds: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT h.host_id, h.offer_id, s.company_name, hs.zone, h.hourly_cents
+         FROM quote_holds h JOIN hosts hs ON hs.id = h.host_id JOIN sellers s ON s.account_id = hs.seller_id
+         WHERE h.quote_id = $1 ORDER BY h.slot",
+    )
+    .bind(&quote_id)
+    .fetch_all(&state.db)
+    .await?;
+    let hosts = distinct(holds.iter().map(|h| h.0.clone())).len() as u32;
+    let zones = distinct(holds.iter().map(|h| h.3.clone()));
+    let placements = summarize(holds.into_iter().map(|(_, o, s, z, c)| (o, s, z, c)));
     Ok(Order {
         partner_id,
         id: order_id.to_owned(),
@@ -772,9 +832,11 @@ async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> AppResu
             sla_tier,
             flavor_id,
             count: count as u32,
-            spread: spread != 0,
-            hosts: hosts.len() as u32,
+            placement: Placement::parse(&placement).unwrap_or_default(),
+            auto_recover: auto_recover != 0,
+            hosts,
             zones,
+            placements,
             currency: "EUR".into(),
             unit_hourly_cents: unit as u64,
             hourly_total_cents: total as u64,

@@ -45,6 +45,11 @@ pub struct Config {
     #[arg(long, env = "SPARECLOUD_BILLING_INTERVAL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub billing_interval_secs: u32,
 
+    /// Seconds a host may stay offline before its instances are marked
+    /// failed (and, where the order asked, started again elsewhere).
+    #[arg(long, env = "SPARECLOUD_FAILURE_GRACE_SECS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=86_400))]
+    pub failure_grace_secs: u32,
+
     /// Origins allowed to call the API from a browser (partner portals),
     /// comma-separated.
     #[arg(long, env = "SPARECLOUD_CORS_ORIGINS", value_delimiter = ',')]

@@ -229,10 +229,35 @@ async fn act(
             detail,
         )
     };
+    let now = state.clock.now();
+    if status == InstanceStatus::Failed && action == Action::Terminate {
+        // A failed instance waiting for auto-recovery can be given up.
+        let mut tx = crate::db::begin_write(&state.db).await?;
+        let given_up = sqlx::query(
+            "UPDATE instances SET awaiting_recovery = 0, status = 'terminated', desired_state = 'terminated', updated_at_ms = $3
+             WHERE id = $1 AND buyer_id = $2 AND status = 'failed' AND awaiting_recovery = 1",
+        )
+        .bind(id)
+        .bind(&user.account_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if given_up.rows_affected() == 1 {
+            record_event(
+                &mut tx,
+                id,
+                "terminated",
+                "Terminated by the buyer while waiting for auto-recovery.",
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Json(load_owned(state, user, id).await?));
+        }
+    }
     if status.is_final() {
         return Err(conflict(format!("The instance is {}.", status.as_str())));
     }
-    let now = state.clock.now();
     let mut tx = crate::db::begin_write(&state.db).await?;
     match action {
         Action::Stop => match status {
@@ -341,8 +366,14 @@ pub async fn finish(
     now: Millis,
 ) -> Result<(), sqlx::Error> {
     ledger::accrue(conn, id, now, false).await?;
+    // A move in progress is given up: the place held for it is freed too.
+    let moving_to: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT move_to_host_id FROM instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
     let row: Option<(String, String, String, i64, i64, i64)> = sqlx::query_as(
-        "UPDATE instances SET status = $2, updated_at_ms = $3
+        "UPDATE instances SET status = $2, updated_at_ms = $3, move_to_host_id = NULL, move_to_offer_id = NULL
          WHERE id = $1 AND status NOT IN ('terminated', 'failed')
          RETURNING host_id, seller_id, zone, vcpu, ram_gib, disk_gib",
     )
@@ -358,6 +389,15 @@ pub async fn finish(
             disk_gib: disk as u32,
         };
         capacity::release(conn, &host_id, need).await?;
+        if let Some((Some(target),)) = moving_to {
+            capacity::release(conn, &target, need).await?;
+            let (seller, zone): (String, String) =
+                sqlx::query_as("SELECT seller_id, zone FROM hosts WHERE id = $1")
+                    .bind(&target)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            capacity::refresh_offers(conn, &seller, &zone, now).await?;
+        }
         record_event(conn, id, status.as_str(), message, now).await?;
         capacity::refresh_offers(conn, &seller_id, &zone, now).await?;
     }
@@ -408,16 +448,17 @@ pub async fn observations_change_anything(
     if observed.is_empty() {
         return Ok(false);
     }
-    let recorded: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, status, desired_state FROM instances WHERE host_id = $1 AND status NOT IN ('terminated', 'failed')")
+    let recorded: Vec<(String, String, String, Option<String>)> =
+        sqlx::query_as("SELECT id, status, desired_state, move_to_host_id FROM instances WHERE host_id = $1 AND status NOT IN ('terminated', 'failed')")
             .bind(host_id)
             .fetch_all(pool)
             .await?;
     Ok(observed.iter().any(|seen| {
-        recorded.iter().any(|(id, status, desired)| {
+        recorded.iter().any(|(id, status, desired, moving_to)| {
             *id == seen.id
-                && InstanceStatus::parse(status)
-                    .is_some_and(|status| transition(seen.state, status, desired).is_some())
+                && ((moving_to.is_some() && seen.state == ObservedState::Stopped)
+                    || InstanceStatus::parse(status)
+                        .is_some_and(|status| transition(seen.state, status, desired).is_some()))
         })
     }))
 }
@@ -431,16 +472,21 @@ pub async fn apply_observed(
 ) -> Result<(), sqlx::Error> {
     for seen in observed {
         // Read again inside the transaction: the buyer may have acted since.
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT status, desired_state FROM instances WHERE id = $1 AND host_id = $2",
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT status, desired_state, move_to_host_id FROM instances WHERE id = $1 AND host_id = $2",
         )
         .bind(&seen.id)
         .bind(host_id)
         .fetch_optional(&mut *conn)
         .await?;
-        let Some((status, desired)) = row else {
+        let Some((status, desired, moving_to)) = row else {
             continue;
         };
+        // Stopped for a move: it goes to the host held for it now.
+        if moving_to.is_some() && seen.state == ObservedState::Stopped {
+            crate::ha::complete_move(conn, &seen.id, crate::ha::Move::Migrated, now).await?;
+            continue;
+        }
         let Some(status) = InstanceStatus::parse(&status) else {
             continue;
         };
@@ -536,13 +582,12 @@ pub async fn instance_sla_between(
     window_end: Millis,
     month: String,
 ) -> AppResult<InstanceSla> {
-    let (host_id, tier, created, status, updated): (String, String, i64, String, i64) =
-        sqlx::query_as(
-            "SELECT host_id, sla_tier, created_at_ms, status, updated_at_ms FROM instances WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(&state.db)
-        .await?;
+    let (tier, created, status, updated): (String, i64, String, i64) = sqlx::query_as(
+        "SELECT sla_tier, created_at_ms, status, updated_at_ms FROM instances WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&state.db)
+    .await?;
     let from = created.max(window_start);
     let ended = InstanceStatus::parse(&status).is_some_and(InstanceStatus::is_final);
     let to = if ended {
@@ -550,15 +595,28 @@ pub async fn instance_sla_between(
     } else {
         window_end
     };
-    let outages: Vec<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT started_at_ms, ended_at_ms FROM host_outages
-         WHERE host_id = $1 AND started_at_ms < $3 AND (ended_at_ms IS NULL OR ended_at_ms > $2)",
+    // The outages of each host the instance was on, while it was there.
+    let outages: Vec<(i64, Option<i64>, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT o.started_at_ms, o.ended_at_ms, p.from_ms, p.to_ms
+         FROM instance_placements p JOIN host_outages o ON o.host_id = p.host_id
+         WHERE p.instance_id = $1 AND o.started_at_ms < $3 AND (o.ended_at_ms IS NULL OR o.ended_at_ms > $2)
+           AND o.started_at_ms < COALESCE(p.to_ms, $3) AND (o.ended_at_ms IS NULL OR o.ended_at_ms > p.from_ms)",
     )
-    .bind(&host_id)
+    .bind(id)
     .bind(from)
     .bind(to)
     .fetch_all(&state.db)
     .await?;
+    let outages: Vec<(i64, Option<i64>)> = outages
+        .into_iter()
+        .map(|(start, end, placed, left)| {
+            let end = match (end, left) {
+                (Some(end), Some(left)) => Some(end.min(left)),
+                (end, left) => end.or(left),
+            };
+            (start.max(placed), end)
+        })
+        .collect();
     let availability_bp = sla::availability_bp(from, to, &outages);
     let tier = crate::catalog::sla_tiers(state)
         .await?

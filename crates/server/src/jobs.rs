@@ -1,5 +1,7 @@
-//! Background work: hosts that stopped heartbeating go offline, expired
-//! quotes give their capacity back, last month's service credits are
+//! Background work: hosts that stopped heartbeating go offline (and past
+//! the grace period fail their instances, which auto-recovery places
+//! again), moves off draining hosts are retried, expired quotes give their
+//! capacity back, last month's service credits are
 //! applied, running instances are billed.
 //!
 //! Each job claims its rows with a conditional UPDATE, so several server
@@ -9,11 +11,14 @@ use std::time::Duration;
 
 use crate::AppState;
 use crate::error::AppResult;
-use crate::{agent_api, checkout, ledger};
+use crate::{agent_api, checkout, ha, ledger};
 
 /// One pass of every job.
 pub async fn run_once(state: &AppState) -> AppResult<()> {
     agent_api::mark_silent_hosts_offline(state).await?;
+    ha::fail_lost_hosts(state).await?;
+    ha::recover_waiting(state).await?;
+    ha::retry_drains(state).await?;
     checkout::release_expired_quotes(state).await?;
     crate::sla::apply_last_month_credits(state).await?;
     ledger::accrue_running(

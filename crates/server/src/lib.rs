@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod ha;
 mod health;
 pub mod instances;
 pub mod jobs;
@@ -22,6 +23,7 @@ mod offers;
 mod openapi;
 pub mod partners;
 pub mod payments;
+pub mod placement;
 mod seller;
 pub mod sla;
 mod web;
@@ -67,6 +69,8 @@ pub struct Settings {
     pub heartbeat_interval_secs: u32,
     /// Time between billing passes, milliseconds.
     pub billing_interval_ms: i64,
+    /// How long a host may be offline before its instances fail, ms.
+    pub failure_grace_ms: i64,
     pub cors_origins: Vec<String>,
 }
 
@@ -79,6 +83,7 @@ impl Settings {
             commission_bp: 1500,
             heartbeat_interval_secs: 5,
             billing_interval_ms: 60_000,
+            failure_grace_ms: 5 * 60_000,
             cors_origins: Vec::new(),
         }
     }
@@ -90,6 +95,7 @@ impl Settings {
             commission_bp: i64::from(config.commission_percent) * 100,
             heartbeat_interval_secs: config.heartbeat_interval_secs,
             billing_interval_ms: i64::from(config.billing_interval_secs) * 1000,
+            failure_grace_ms: i64::from(config.failure_grace_secs) * 1000,
             cors_origins: config.cors_origins.clone(),
         }
     }

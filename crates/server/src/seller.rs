@@ -6,9 +6,9 @@ use sparecloud_api::accounts::Role;
 use sparecloud_api::catalog::Capacity;
 use sparecloud_api::problem::kinds;
 use sparecloud_api::seller::{
-    CreateOfferRequest, CreatedInstallToken, Earnings, EarningsDay, FlavorPrice, Host, HostStatus,
-    InstallToken, InstallTokenRequest, InstallTokenStatus, OfferStatus, SellerOffer, SellerProfile,
-    SellerProfileRequest, UpdateOfferRequest,
+    CreateOfferRequest, CreatedInstallToken, DrainProgress, Earnings, EarningsDay, FlavorPrice,
+    Host, HostStatus, InstallToken, InstallTokenRequest, InstallTokenStatus, OfferStatus,
+    SellerOffer, SellerProfile, SellerProfileRequest, UpdateOfferRequest,
 };
 use sparecloud_api::{FieldError, Problem, validate};
 use utoipa_axum::router::OpenApiRouter;
@@ -348,7 +348,9 @@ async fn list_hosts(State(state): State<AppState>, user: AuthUser) -> AppResult<
     Ok(Json(load_hosts(&state, &user.account_id, None).await?))
 }
 
-/// Stops new placements on a host (for maintenance).
+/// Stops new placements on a host for maintenance and cold-migrates its
+/// instances to other hosts that keep their service level and spread (the
+/// host's `drain` shows the progress).
 #[utoipa::path(post, path = "/seller/hosts/{id}/drain", tag = "seller", security(("bearer" = [])),
     params(("id" = String, Path, description = "Host id")),
     responses(
@@ -363,7 +365,8 @@ async fn drain_host(
     set_draining(state, user, id, true).await
 }
 
-/// Takes new placements on a drained host again.
+/// Takes new placements on a drained host again; moves still waiting for
+/// their instances to stop are called off.
 #[utoipa::path(post, path = "/seller/hosts/{id}/resume", tag = "seller", security(("bearer" = [])),
     params(("id" = String, Path, description = "Host id")),
     responses(
@@ -386,17 +389,26 @@ async fn set_draining(
 ) -> AppResult<Json<Host>> {
     seller(&state, &user).await?;
     let mut tx = crate::db::begin_write(&state.db).await?;
+    let now = state.clock.now();
     let zone: Option<(String,)> = sqlx::query_as(
-        "UPDATE hosts SET draining = $3 WHERE id = $1 AND seller_id = $2 RETURNING zone",
+        "UPDATE hosts SET draining = $3,
+           drain_started_ms = CASE WHEN $3 = 0 THEN NULL WHEN draining = 0 THEN $4 ELSE drain_started_ms END
+         WHERE id = $1 AND seller_id = $2 RETURNING zone",
     )
     .bind(&id)
     .bind(&user.account_id)
     .bind(i64::from(draining))
+    .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
     let (zone,) = zone.ok_or_else(|| AppError::not_found("host"))?;
-    capacity::refresh_offers(&mut tx, &user.account_id, &zone, state.clock.now()).await?;
+    capacity::refresh_offers(&mut tx, &user.account_id, &zone, now).await?;
     tx.commit().await?;
+    if draining {
+        crate::ha::migrate_off(&state, &id, true).await?;
+    } else {
+        crate::ha::cancel_moves(&state, &id).await?;
+    }
     let mut hosts = load_hosts(&state, &user.account_id, Some(&id)).await?;
     hosts
         .pop()
@@ -424,11 +436,17 @@ pub async fn load_hosts(
         i64,
         i64,
         i64,
+        i64,
+        i64,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT h.id, h.name, h.zone, h.vcpu, h.ram_gib, h.disk_gib, h.alloc_vcpu, h.alloc_ram_gib, h.alloc_disk_gib,
                 h.status, h.draining, h.last_heartbeat_ms, h.registered_at_ms,
-                (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed'))
+                (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed')),
+                (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed')
+                   AND i.move_to_host_id IS NOT NULL),
+                (SELECT COUNT(*) FROM instance_placements p WHERE p.host_id = h.id AND p.left_because = 'migrated'
+                   AND p.to_ms >= COALESCE(h.drain_started_ms, 0))
          FROM hosts h WHERE h.seller_id = $1 AND ($2 = '' OR h.id = $2)
          ORDER BY h.zone, h.name, h.id",
     )
@@ -454,6 +472,8 @@ pub async fn load_hosts(
         heartbeat,
         registered,
         instances,
+        migrating,
+        moved,
     ) in rows
     {
         let capacity = Capacity {
@@ -489,6 +509,11 @@ pub async fn load_hosts(
             last_heartbeat_at: rfc3339(heartbeat),
             uptime_bp,
             registered_at: rfc3339(registered),
+            drain: (draining != 0).then_some(DrainProgress {
+                moved: moved as u32,
+                migrating: migrating as u32,
+                waiting: (instances - migrating).max(0) as u32,
+            }),
         });
     }
     Ok(hosts)

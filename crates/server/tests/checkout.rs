@@ -21,7 +21,7 @@ async fn a_quote_prices_the_order_and_holds_the_capacity() {
         .await;
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
 
-    let res = app.quote(&buyer, &offer, "s1.small", 3, false).await;
+    let res = app.quote(&buyer, &offer, "s1.small", 3).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let quote = res.json();
     assert_eq!(quote["unit_hourly_cents"], 120);
@@ -32,7 +32,7 @@ async fn a_quote_prices_the_order_and_holds_the_capacity() {
     assert_eq!(app.allocated(&seller.host_id).await, (3, 6, 60));
 
     // Only one more small instance fits while the hold lasts.
-    let res = app.quote(&buyer, &offer, "s1.small", 2, false).await;
+    let res = app.quote(&buyer, &offer, "s1.small", 2).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert_eq!(
         res.json()["type"],
@@ -47,7 +47,7 @@ async fn a_quote_prices_the_order_and_holds_the_capacity() {
     assert_eq!(released, 1);
     assert_eq!(app.allocated(&seller.host_id).await, (0, 0, 0));
     assert_eq!(
-        app.quote(&buyer, &offer, "s1.small", 4, false).await.status,
+        app.quote(&buyer, &offer, "s1.small", 4).await.status,
         StatusCode::CREATED
     );
 }
@@ -78,7 +78,7 @@ async fn quotes_are_validated() {
         .map(|e| e["field"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(fields, ["image_id", "sla_tier", "flavor_id", "count"]);
-    let missing = app.quote(&buyer, "off_nope", "s1.small", 1, false).await;
+    let missing = app.quote(&buyer, "off_nope", "s1.small", 1).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let anonymous = app.post("/api/v1/quotes", None, json!({})).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
@@ -126,7 +126,7 @@ async fn the_same_idempotency_key_returns_the_same_order_and_never_charges_twice
         .await;
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     let card = app.card(&buyer, "4242424242424242").await;
-    let quote = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let quote = app.quote(&buyer, &offer, "s1.small", 1).await.json();
     let quote_id = quote["id"].as_str().unwrap();
 
     let first = app.order(&buyer, quote_id, &card, "attempt-1").await;
@@ -137,7 +137,7 @@ async fn the_same_idempotency_key_returns_the_same_order_and_never_charges_twice
     assert_eq!(first.json()["instances"], again.json()["instances"]);
 
     // Concurrent retries of one key: one order, one authorisation.
-    let quote2 = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let quote2 = app.quote(&buyer, &offer, "s1.small", 1).await.json();
     let quote2_id = quote2["id"].as_str().unwrap().to_owned();
     let mut tasks = Vec::new();
     for _ in 0..10 {
@@ -174,7 +174,7 @@ async fn the_same_idempotency_key_returns_the_same_order_and_never_charges_twice
     assert_eq!(instances, 2);
 
     // A key reused for another request is refused.
-    let quote3 = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let quote3 = app.quote(&buyer, &offer, "s1.small", 1).await.json();
     let reused = app
         .order(&buyer, quote3["id"].as_str().unwrap(), &card, "attempt-1")
         .await;
@@ -198,7 +198,7 @@ async fn declined_cards_keep_the_quote_for_another_card() {
     let declined = app.card(&buyer, "4000 0000 0000 0002").await;
     let no_funds = app.card(&buyer, "4000 0000 0000 9995").await;
     let good = app.card(&buyer, "4242 4242 4242 4242").await;
-    let quote = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let quote = app.quote(&buyer, &offer, "s1.small", 1).await.json();
     let quote_id = quote["id"].as_str().unwrap();
 
     let res = app.order(&buyer, quote_id, &declined, "a1").await;
@@ -243,7 +243,7 @@ async fn orders_need_a_valid_ssh_key_an_own_card_and_an_own_live_quote() {
     let other = app.sign_up("o@example.com", &["buyer"]).await;
     let others_card = app.card(&other, "4242 4242 4242 4242").await;
     let card = app.card(&buyer, "4242 4242 4242 4242").await;
-    let quote = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let quote = app.quote(&buyer, &offer, "s1.small", 1).await.json();
     let quote_id = quote["id"].as_str().unwrap();
 
     let order = |key: &'static str, body: serde_json::Value| {

@@ -121,7 +121,7 @@ async fn an_expired_quote_gives_its_capacity_back_once() {
     // held): releasing the hold twice would take the kept vCPU too.
     let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await;
     assert_eq!(order.status, StatusCode::CREATED, "{}", order.text());
-    let quote = app.quote(&buyer, &offer, "s1.small", 1, false).await;
+    let quote = app.quote(&buyer, &offer, "s1.small", 1).await;
     assert_eq!(quote.status, StatusCode::CREATED);
     assert_eq!(app.allocated(&seller.host_id).await.0, 2);
 

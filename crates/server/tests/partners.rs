@@ -88,7 +88,7 @@ async fn orders_through_an_embed_credit_the_partner_out_of_the_commission() {
         .await;
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     let card = app.card(&buyer, "4242 4242 4242 4242").await;
-    let quote = app.quote(&buyer, &offer, "s1.small", 1, false).await.json();
+    let quote = app.quote(&buyer, &offer, "s1.small", 1).await.json();
     let order_with = |partner: &'static str, key: &'static str| {
         let body = json!({"quote_id": quote["id"], "payment_method_id": card,
                           "ssh_public_key": common::ED25519_KEY, "partner_id": partner});

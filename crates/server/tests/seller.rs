@@ -169,7 +169,7 @@ async fn draining_stops_new_placements() {
     assert_eq!(app.get("/api/v1/offers").await.json()["total"], 0);
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     assert_eq!(
-        app.quote(&buyer, &offer, "s1.small", 1, false).await.status,
+        app.quote(&buyer, &offer, "s1.small", 1).await.status,
         StatusCode::CONFLICT
     );
     let res = app
@@ -182,7 +182,7 @@ async fn draining_stops_new_placements() {
         .await;
     assert_eq!(res.json()["status"], "online");
     assert_eq!(
-        app.quote(&buyer, &offer, "s1.small", 1, false).await.status,
+        app.quote(&buyer, &offer, "s1.small", 1).await.status,
         StatusCode::CREATED
     );
 }
@@ -219,8 +219,11 @@ async fn running_time_is_billed_per_second_with_the_commission_split() {
     assert_eq!(res.json()["status"], "stopping");
     app.heartbeat(&seller.host_credential, HOST, &[(&id, "stopped")])
         .await;
-    // Stopped time is free.
+    // Stopped time is free (the host keeps heartbeating: a host lost for
+    // longer than the grace period fails its instances).
     app.state.clock.advance(3_600_000);
+    app.heartbeat(&seller.host_credential, HOST, &[(&id, "stopped")])
+        .await;
     sparecloud_server::jobs::run_once(&app.state).await.unwrap();
 
     let detail = app

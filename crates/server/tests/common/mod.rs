@@ -291,13 +291,28 @@ impl TestApp {
         offer_id: &str,
         flavor: &str,
         count: u32,
-        spread: bool,
+    ) -> TestResponse {
+        self.quote_placed(buyer_token, offer_id, flavor, count, "any", false)
+            .await
+    }
+
+    /// A quote with a placement ("any", "distinct_hosts", "distinct_zones")
+    /// and the auto-recovery choice.
+    pub async fn quote_placed(
+        &self,
+        buyer_token: &str,
+        offer_id: &str,
+        flavor: &str,
+        count: u32,
+        placement: &str,
+        auto_recover: bool,
     ) -> TestResponse {
         self.post(
             "/api/v1/quotes",
             Some(buyer_token),
             serde_json::json!({"offer_id": offer_id, "image_id": "debian-12", "sla_tier": "bronze",
-                               "flavor_id": flavor, "count": count, "spread": spread}),
+                               "flavor_id": flavor, "count": count, "placement": placement,
+                               "auto_recover": auto_recover}),
         )
         .await
     }
@@ -331,9 +346,7 @@ impl TestApp {
         flavor: &str,
         count: u32,
     ) -> TestResponse {
-        let quote = self
-            .quote(buyer_token, offer_id, flavor, count, false)
-            .await;
+        let quote = self.quote(buyer_token, offer_id, flavor, count).await;
         if quote.status != StatusCode::CREATED {
             return quote;
         }
