@@ -255,6 +255,12 @@ async fn heartbeat(
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                // The time it was unreachable is not billed.
+                sqlx::query("UPDATE instances SET running_since_ms = $2 WHERE host_id = $1 AND running_since_ms IS NOT NULL")
+                    .bind(&host.host_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
                 tracing::info!(host_id = %host.host_id, "host back online");
             }
         }
@@ -321,14 +327,25 @@ pub async fn mark_silent_hosts_offline(state: &AppState) -> AppResult<Vec<String
         return Ok(Vec::new());
     }
     let mut tx = crate::db::begin_write(&state.db).await?;
-    let silent: Vec<(String, String, String)> = sqlx::query_as(
+    let silent: Vec<(String, String, String, i64)> = sqlx::query_as(
         "UPDATE hosts SET status = 'offline' WHERE status = 'online' AND last_heartbeat_ms < $1
-         RETURNING id, seller_id, zone",
+         RETURNING id, seller_id, zone, last_heartbeat_ms",
     )
     .bind(cutoff)
     .fetch_all(&mut *tx)
     .await?;
-    for (host_id, seller_id, zone) in &silent {
+    for (host_id, seller_id, zone, last_heartbeat) in &silent {
+        // Nobody can tell whether its instances still run: billing pauses
+        // at the last heartbeat (and resumes when the host is back).
+        let running: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM instances WHERE host_id = $1 AND running_since_ms IS NOT NULL",
+        )
+        .bind(host_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id,) in running {
+            crate::ledger::accrue(&mut tx, &id, *last_heartbeat, true).await?;
+        }
         sqlx::query("INSERT INTO host_outages (id, host_id, started_at_ms) VALUES ($1, $2, $3)")
             .bind(new_id("out"))
             .bind(host_id)
@@ -339,5 +356,5 @@ pub async fn mark_silent_hosts_offline(state: &AppState) -> AppResult<Vec<String
         tracing::warn!(%host_id, "host missed its heartbeats: offline");
     }
     tx.commit().await?;
-    Ok(silent.into_iter().map(|(id, _, _)| id).collect())
+    Ok(silent.into_iter().map(|(id, ..)| id).collect())
 }

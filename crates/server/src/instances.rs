@@ -456,9 +456,14 @@ pub async fn observations_change_anything(
     Ok(observed.iter().any(|seen| {
         recorded.iter().any(|(id, status, desired, moving_to)| {
             *id == seen.id
-                && ((moving_to.is_some() && seen.state == ObservedState::Stopped)
-                    || InstanceStatus::parse(status)
-                        .is_some_and(|status| transition(seen.state, status, desired).is_some()))
+                && match moving_to {
+                    Some(_) => matches!(
+                        seen.state,
+                        ObservedState::Stopped | ObservedState::Terminated | ObservedState::Failed
+                    ),
+                    None => InstanceStatus::parse(status)
+                        .is_some_and(|status| transition(seen.state, status, desired).is_some()),
+                }
         })
     }))
 }
@@ -482,10 +487,18 @@ pub async fn apply_observed(
         let Some((status, desired, moving_to)) = row else {
             continue;
         };
-        // Stopped for a move: it goes to the host held for it now.
-        if moving_to.is_some() && seen.state == ObservedState::Stopped {
-            crate::ha::complete_move(conn, &seen.id, crate::ha::Move::Migrated, now).await?;
-            continue;
+        // Stopped for a move: it goes to the host held for it now. Until
+        // then only its end counts.
+        if moving_to.is_some() {
+            match seen.state {
+                ObservedState::Stopped => {
+                    crate::ha::complete_move(conn, &seen.id, crate::ha::Move::Migrated, now)
+                        .await?;
+                    continue;
+                }
+                ObservedState::Terminated | ObservedState::Failed => {}
+                _ => continue,
+            }
         }
         let Some(status) = InstanceStatus::parse(&status) else {
             continue;

@@ -138,7 +138,8 @@ pub async fn accrue_running(
     min_elapsed_ms: Millis,
 ) -> Result<usize, sqlx::Error> {
     let due: Vec<(String,)> = sqlx::query_as(
-        "SELECT id FROM instances WHERE running_since_ms IS NOT NULL AND running_since_ms <= $1",
+        "SELECT i.id FROM instances i JOIN hosts h ON h.id = i.host_id
+         WHERE i.running_since_ms IS NOT NULL AND i.running_since_ms <= $1 AND h.status = 'online'",
     )
     .bind(now - min_elapsed_ms)
     .fetch_all(pool)

@@ -204,8 +204,11 @@ async fn running_time_is_billed_per_second_with_the_commission_split() {
     app.heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
         .await;
 
-    // 90 seconds, billed by the background job at 60 s and then on stop.
+    // 90 seconds, billed by the background job at 60 s and then on stop
+    // (the host heartbeats: an unreachable host's time is not billed).
     app.state.clock.advance(60_000);
+    app.heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
+        .await;
     sparecloud_server::jobs::run_once(&app.state).await.unwrap();
     app.state.clock.advance(30_000);
     let res = app
