@@ -219,3 +219,61 @@ test('a declined card keeps the buyer on the payment step with everything else i
     await page.context().close();
   }
 });
+
+test('a spread checkout places each instance in its own zone, across sellers, and says when a spread cannot be met', async () => {
+  const email = 'spread@example.com';
+  await newBuyer(email);
+  const page = await newPage(browser);
+  try {
+    await page.goto(`${server.baseURL}/sign-in`);
+    await signIn(page, email);
+    await page.waitForURL(/\/marketplace/);
+    await startCheckout(page, 'Prairie Compute');
+    await page.getByRole('radio', { name: /Debian 12/ }).check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('radio', { name: /Bronze/ }).check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Size & placement' }).waitFor();
+    await page.getByRole('radio', { name: /s1\.small/ }).check();
+    const placement = page.getByRole('group', { name: 'Placement' });
+    assert.ok(await placement.getByRole('radio', { name: 'Anywhere this offer has room' }).isChecked());
+    await placement.getByRole('radio', { name: 'Each instance in its own zone' }).check();
+    await page.getByLabel(/Auto-recover/).check();
+    // The demo has three zones: four instances cannot each have their own.
+    await page.getByLabel('Number of instances').fill('4');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Payment' }).waitFor();
+    await fillCard(page, '4242 4242 4242 4242');
+    await page.getByLabel('SSH public key').fill(SSH_KEY);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Review' }).waitFor();
+    await page.getByText(/Only 3 zones have a host/).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Place order' }).count(), 0, 'nothing to order');
+
+    // Three: one per zone, the other two on other sellers' offers of
+    // bronze or better, each at its own price.
+    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('button', { name: 'Back' }).click();
+    await page.getByRole('heading', { name: 'Size & placement' }).waitFor();
+    assert.ok(await placement.getByRole('radio', { name: 'Each instance in its own zone' }).isChecked(), 'kept');
+    await page.getByLabel('Number of instances').fill('3');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Payment' }).waitFor();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Review' }).waitFor();
+    await page.getByText('Spread over 3 distinct zones: eu-central-1a, eu-west-1a, us-central-1a · auto-recovery on').waitFor();
+    await page.getByText(/1 × in us-central-1a by Prairie Compute at/).waitFor();
+    await page.getByText(/1 × in eu-west-1a by Atlantic Racks at/).waitFor();
+    await page.getByText(/1 × in eu-central-1a by Nordlicht Hosting at/).waitFor();
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.waitForURL(/\/orders\//);
+    await page.getByText('All 3 instances are running.').waitFor({ timeout: 30_000 });
+    for (const zone of ['eu-central-1a', 'eu-west-1a', 'us-central-1a']) {
+      await page.getByText(`in ${zone}`, { exact: true }).waitFor();
+    }
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await saveScreenshot(page, 'checkout-spread');
+    await page.context().close();
+  }
+});

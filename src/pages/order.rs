@@ -84,6 +84,7 @@ pub fn OrderProgress() -> impl IntoView {
                                         <li class=class>
                                             <div class=format!("row {class}")>
                                                 <strong>{instance.name.clone()}</strong>
+                                                <span>{format!("in {}", instance.zone)}</span>
                                                 <StatusBadge status=status />
                                             </div>
                                             <progress class=class max="3" value=step

@@ -6,8 +6,8 @@ use sparecloud_api::Problem;
 use sparecloud_api::accounts::Role;
 use sparecloud_api::catalog::Capacity;
 use sparecloud_api::seller::{
-    FlavorPrice, Host, HostStatus, InstallToken, InstallTokenStatus, OfferStatus, SellerOffer,
-    UpdateOfferRequest,
+    DrainProgress, FlavorPrice, Host, HostStatus, InstallToken, InstallTokenStatus, OfferStatus,
+    SellerOffer, UpdateOfferRequest,
 };
 use stylers_macro::style;
 
@@ -181,6 +181,28 @@ fn host_status(host: &Host) -> &'static str {
     }
 }
 
+/// How moving a draining host's instances off is going.
+fn drain_text(progress: &DrainProgress) -> String {
+    if progress.is_done() {
+        return match progress.moved {
+            0 => "Drained: no instances here.".to_owned(),
+            1 => "Drained: 1 instance moved to other hosts.".to_owned(),
+            n => format!("Drained: {n} instances moved to other hosts."),
+        };
+    }
+    let mut parts = vec![format!("{} moved", progress.moved)];
+    if progress.migrating > 0 {
+        parts.push(format!("{} stopping to move", progress.migrating));
+    }
+    if progress.waiting > 0 {
+        parts.push(format!(
+            "{} waiting for a host that keeps the service level and spread",
+            progress.waiting
+        ));
+    }
+    parts.join(" · ")
+}
+
 #[component]
 fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
     let class = dash_class();
@@ -222,7 +244,18 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                     view! {
                         <tr>
                             <th class=class scope="row">{h.name.clone()}</th>
-                            <td class=class>{host_status(&h)}</td>
+                            <td class=class>
+                                {host_status(&h)}
+                                {h.drain.map(|progress| {
+                                    let total = progress.moved + progress.migrating + progress.waiting;
+                                    view! {
+                                        <br />
+                                        <progress max=total.max(1) value=if total == 0 { 1 } else { progress.moved }
+                                            aria-label=format!("Migration off {}", h.name)></progress>
+                                        <span class="field-hint" role="status">{drain_text(&progress)}</span>
+                                    }
+                                })}
+                            </td>
                             <td class=class>{h.zone.clone()}</td>
                             <td class=class>{capacity_text(&h.allocated)}</td>
                             <td class=class>{capacity_text(&h.free)}</td>

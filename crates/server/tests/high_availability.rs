@@ -555,7 +555,7 @@ async fn a_lost_host_fails_its_instances_and_auto_recovery_keeps_the_spread() {
     report(
         &app,
         &m.d.host_credential,
-        &[recovered_id.clone()],
+        std::slice::from_ref(&recovered_id),
         "running",
     )
     .await;
