@@ -51,7 +51,13 @@ fn dash_class() -> &'static str {
             padding: var(--space-2) var(--space-3);
             text-align: left;
             border-bottom: 1px solid var(--color-border);
+        }
+        th {
             white-space: nowrap;
+        }
+        td.migration {
+            color: var(--color-text-muted);
+            background: var(--color-surface-muted);
         }
         .totals {
             display: flex;
@@ -244,18 +250,7 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                     view! {
                         <tr>
                             <th class=class scope="row">{h.name.clone()}</th>
-                            <td class=class>
-                                {host_status(&h)}
-                                {h.drain.map(|progress| {
-                                    let total = progress.moved + progress.migrating + progress.waiting;
-                                    view! {
-                                        <br />
-                                        <progress max=total.max(1) value=if total == 0 { 1 } else { progress.moved }
-                                            aria-label=format!("Migration off {}", h.name)></progress>
-                                        <span class="field-hint" role="status">{drain_text(&progress)}</span>
-                                    }
-                                })}
-                            </td>
+                            <td class=class><span>{host_status(&h)}</span></td>
                             <td class=class>{h.zone.clone()}</td>
                             <td class=class>{capacity_text(&h.allocated)}</td>
                             <td class=class>{capacity_text(&h.free)}</td>
@@ -269,6 +264,19 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                                 </button>
                             </td>
                         </tr>
+                        {h.drain.map(|progress| {
+                            let total = progress.moved + progress.migrating + progress.waiting;
+                            view! {
+                                <tr>
+                                    <td class=format!("migration {class}") colspan="8">
+                                        <progress max=total.max(1) value=if total == 0 { 1 } else { progress.moved }
+                                            aria-label=format!("Migration off {}", h.name)></progress>
+                                        " "
+                                        <span role="status">{drain_text(&progress)}</span>
+                                    </td>
+                                </tr>
+                            }
+                        })}
                     }
                 }).collect_view()}
             </tbody>
