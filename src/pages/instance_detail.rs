@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use sparecloud_api::Problem;
+use sparecloud_api::checkout::Placement;
 use stylers_macro::style;
 
 use crate::api;
@@ -67,6 +68,7 @@ pub fn InstanceDetailPage() -> impl IntoView {
                         Ok::<_, Problem>(view! {
                             <h1>{i.name.clone()}" "<StatusBadge status=i.status /></h1>
                             <p class="lead">{format!("{} · {} · {}", i.flavor_id, i.zone, i.sla_tier)}</p>
+                            <p>{placement_text(i.placement, i.auto_recover)}</p>
                             {d.sla.map(|sla| view! {
                                 <section aria-labelledby="sla-heading">
                                     <h2 id="sla-heading">{format!("Service level, {}", sla.month)}</h2>
@@ -110,4 +112,20 @@ pub fn InstanceDetailPage() -> impl IntoView {
             </Transition>
         </div>
     }
+}
+
+/// How the instance is kept apart from its order's others, and whether it
+/// is recovered automatically.
+fn placement_text(placement: Placement, auto_recover: bool) -> String {
+    let spread = match placement {
+        Placement::Any => "Placed anywhere the offer has room",
+        Placement::DistinctHosts => "Kept on a different host from the rest of its order",
+        Placement::DistinctZones => "Kept in a different zone from the rest of its order",
+    };
+    let recovery = if auto_recover {
+        "auto-recovery on: if its host fails, it starts again on another"
+    } else {
+        "no auto-recovery"
+    };
+    format!("{spread} · {recovery}.")
 }

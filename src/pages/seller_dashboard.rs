@@ -239,7 +239,7 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
             <thead><tr>
                 <th class=class scope="col">"Host"</th><th class=class scope="col">"Status"</th><th class=class scope="col">"Zone"</th>
                 <th class=class scope="col">"Used"</th><th class=class scope="col">"Free"</th>
-                <th class=class scope="col">"Last heartbeat"</th><th class=class scope="col">"Uptime"</th>
+                <th class=class scope="col">"Last heartbeat"</th><th class=class scope="col">"Uptime (30 days)"</th><th class=class scope="col">"This month"</th>
                 <th class=class scope="col"><span class="visually-hidden">"Actions"</span></th>
             </tr></thead>
             <tbody>
@@ -256,6 +256,7 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                             <td class=class>{capacity_text(&h.free)}</td>
                             <td class=class>{h.last_heartbeat_at.replace('T', " ").trim_end_matches('Z').to_owned()}</td>
                             <td class=class>{format::percent_bp(h.uptime_bp)}</td>
+                            <td class=class>{format::percent_bp(h.month_availability_bp)}</td>
                             <td class=class>
                                 <button class="button button-secondary" type="button"
                                     aria-label=format!("{} {name}", if draining { "Resume" } else { "Drain" })
@@ -268,7 +269,7 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                             let total = progress.moved + progress.migrating + progress.waiting;
                             view! {
                                 <tr>
-                                    <td class=format!("migration {class}") colspan="8">
+                                    <td class=format!("migration {class}") colspan="9">
                                         <progress max=total.max(1) value=if total == 0 { 1 } else { progress.moved }
                                             aria-label=format!("Migration off {}", h.name)></progress>
                                         " "

@@ -71,6 +71,12 @@ pub struct Instance {
     pub currency: String,
     pub created_at: String,
     pub updated_at: String,
+    /// How its order is spread; moves keep it.
+    #[serde(default)]
+    pub placement: crate::checkout::Placement,
+    /// Started again on another host if its host fails.
+    #[serde(default)]
+    pub auto_recover: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -100,6 +100,9 @@ pub struct Host {
     pub last_heartbeat_at: String,
     /// Measured availability over the last 30 days, basis points.
     pub uptime_bp: u32,
+    /// Measured availability this calendar month (UTC) so far, basis
+    /// points: what service credits are computed from.
+    pub month_availability_bp: u32,
     pub registered_at: String,
     /// While the host drains: how moving its instances off is going.
     #[serde(default, skip_serializing_if = "Option::is_none")]

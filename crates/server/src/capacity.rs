@@ -64,22 +64,39 @@ pub fn uptime_bp(registered_at: Millis, outages: &[(Millis, Option<Millis>)], no
     crate::sla::availability_bp(registered_at.max(now - UPTIME_WINDOW_MS), now, outages)
 }
 
-/// Uptime of one host, from its recorded outages.
+/// Uptime of one host over the last 30 days, from its recorded outages.
 pub async fn host_uptime_bp(
     conn: &mut Conn,
     host_id: &str,
     registered_at: Millis,
     now: Millis,
 ) -> Result<u32, sqlx::Error> {
+    host_availability_bp(
+        conn,
+        host_id,
+        registered_at.max(now - UPTIME_WINDOW_MS),
+        now,
+    )
+    .await
+}
+
+/// A host's measured availability over `[from, to)`.
+pub async fn host_availability_bp(
+    conn: &mut Conn,
+    host_id: &str,
+    from: Millis,
+    to: Millis,
+) -> Result<u32, sqlx::Error> {
     let outages: Vec<(i64, Option<i64>)> = sqlx::query_as(
         "SELECT started_at_ms, ended_at_ms FROM host_outages
-         WHERE host_id = $1 AND (ended_at_ms IS NULL OR ended_at_ms > $2)",
+         WHERE host_id = $1 AND started_at_ms < $3 AND (ended_at_ms IS NULL OR ended_at_ms > $2)",
     )
     .bind(host_id)
-    .bind(now - UPTIME_WINDOW_MS)
+    .bind(from)
+    .bind(to)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(uptime_bp(registered_at, &outages, now))
+    Ok(crate::sla::availability_bp(from, to, &outages))
 }
 
 /// Recomputes the derived search columns of a seller's offers in a zone from

@@ -136,11 +136,9 @@ async fn create_quote(
     let mut tx = crate::db::begin_write(&state.db).await?;
     // The chosen offer's hosts first; a spread that needs more goes on to
     // other offers of the tier or better, cheapest first.
-    let candidates: Vec<Candidate> = placement::candidates(&mut tx, &request.flavor_id, tier_bp)
-        .await?
-        .into_iter()
-        .filter(|c| request.placement.is_spread() || c.offer_id == request.offer_id)
-        .collect();
+    let only_offer = (!request.placement.is_spread()).then_some(request.offer_id.as_str());
+    let candidates =
+        placement::candidates(&mut tx, &request.flavor_id, tier_bp, only_offer).await?;
     let candidates = placement::prefer(candidates, |c| {
         (c.offer_id != request.offer_id, c.hourly_cents)
     });

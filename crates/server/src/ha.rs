@@ -124,7 +124,7 @@ async fn new_home(
         }
     }
     let candidates: Vec<Candidate> =
-        placement::candidates(conn, &instance.flavor_id, instance.tier_bp)
+        placement::candidates(conn, &instance.flavor_id, instance.tier_bp, None)
             .await?
             .into_iter()
             .filter(|c| {

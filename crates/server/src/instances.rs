@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use sparecloud_api::Problem;
 use sparecloud_api::agent::{ObservedInstance, ObservedState};
 use sparecloud_api::catalog::Capacity;
+use sparecloud_api::checkout::Placement;
 use sparecloud_api::instances::{
     Instance, InstanceDetail, InstanceEvent, InstanceSla, InstanceStatus,
 };
@@ -31,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 const INSTANCE_COLUMNS: &str = "id, order_id, name, status, image_id, flavor_id, sla_tier, zone, vcpu, ram_gib, disk_gib,
-    address, hourly_cents, commission_bp, billed_ms, running_since_ms, created_at_ms, updated_at_ms";
+    address, hourly_cents, commission_bp, billed_ms, running_since_ms, created_at_ms, updated_at_ms, placement, auto_recover";
 
 #[derive(sqlx::FromRow)]
 struct InstanceRow {
@@ -53,6 +54,8 @@ struct InstanceRow {
     running_since_ms: Option<i64>,
     created_at_ms: i64,
     updated_at_ms: i64,
+    placement: String,
+    auto_recover: i64,
 }
 
 fn instance_from_row(row: InstanceRow, now: Millis) -> Instance {
@@ -76,6 +79,8 @@ fn instance_from_row(row: InstanceRow, now: Millis) -> Instance {
         currency: "EUR".into(),
         created_at: rfc3339(row.created_at_ms),
         updated_at: rfc3339(row.updated_at_ms),
+        placement: Placement::parse(&row.placement).unwrap_or_default(),
+        auto_recover: row.auto_recover != 0,
     }
 }
 

@@ -23,13 +23,15 @@ pub struct Candidate {
     pub free: Capacity,
 }
 
-/// Online, non-draining hosts with an active offer that prices `flavor_id`
-/// at a service level of at least `min_availability_bp`. A host appears
-/// once per such offer; `prefer` then keeps the first of each.
+/// Online, non-draining hosts with an active offer (`only_offer`, or any)
+/// that prices `flavor_id` at a service level of at least
+/// `min_availability_bp`. A host appears once per such offer; `prefer`
+/// then keeps the first of each.
 pub async fn candidates(
     conn: &mut Conn,
     flavor_id: &str,
     min_availability_bp: i64,
+    only_offer: Option<&str>,
 ) -> Result<Vec<Candidate>, sqlx::Error> {
     type Row = (String, String, String, String, String, i64, i64, i64, i64);
     let rows: Vec<Row> = sqlx::query_as(
@@ -40,10 +42,11 @@ pub async fn candidates(
          JOIN offers o ON o.seller_id = h.seller_id AND o.zone = h.zone AND o.status = 'active'
          JOIN sla_tiers t ON t.id = o.sla_tier
          JOIN offer_prices p ON p.offer_id = o.id AND p.flavor_id = $1
-         WHERE h.status = 'online' AND h.draining = 0 AND t.availability_bp >= $2",
+         WHERE h.status = 'online' AND h.draining = 0 AND t.availability_bp >= $2 AND ($3 = '' OR o.id = $3)",
     )
     .bind(flavor_id)
     .bind(min_availability_bp)
+    .bind(only_offer.unwrap_or(""))
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows

@@ -487,6 +487,10 @@ pub async fn load_hosts(
             disk_gib: adisk as u32,
         };
         let uptime_bp = capacity::host_uptime_bp(&mut conn, &id, registered, now).await?;
+        let (month_start, ..) = crate::sla::month_of(now);
+        let month_availability_bp =
+            capacity::host_availability_bp(&mut conn, &id, registered.max(month_start), now)
+                .await?;
         hosts.push(Host {
             status: if status != "online" {
                 HostStatus::Offline
@@ -508,6 +512,7 @@ pub async fn load_hosts(
             instances: instances as u32,
             last_heartbeat_at: rfc3339(heartbeat),
             uptime_bp,
+            month_availability_bp,
             registered_at: rfc3339(registered),
             drain: (draining != 0).then_some(DrainProgress {
                 moved: moved as u32,

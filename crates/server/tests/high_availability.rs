@@ -565,6 +565,138 @@ async fn a_lost_host_fails_its_instances_and_auto_recovery_keeps_the_spread() {
     assert_eq!(whereabouts(&app, &recovered_id).await.2, "running");
     // Its availability this month counts the outage while it was on the
     // lost host (from silence to recovery), not after.
-    let sla = &detail(&app, &m.buyer, &recovered_id).await["sla"];
+    let recovered = detail(&app, &m.buyer, &recovered_id).await;
+    let sla = &recovered["sla"];
     assert!(sla["availability_bp"].as_u64().unwrap() < 10_000, "{sla}");
+    assert_eq!(recovered["instance"]["placement"], "distinct_zones");
+    assert_eq!(recovered["instance"]["auto_recover"], true);
+    // The seller sees this month's measured availability of each host.
+    let lost_view = host_view(&app, &m.a.token, &lost_host).await;
+    assert!(lost_view["month_availability_bp"].as_u64().unwrap() < 10_000);
+    assert_eq!(
+        host_view(&app, &m.a.token, other_a).await["month_availability_bp"],
+        10_000
+    );
+}
+
+#[tokio::test]
+async fn resuming_a_host_calls_off_moves_not_yet_made() {
+    let app = TestApp::new().await;
+    let m = market(&app).await;
+    let ids = gold_order(&app, &m, 1, "any", false).await;
+    let (host, ..) = whereabouts(&app, &ids[0]).await;
+    let (cred, other) = if host == m.a.host_id {
+        (&m.a.host_credential, &m.a2.0)
+    } else {
+        (&m.a2.1, &m.a.host_id)
+    };
+    report(&app, cred, &ids, "running").await;
+    drain(&app, &m.a.token, &host).await;
+    assert_eq!(app.allocated(other).await, (1, 2, 20), "held for the move");
+
+    let res = app
+        .post(
+            &format!("/api/v1/seller/hosts/{host}/resume"),
+            Some(&m.a.token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(app.allocated(other).await, (0, 0, 0), "the hold is freed");
+    let asked = desired(&report(&app, cred, &ids, "running").await);
+    assert_eq!(asked, [(ids[0].clone(), "running".to_owned())]);
+    let (now_on, _, status, _) = whereabouts(&app, &ids[0]).await;
+    assert_eq!((now_on, status.as_str()), (host, "running"));
+    let log = event_kinds(&detail(&app, &m.buyer, &ids[0]).await);
+    assert!(
+        log.ends_with(&[
+            "migrating".into(),
+            "migration_cancelled".into(),
+            "running".into()
+        ]),
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_instance_waiting_for_recovery_can_be_terminated() {
+    let app = TestApp::new().await;
+    let m = market(&app).await;
+    // Spread over the three gold zones: when A's host fails there is no
+    // fourth zone to recover into (A's other host is in maintenance).
+    let ids = gold_order(&app, &m, 3, "distinct_zones", true).await;
+    let mut in_a = None;
+    for id in &ids {
+        let (host, zone, ..) = whereabouts(&app, id).await;
+        if zone == A {
+            in_a = Some((id.clone(), host));
+        }
+    }
+    let (id, host) = in_a.unwrap();
+    let (other, healthy) = if host == m.a.host_id {
+        (
+            &m.a2.0,
+            [
+                &m.a2.1,
+                &m.b.host_credential,
+                &m.c.host_credential,
+                &m.d.host_credential,
+            ],
+        )
+    } else {
+        (
+            &m.a.host_id,
+            [
+                &m.a.host_credential,
+                &m.b.host_credential,
+                &m.c.host_credential,
+                &m.d.host_credential,
+            ],
+        )
+    };
+    drain(&app, &m.a.token, other).await;
+    let healthy: Vec<String> = healthy.into_iter().cloned().collect();
+    app.state.clock.advance(6 * 60_000);
+    keep_alive(&app, &healthy).await;
+    jobs::run_once(&app.state).await.unwrap();
+    jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(whereabouts(&app, &id).await.2, "failed");
+    let (waiting,): (i64,) =
+        sqlx::query_as("SELECT awaiting_recovery FROM instances WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!(waiting, 1);
+
+    let res = app
+        .send(
+            "POST",
+            &format!("/api/v1/instances/{id}/terminate"),
+            Some(&m.buyer),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["status"], "terminated");
+    // It is not recovered later.
+    app.post(
+        &format!("/api/v1/seller/hosts/{other}/resume"),
+        Some(&m.a.token),
+        serde_json::json!({}),
+    )
+    .await;
+    keep_alive(&app, &healthy).await;
+    jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(whereabouts(&app, &id).await.2, "terminated");
+    // Terminating it again is refused: it is over.
+    let again = app
+        .send(
+            "POST",
+            &format!("/api/v1/instances/{id}/terminate"),
+            Some(&m.buyer),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
 }
