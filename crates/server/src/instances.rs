@@ -600,6 +600,20 @@ pub async fn instance_sla_between(
     window_end: Millis,
     month: String,
 ) -> AppResult<InstanceSla> {
+    Ok(measure_sla(state, id, window_start, window_end, month)
+        .await?
+        .0)
+}
+
+/// `instance_sla_between`, with the downtime each seller's hosts caused
+/// while the instance was on them (ms), which decides who pays the credit.
+pub async fn measure_sla(
+    state: &AppState,
+    id: &str,
+    window_start: Millis,
+    window_end: Millis,
+    month: String,
+) -> AppResult<(InstanceSla, Vec<(String, Millis)>)> {
     let (tier, created, status, updated): (String, i64, String, i64) = sqlx::query_as(
         "SELECT sla_tier, created_at_ms, status, updated_at_ms FROM instances WHERE id = $1",
     )
@@ -614,9 +628,9 @@ pub async fn instance_sla_between(
         window_end
     };
     // The outages of each host the instance was on, while it was there.
-    let outages: Vec<(i64, Option<i64>, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT o.started_at_ms, o.ended_at_ms, p.from_ms, p.to_ms
-         FROM instance_placements p JOIN host_outages o ON o.host_id = p.host_id
+    let outages: Vec<(i64, Option<i64>, i64, Option<i64>, String)> = sqlx::query_as(
+        "SELECT o.started_at_ms, o.ended_at_ms, p.from_ms, p.to_ms, h.seller_id
+         FROM instance_placements p JOIN host_outages o ON o.host_id = p.host_id JOIN hosts h ON h.id = p.host_id
          WHERE p.instance_id = $1 AND o.started_at_ms < $3 AND (o.ended_at_ms IS NULL OR o.ended_at_ms > $2)
            AND o.started_at_ms < COALESCE(p.to_ms, $3) AND (o.ended_at_ms IS NULL OR o.ended_at_ms > p.from_ms)",
     )
@@ -625,17 +639,30 @@ pub async fn instance_sla_between(
     .bind(to)
     .fetch_all(&state.db)
     .await?;
-    let outages: Vec<(i64, Option<i64>)> = outages
+    let outages: Vec<(String, (i64, Option<i64>))> = outages
         .into_iter()
-        .map(|(start, end, placed, left)| {
+        .map(|(start, end, placed, left, seller)| {
             let end = match (end, left) {
                 (Some(end), Some(left)) => Some(end.min(left)),
                 (end, left) => end.or(left),
             };
-            (start.max(placed), end)
+            (seller, (start.max(placed), end))
         })
         .collect();
-    let availability_bp = sla::availability_bp(from, to, &outages);
+    let all: Vec<(i64, Option<i64>)> = outages.iter().map(|(_, o)| *o).collect();
+    let availability_bp = sla::availability_bp(from, to, &all);
+    let mut down_by_seller: Vec<(String, Millis)> = Vec::new();
+    for (seller, _) in &outages {
+        if down_by_seller.iter().any(|(s, _)| s == seller) {
+            continue;
+        }
+        let theirs: Vec<(i64, Option<i64>)> = outages
+            .iter()
+            .filter(|(s, _)| s == seller)
+            .map(|(_, o)| *o)
+            .collect();
+        down_by_seller.push((seller.clone(), sla::down_ms(from, to, &theirs)));
+    }
     let tier = crate::catalog::sla_tiers(state)
         .await?
         .into_iter()
@@ -651,13 +678,14 @@ pub async fn instance_sla_between(
     .bind(window_end)
     .fetch_one(&state.db)
     .await?;
-    Ok(InstanceSla {
+    let sla = InstanceSla {
         month,
         target_bp: tier.availability_bp,
         availability_bp,
         credit_percent,
         credit_cents: (charged.max(0) as u64) * u64::from(credit_percent) / 100,
-    })
+    };
+    Ok((sla, down_by_seller))
 }
 
 /// Credits applied to the instance for past months.

@@ -792,7 +792,7 @@ async fn earnings(State(state): State<AppState>, user: AuthUser) -> AppResult<Js
         })
         .collect();
     let (credits,): (i64,) = sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(credit_cents), 0) AS BIGINT) FROM sla_month_credits WHERE seller_id = $1",
+        "SELECT CAST(COALESCE(SUM(credit_cents), 0) AS BIGINT) FROM sla_credit_shares WHERE seller_id = $1",
     )
     .bind(&user.account_id)
     .fetch_one(&state.db)

@@ -39,6 +39,13 @@ pub fn availability_bp(from: Millis, to: Millis, outages: &[(Millis, Option<Mill
     if to <= from {
         return 10_000;
     }
+    let down = down_ms(from, to, outages);
+    let total = i128::from(to - from);
+    ((total - i128::from(down)) * 10_000 / total) as u32
+}
+
+/// How much of `[from, to)` `outages` cover, each moment counted once.
+pub fn down_ms(from: Millis, to: Millis, outages: &[(Millis, Option<Millis>)]) -> Millis {
     let mut spans: Vec<(Millis, Millis)> = outages
         .iter()
         .map(|&(start, end)| (start.max(from), end.unwrap_or(to).min(to)))
@@ -55,8 +62,42 @@ pub fn availability_bp(from: Millis, to: Millis, outages: &[(Millis, Option<Mill
             covered_to = end;
         }
     }
-    let total = i128::from(to - from);
-    ((total - i128::from(down)) * 10_000 / total) as u32
+    down
+}
+
+/// Splits a credit between sellers in proportion to the downtime their
+/// hosts caused (`down_by_seller`, ms), rounding down and giving the cents
+/// left to the seller with the most downtime. With no downtime recorded,
+/// `fallback` pays it all.
+pub fn split_credit(
+    credit_cents: i64,
+    down_by_seller: &[(String, Millis)],
+    fallback: &str,
+) -> Vec<(String, i64)> {
+    let total: i128 = down_by_seller.iter().map(|(_, d)| i128::from(*d)).sum();
+    if credit_cents <= 0 {
+        return Vec::new();
+    }
+    if total <= 0 {
+        return vec![(fallback.to_owned(), credit_cents)];
+    }
+    let mut shares: Vec<(String, i64)> = down_by_seller
+        .iter()
+        .filter(|(_, d)| *d > 0)
+        .map(|(seller, d)| {
+            let share = i128::from(credit_cents) * i128::from(*d) / total;
+            (seller.clone(), share as i64)
+        })
+        .collect();
+    let left = credit_cents - shares.iter().map(|(_, c)| c).sum::<i64>();
+    let most = down_by_seller
+        .iter()
+        .max_by_key(|(_, d)| *d)
+        .map(|(seller, _)| seller.clone());
+    if let Some(share) = shares.iter_mut().find(|(s, _)| Some(s) == most.as_ref()) {
+        share.1 += left;
+    }
+    shares
 }
 
 /// The credit for an availability: the largest of the schedule's percents
@@ -81,7 +122,8 @@ pub async fn apply_last_month_credits(state: &AppState) -> AppResult<usize> {
     let (start, end, month) = month_of(this_month - 1);
     // A read first: once the month is done, passes find nothing to do.
     let due: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT DISTINCT l.instance_id, l.buyer_id, l.seller_id FROM ledger_entries l
+        "SELECT DISTINCT l.instance_id, l.buyer_id, i.seller_id FROM ledger_entries l
+         JOIN instances i ON i.id = l.instance_id
          WHERE l.period_end_ms > $1 AND l.period_end_ms <= $2
            AND NOT EXISTS (SELECT 1 FROM sla_month_credits c WHERE c.instance_id = l.instance_id AND c.month = $3)",
     )
@@ -92,9 +134,9 @@ pub async fn apply_last_month_credits(state: &AppState) -> AppResult<usize> {
     .await?;
     let mut credited = 0;
     for (instance_id, buyer_id, seller_id) in due {
-        let sla =
-            crate::instances::instance_sla_between(state, &instance_id, start, end, month.clone())
-                .await?;
+        let (sla, down_by_seller) =
+            crate::instances::measure_sla(state, &instance_id, start, end, month.clone()).await?;
+        let mut tx = crate::db::begin_write(&state.db).await?;
         let recorded = sqlx::query(
             "INSERT INTO sla_month_credits (instance_id, month, buyer_id, seller_id, target_bp, availability_bp,
                credit_percent, credit_cents, created_at_ms)
@@ -110,8 +152,24 @@ pub async fn apply_last_month_credits(state: &AppState) -> AppResult<usize> {
         .bind(i64::from(sla.credit_percent))
         .bind(sla.credit_cents as i64)
         .bind(now)
-        .execute(&state.db)
+        .execute(&mut *tx)
         .await?;
+        if recorded.rows_affected() == 1 {
+            for (seller, cents) in
+                split_credit(sla.credit_cents as i64, &down_by_seller, &seller_id)
+            {
+                sqlx::query(
+                    "INSERT INTO sla_credit_shares (instance_id, month, seller_id, credit_cents) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&instance_id)
+                .bind(&month)
+                .bind(&seller)
+                .bind(cents)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
         if recorded.rows_affected() == 1 && sla.credit_cents > 0 {
             tracing::info!(%instance_id, %month, availability_bp = sla.availability_bp,
                 credit_cents = sla.credit_cents, "service credit applied");
@@ -167,6 +225,22 @@ mod tests {
         assert_eq!(availability_bp(0, 100 * hour, &outages), 9550);
         assert_eq!(availability_bp(0, 100 * hour, &[]), 10_000);
         assert_eq!(availability_bp(5, 5, &outages), 10_000);
+    }
+
+    #[test]
+    fn a_credit_is_split_by_the_downtime_each_seller_caused() {
+        let down = [
+            ("a".to_string(), 3_000),
+            ("b".to_string(), 1_000),
+            ("c".to_string(), 0),
+        ];
+        assert_eq!(
+            split_credit(101, &down, "z"),
+            [("a".to_string(), 76), ("b".to_string(), 25)],
+            "75.75 and 25.25: the cent left goes to the seller down longest"
+        );
+        assert_eq!(split_credit(50, &[], "z"), [("z".to_string(), 50)]);
+        assert!(split_credit(0, &down, "z").is_empty());
     }
 
     #[test]

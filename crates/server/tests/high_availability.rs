@@ -700,3 +700,99 @@ async fn a_failed_instance_waiting_for_recovery_can_be_terminated() {
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 }
+
+async fn seller_of(app: &TestApp, host_id: &str) -> String {
+    let (seller,): (String,) = sqlx::query_as("SELECT seller_id FROM hosts WHERE id = $1")
+        .bind(host_id)
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    seller
+}
+
+#[tokio::test]
+async fn a_month_credit_is_paid_by_the_seller_whose_host_was_down() {
+    let app = TestApp::new().await;
+    let m = market(&app).await;
+    let ids = gold_order(&app, &m, 1, "any", true).await;
+    let id = &ids[0];
+    let (lost, ..) = whereabouts(&app, id).await;
+    let (lost_cred, other_a) = if lost == m.a.host_id {
+        (m.a.host_credential.clone(), m.a2.0.clone())
+    } else {
+        (m.a2.1.clone(), m.a.host_id.clone())
+    };
+    // Nowhere to recover to for now.
+    drain(&app, &m.a.token, &other_a).await;
+    drain(&app, &m.b.token, &m.b.host_id).await;
+    drain(&app, &m.d.token, &m.d.host_id).await;
+    let healthy: Vec<String> = [
+        &m.a.host_credential,
+        &m.a2.1,
+        &m.b.host_credential,
+        &m.c.host_credential,
+        &m.d.host_credential,
+    ]
+    .into_iter()
+    .filter(|c| **c != lost_cred)
+    .cloned()
+    .collect();
+    report(&app, &lost_cred, &ids, "running").await;
+    app.state.clock.advance(60_000);
+    report(&app, &lost_cred, &ids, "running").await;
+
+    // The host goes silent; the instance fails and waits an hour for room,
+    // then B's host is back in service and it is recovered there.
+    app.state.clock.advance(20_000);
+    keep_alive(&app, &healthy).await;
+    jobs::run_once(&app.state).await.unwrap();
+    app.state.clock.advance(5 * 60_000);
+    keep_alive(&app, &healthy).await;
+    jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(whereabouts(&app, id).await.2, "failed");
+    app.state.clock.advance(3_600_000);
+    keep_alive(&app, &healthy).await;
+    app.post(
+        &format!("/api/v1/seller/hosts/{}/resume", m.b.host_id),
+        Some(&m.b.token),
+        serde_json::json!({}),
+    )
+    .await;
+    jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(whereabouts(&app, id).await.0, m.b.host_id);
+    report(&app, &m.b.host_credential, &ids, "running").await;
+    app.state.clock.advance(3_600_000);
+    keep_alive(&app, &healthy).await;
+    report(&app, &m.b.host_credential, &ids, "running").await;
+    jobs::run_once(&app.state).await.unwrap();
+
+    // November ends. The buyer gets one credit for the month; seller A,
+    // whose host was down, pays it, not seller B, where it runs now.
+    let (_, december, _) = sparecloud_server::sla::month_of(app.state.clock.now());
+    app.state
+        .clock
+        .advance(december - app.state.clock.now() + 3_600_000);
+    jobs::run_once(&app.state).await.unwrap();
+    let (percent, credit, credited_seller): (i64, i64, String) = sqlx::query_as(
+        "SELECT credit_percent, credit_cents, seller_id FROM sla_month_credits WHERE instance_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(percent, 10, "about an hour down in November: under 99.9 %");
+    assert!(credit > 0);
+    let (seller_a, seller_b) = (
+        seller_of(&app, &lost).await,
+        seller_of(&app, &m.b.host_id).await,
+    );
+    assert_eq!(credited_seller, seller_b, "the instance's seller now");
+    let shares: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT seller_id, credit_cents FROM sla_credit_shares WHERE instance_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(shares, [(seller_a, credit)]);
+}
