@@ -628,7 +628,9 @@ pub async fn measure_sla(
         window_end
     };
     // The outages of each host the instance was on, while it was there.
-    let outages: Vec<(i64, Option<i64>, i64, Option<i64>, String)> = sqlx::query_as(
+    // (outage start, end, on the host from, until, the host's seller)
+    type OutageRow = (i64, Option<i64>, i64, Option<i64>, String);
+    let outages: Vec<OutageRow> = sqlx::query_as(
         "SELECT o.started_at_ms, o.ended_at_ms, p.from_ms, p.to_ms, h.seller_id
          FROM instance_placements p JOIN host_outages o ON o.host_id = p.host_id JOIN hosts h ON h.id = p.host_id
          WHERE p.instance_id = $1 AND o.started_at_ms < $3 AND (o.ended_at_ms IS NULL OR o.ended_at_ms > $2)
