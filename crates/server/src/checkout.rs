@@ -55,13 +55,15 @@ fn field(field: &str, message: impl Into<String>) -> FieldError {
 
 // ---- quotes ---------------------------------------------------------------
 
-/// Prices an order and holds its capacity for ten minutes.
+/// Prices an order and holds its capacity for ten minutes. A spread places
+/// each instance on its own host or zone, on other offers of the tier or
+/// better (each at its price) where the chosen one alone cannot.
 #[utoipa::path(post, path = "/quotes", tag = "checkout", security(("bearer" = [])),
     request_body = QuoteRequest,
     responses(
         (status = 201, body = Quote),
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not enough capacity (or not enough hosts to spread)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough capacity, or a spread (distinct hosts or zones, across offers of the tier or better) that cannot be met: nothing is held", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_quote(
