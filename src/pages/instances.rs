@@ -189,6 +189,11 @@ fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
                 <dt class=class>"Price"</dt><dd>{format!("{} / hour", format::eur(instance.hourly_cents))}</dd>
                 <dt class=class>"Cost so far"</dt><dd>{format::eur(instance.cost_so_far_cents)}</dd>
             </dl>
+            {instance.recovering.then(|| view! {
+                <p class="alert alert-warning" role="status">
+                    "Its host failed. Auto-recovery starts it again, with the same id, as soon as another host that keeps its service level and spread has room."
+                </p>
+            })}
             {ssh.clone().map(|command| view! {
                 <div class=format!("ssh {class}")>
                     <code class=class>{command.clone()}</code>
@@ -205,7 +210,7 @@ fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
                     <button class="button button-secondary" type="button" disabled=move || pending.get()
                         on:click=move |_| { act.dispatch(InstanceAction::Start); }>"Start"</button>
                 })}
-                {(!status.is_final()).then(|| view! {
+                {(!status.is_final() || instance.recovering).then(|| view! {
                     <button class="button button-secondary" type="button" disabled=move || pending.get()
                         on:click=move |_| confirming.set(true)>"Terminate"</button>
                 })}

@@ -77,6 +77,10 @@ pub struct Instance {
     /// Started again on another host if its host fails.
     #[serde(default)]
     pub auto_recover: bool,
+    /// Failed with its host, and auto-recovery is waiting for another host
+    /// with room that keeps the spread (it can still be terminated).
+    #[serde(default)]
+    pub recovering: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,7 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 const INSTANCE_COLUMNS: &str = "id, order_id, name, status, image_id, flavor_id, sla_tier, zone, vcpu, ram_gib, disk_gib,
-    address, hourly_cents, commission_bp, billed_ms, running_since_ms, created_at_ms, updated_at_ms, placement, auto_recover";
+    address, hourly_cents, commission_bp, billed_ms, running_since_ms, created_at_ms, updated_at_ms, placement, auto_recover,
+    awaiting_recovery";
 
 #[derive(sqlx::FromRow)]
 struct InstanceRow {
@@ -56,6 +57,7 @@ struct InstanceRow {
     updated_at_ms: i64,
     placement: String,
     auto_recover: i64,
+    awaiting_recovery: i64,
 }
 
 fn instance_from_row(row: InstanceRow, now: Millis) -> Instance {
@@ -81,6 +83,7 @@ fn instance_from_row(row: InstanceRow, now: Millis) -> Instance {
         updated_at: rfc3339(row.updated_at_ms),
         placement: Placement::parse(&row.placement).unwrap_or_default(),
         auto_recover: row.auto_recover != 0,
+        recovering: row.awaiting_recovery != 0 && row.status == "failed",
     }
 }
 

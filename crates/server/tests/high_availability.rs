@@ -668,6 +668,8 @@ async fn a_failed_instance_waiting_for_recovery_can_be_terminated() {
             .await
             .unwrap();
     assert_eq!(waiting, 1);
+    let seen = detail(&app, &m.buyer, &id).await;
+    assert_eq!(seen["instance"]["recovering"], true);
 
     let res = app
         .send(
@@ -679,6 +681,7 @@ async fn a_failed_instance_waiting_for_recovery_can_be_terminated() {
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["status"], "terminated");
+    assert_eq!(res.json()["recovering"], false);
     // It is not recovered later.
     app.post(
         &format!("/api/v1/seller/hosts/{other}/resume"),
