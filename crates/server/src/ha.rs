@@ -244,10 +244,22 @@ pub async fn complete_move(
     why: Move,
     now: Millis,
 ) -> Result<(), sqlx::Error> {
-    let Some(instance) = movable(conn, id).await? else {
+    let Some(to_host) = movable(conn, id).await?.and_then(|i| i.move_to_host_id) else {
         return Ok(());
     };
-    let Some(to_host) = instance.move_to_host_id.clone() else {
+    // Claim the move first (on PostgreSQL this locks the row), so a move
+    // called off or made by another process meanwhile is not made twice.
+    let claimed = sqlx::query(
+        "UPDATE instances SET move_to_host_id = NULL WHERE id = $1 AND move_to_host_id = $2",
+    )
+    .bind(id)
+    .bind(&to_host)
+    .execute(&mut *conn)
+    .await?;
+    if claimed.rows_affected() != 1 {
+        return Ok(());
+    }
+    let Some(instance) = movable(conn, id).await? else {
         return Ok(());
     };
     ledger::accrue(conn, id, now, false).await?;
@@ -260,11 +272,11 @@ pub async fn complete_move(
             .fetch_one(&mut *conn)
             .await?;
     sqlx::query(
-        "UPDATE instances SET host_id = move_to_host_id, offer_id = move_to_offer_id, seller_id = $2, zone = $3,
-           move_to_host_id = NULL, move_to_offer_id = NULL, awaiting_recovery = 0, address = NULL,
+        "UPDATE instances SET host_id = $5, offer_id = move_to_offer_id, seller_id = $2, zone = $3,
+           move_to_offer_id = NULL, awaiting_recovery = 0, address = NULL,
            running_since_ms = NULL, updated_at_ms = $4,
            status = CASE WHEN desired_state = 'stopped' THEN 'stopped' ELSE 'pending' END
-         WHERE id = $1 AND move_to_host_id = $5",
+         WHERE id = $1",
     )
     .bind(id)
     .bind(&to_seller)
@@ -359,8 +371,8 @@ pub async fn cancel_moves(state: &AppState, host_id: &str) -> AppResult<usize> {
 pub async fn fail_lost_hosts(state: &AppState) -> AppResult<usize> {
     let now = state.clock.now();
     let cutoff = now - state.settings.failure_grace_ms;
-    let lost: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT i.id, h.last_heartbeat_ms, i.auto_recover FROM instances i JOIN hosts h ON h.id = i.host_id
+    let lost: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT i.id, h.id, h.last_heartbeat_ms, i.auto_recover FROM instances i JOIN hosts h ON h.id = i.host_id
          WHERE h.status = 'offline' AND h.last_heartbeat_ms < $1 AND i.status NOT IN ('terminated', 'failed')
          ORDER BY i.id",
     )
@@ -368,13 +380,16 @@ pub async fn fail_lost_hosts(state: &AppState) -> AppResult<usize> {
     .fetch_all(&state.db)
     .await?;
     let mut failed = 0;
-    for (id, last_heartbeat, auto_recover) in lost {
+    for (id, host_id, last_heartbeat, auto_recover) in lost {
         let mut tx = crate::db::begin_write(&state.db).await?;
+        // Still on that host and not failed yet: another process may have
+        // failed and already recovered it elsewhere since the read.
         let claimed = sqlx::query(
             "UPDATE instances SET awaiting_recovery = auto_recover
-             WHERE id = $1 AND status NOT IN ('terminated', 'failed')",
+             WHERE id = $1 AND host_id = $2 AND status NOT IN ('terminated', 'failed')",
         )
         .bind(&id)
+        .bind(&host_id)
         .execute(&mut *tx)
         .await?;
         if claimed.rows_affected() != 1 {

@@ -375,11 +375,14 @@ pub async fn finish(
 ) -> Result<(), sqlx::Error> {
     ledger::accrue(conn, id, now, false).await?;
     // A move in progress is given up: the place held for it is freed too.
-    let moving_to: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT move_to_host_id FROM instances WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    // Read through a no-op UPDATE, which on PostgreSQL locks the row first,
+    // so a move completed by another process meanwhile is seen as done.
+    let moving_to: Option<(Option<String>,)> = sqlx::query_as(
+        "UPDATE instances SET updated_at_ms = updated_at_ms WHERE id = $1 RETURNING move_to_host_id",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let row: Option<(String, String, String, i64, i64, i64)> = sqlx::query_as(
         "UPDATE instances SET status = $2, updated_at_ms = $3, move_to_host_id = NULL, move_to_offer_id = NULL
          WHERE id = $1 AND status NOT IN ('terminated', 'failed')

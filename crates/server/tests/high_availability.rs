@@ -799,3 +799,73 @@ async fn a_month_credit_is_paid_by_the_seller_whose_host_was_down() {
     .unwrap();
     assert_eq!(shares, [(seller_a, credit)]);
 }
+
+#[tokio::test]
+async fn concurrent_passes_fail_and_recover_each_instance_once() {
+    let app = TestApp::new().await;
+    let m = market(&app).await;
+    let ids = gold_order(&app, &m, 3, "any", true).await;
+    let (lost, ..) = whereabouts(&app, &ids[0]).await;
+    let lost_cred = if lost == m.a.host_id {
+        m.a.host_credential.clone()
+    } else {
+        m.a2.1.clone()
+    };
+    report(&app, &lost_cred, &ids, "running").await;
+    let healthy: Vec<String> = [
+        &m.a.host_credential,
+        &m.a2.1,
+        &m.b.host_credential,
+        &m.c.host_credential,
+        &m.d.host_credential,
+    ]
+    .into_iter()
+    .filter(|c| **c != lost_cred)
+    .cloned()
+    .collect();
+    app.state.clock.advance(20_000);
+    keep_alive(&app, &healthy).await;
+    jobs::run_once(&app.state).await.unwrap();
+    app.state.clock.advance(5 * 60_000);
+    keep_alive(&app, &healthy).await;
+
+    // Eight passes at once, as from eight server processes.
+    let passes: Vec<_> = (0..8)
+        .map(|_| {
+            let state = app.state.clone();
+            tokio::spawn(async move { jobs::run_once(&state).await })
+        })
+        .collect();
+    for pass in passes {
+        pass.await.unwrap().unwrap();
+    }
+    let mut held = 0;
+    for id in &ids {
+        let (host, _, status, _) = whereabouts(&app, id).await;
+        assert_ne!(host, lost);
+        assert_eq!(status, "pending");
+        let log = event_kinds(&detail(&app, &m.buyer, id).await);
+        assert_eq!(log.iter().filter(|k| *k == "failed").count(), 1, "{log:?}");
+        assert_eq!(
+            log.iter().filter(|k| *k == "recovered").count(),
+            1,
+            "{log:?}"
+        );
+        let (placements,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM instance_placements WHERE instance_id = $1")
+                .bind(id)
+                .fetch_one(&app.state.db)
+                .await
+                .unwrap();
+        assert_eq!(placements, 2);
+        held += 1;
+    }
+    // Capacity: nothing left on the lost host, exactly one s1.small per
+    // recovered instance elsewhere.
+    assert_eq!(app.allocated(&lost).await, (0, 0, 0));
+    let (vcpu,): (i64,) = sqlx::query_as("SELECT CAST(SUM(alloc_vcpu) AS BIGINT) FROM hosts")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(vcpu, held);
+}
