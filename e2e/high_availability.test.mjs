@@ -82,6 +82,14 @@ test('draining a host migrates its instance to another host, with progress for t
     await page.goto(`${server.baseURL}/seller`);
     const hosts = page.getByRole('region', { name: 'Hosts' });
     await hosts.getByRole('button', { name: `Drain ${busy.name}` }).click();
+    // It asks first: draining stops and moves the host's instances.
+    const confirm = hosts.getByRole('alertdialog', { name: `Confirm draining ${busy.name}` });
+    await confirm.getByText(/its 1 instance\(s\) are stopped and started again/).waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    assert.equal((await api('GET', '/seller/hosts', sellerToken)).find((h) => h.id === busy.id).status, 'online');
+    await hosts.getByRole('button', { name: `Drain ${busy.name}` }).click();
+    await confirm.getByRole('button', { name: 'Drain and migrate' }).click();
     const row = hosts.getByRole('row', { name: new RegExp(`^${busy.name}`) });
     await row.getByText('draining', { exact: true }).waitFor();
     await hosts.getByRole('progressbar', { name: `Migration off ${busy.name}` }).waitFor();

@@ -247,6 +247,12 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                     let id = h.id.clone();
                     let draining = h.status == HostStatus::Draining;
                     let name = h.name.clone();
+                    // Draining a host with instances stops and moves them: ask first.
+                    let confirming = RwSignal::new(false);
+                    let asks_first = !draining && h.instances > 0;
+                    let instances = h.instances;
+                    let confirm_id = id.clone();
+                    let confirm_name = name.clone();
                     view! {
                         <tr>
                             <th class=class scope="row">{h.name.clone()}</th>
@@ -260,11 +266,39 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                             <td class=class>
                                 <button class="button button-secondary" type="button"
                                     aria-label=format!("{} {name}", if draining { "Resume" } else { "Drain" })
-                                    on:click=move |_| { drain.dispatch((id.clone(), !draining)); }>
+                                    on:click=move |_| {
+                                        if asks_first {
+                                            confirming.set(true);
+                                        } else {
+                                            drain.dispatch((id.clone(), !draining));
+                                        }
+                                    }>
                                     {if draining { "Resume" } else { "Drain" }}
                                 </button>
                             </td>
                         </tr>
+                        {move || confirming.get().then(|| {
+                            let id = confirm_id.clone();
+                            view! {
+                                <tr>
+                                    <td class=format!("migration {class}") colspan="9">
+                                        <div role="alertdialog" aria-label=format!("Confirm draining {confirm_name}")>
+                                            <p>{format!(
+                                                "Drain {confirm_name}? No new instances are placed on it, and its {instances} instance(s) are stopped and started again, with the same ids, on other hosts that keep their service level and spread. Buyers see the move in their event logs."
+                                            )}</p>
+                                            <button class="button" type="button"
+                                                on:click=move |_| { confirming.set(false); drain.dispatch((id.clone(), true)); }>
+                                                "Drain and migrate"
+                                            </button>
+                                            " "
+                                            <button class="button button-secondary" type="button" on:click=move |_| confirming.set(false)>
+                                                "Cancel"
+                                            </button>
+                                        </div>
+                                    </td>
+                                </tr>
+                            }
+                        })}
                         {h.drain.map(|progress| {
                             let total = progress.moved + progress.migrating + progress.waiting;
                             view! {
