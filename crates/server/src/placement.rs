@@ -23,10 +23,10 @@ pub struct Candidate {
     pub free: Capacity,
 }
 
-/// Online, non-draining hosts with an active offer (`only_offer`, or any)
-/// that prices `flavor_id` at a service level of at least
-/// `min_availability_bp`. A host appears once per such offer; `prefer`
-/// then keeps the first of each.
+/// Online, non-draining hosts with room for one `flavor_id` and an active
+/// offer (`only_offer`, or any) that prices it at a service level of at
+/// least `min_availability_bp`. A host appears once per such offer;
+/// `prefer` then keeps the first of each.
 pub async fn candidates(
     conn: &mut Conn,
     flavor_id: &str,
@@ -48,8 +48,10 @@ pub async fn candidates(
          JOIN sellers s ON s.account_id = h.seller_id
          JOIN sla_tiers t ON t.id = o.sla_tier
          JOIN offer_prices p ON p.offer_id = o.id AND p.flavor_id = $1
+         JOIN flavors f ON f.id = p.flavor_id
          WHERE {offer_filter} AND o.status = 'active' AND h.status = 'online' AND h.draining = 0
-           AND t.availability_bp >= $2"
+           AND t.availability_bp >= $2 AND h.alloc_vcpu + f.vcpu <= h.vcpu
+           AND h.alloc_ram_gib + f.ram_gib <= h.ram_gib AND h.alloc_disk_gib + f.disk_gib <= h.disk_gib"
     );
     let rows: Vec<Row> = sqlx::query_as(&sql)
         .bind(flavor_id)
