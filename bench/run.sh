@@ -4,7 +4,8 @@
 #   - wrk (Debian's) at 50 connections on GET /api/v1/health and on
 #     GET /api/v1/offers with a mix of filters, sorts and pages;
 #   - sparecloud-bench: heartbeats from the 10,000 hosts, and POST /orders
-#     (each after its own quote), 50 connections each.
+#     (each after its own quote; then three instances spread over zones),
+#     50 connections each.
 # Prints the figures; takes about two minutes after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,3 +36,6 @@ echo "== agent heartbeats"
 target/release/sparecloud-bench heartbeats --api "$api" --hosts 10000 --connections 50 --seconds "$seconds"
 echo "== orders"
 target/release/sparecloud-bench orders --api "$api" --connections 50 --seconds "$seconds"
+echo "== orders spread over zones (3 instances each, across sellers of bronze or better)"
+target/release/sparecloud-bench orders --api "$api" --connections 50 --seconds "$seconds" \
+  --count 3 --placement distinct_zones

@@ -51,6 +51,12 @@ enum Command {
         connections: usize,
         #[arg(long, default_value_t = 15)]
         seconds: u64,
+        /// Instances per order.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// `any`, `distinct_hosts` or `distinct_zones`.
+        #[arg(long, default_value = "any")]
+        placement: String,
     },
 }
 
@@ -91,7 +97,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             api,
             connections,
             seconds,
-        } => orders(&api, connections, seconds).await,
+            count,
+            placement,
+        } => orders(&api, connections, seconds, count, &placement).await,
     }
 }
 
@@ -276,6 +284,8 @@ async fn orders(
     api: &str,
     connections: usize,
     seconds: u64,
+    count: u32,
+    placement: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let client = reqwest::Client::new();
     // Seeded offers spread over all sellers (and so over all their hosts);
@@ -297,23 +307,34 @@ async fn orders(
         buyers.push((token, card["id"].as_str().ok_or("card failed")?.to_owned()));
     }
     let run = Run::new();
+    let quotes = Run::new();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut workers = Vec::new();
     for (c, (token, card)) in buyers.into_iter().enumerate() {
-        let (client, run, offers, api) =
-            (client.clone(), run.clone(), offers.clone(), api.to_owned());
+        let (client, run, quotes, offers, api, placement) = (
+            client.clone(),
+            run.clone(),
+            quotes.clone(),
+            offers.clone(),
+            api.to_owned(),
+            placement.to_owned(),
+        );
         workers.push(tokio::spawn(async move {
             let mut n = 0usize;
             while Instant::now() < deadline {
                 let offer = &offers[(c * 31 + n * 7) % offers.len()];
                 n += 1;
+                let asked = Instant::now();
                 let quote = post(&client, &format!("{api}/api/v1/quotes"), Some(&token),
-                    json!({"offer_id": offer, "image_id": "debian-12", "sla_tier": "bronze", "flavor_id": "s1.small", "count": 1}), None).await;
+                    json!({"offer_id": offer, "image_id": "debian-12", "sla_tier": "bronze", "flavor_id": "s1.small",
+                           "count": count, "placement": placement}), None).await;
                 let Ok((201, quote)) = quote else {
-                    run.failed.fetch_add(1, Ordering::Relaxed);
+                    quotes.failed.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
+                quotes.ok.fetch_add(1, Ordering::Relaxed);
+                quotes.latencies.lock().await.push(asked.elapsed());
                 let sent = Instant::now();
                 let order = post(&client, &format!("{api}/api/v1/orders"), Some(&token),
                     json!({"quote_id": quote["id"], "payment_method_id": card, "ssh_public_key": SSH_KEY}),
@@ -331,8 +352,12 @@ async fn orders(
     for worker in workers {
         worker.await?;
     }
+    let what = format!("{count} instance(s), placement {placement}, {connections} buyers");
+    quotes
+        .report(&format!("POST /quotes ({what})"), started.elapsed())
+        .await;
     run.report(
-        &format!("POST /orders (after a quote each), {connections} buyers"),
+        &format!("POST /orders (after a quote each; {what})"),
         started.elapsed(),
     )
     .await;
