@@ -138,16 +138,21 @@ async fn create_quote(
     let mut tx = crate::db::begin_write(&state.db).await?;
     // The chosen offer's hosts first; a spread that needs more goes on to
     // other offers of the tier or better, cheapest first.
-    let only_offer = (!request.placement.is_spread()).then_some(request.offer_id.as_str());
-    let candidates =
-        placement::candidates(&mut tx, &request.flavor_id, tier_bp, only_offer).await?;
-    let candidates = placement::prefer(candidates, |c| {
-        (c.offer_id != request.offer_id, c.hourly_cents)
-    });
-    let count = request.count as usize;
-    let plan = placement::plan(&candidates, need, count, request.placement, &[])
+    let search = placement::Search {
+        flavor_id: &request.flavor_id,
+        min_availability_bp: tier_bp,
+        need,
+        count: request.count as usize,
+        placement: request.placement,
+        apart_from: &[],
+        first: placement::First::Offer(&request.offer_id),
+        others_up_to: request.placement.is_spread().then_some(i64::MAX),
+        exclude_host: None,
+        page_size: placement::PAGE,
+    };
+    let chosen: Vec<Candidate> = placement::find(&mut tx, &search)
+        .await?
         .map_err(|placed| not_placeable(&request, placed))?;
-    let chosen: Vec<&Candidate> = plan.iter().map(|&i| &candidates[i]).collect();
     let hosts: Vec<&str> = chosen.iter().map(|c| c.host_id.as_str()).collect();
     if !placement::allocate(&mut tx, &hosts, need).await? {
         // Dropping the transaction rolls back every allocation made.

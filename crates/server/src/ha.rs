@@ -123,29 +123,27 @@ async fn new_home(
             apart.push((host, zone));
         }
     }
-    let candidates: Vec<Candidate> =
-        placement::candidates(conn, &instance.flavor_id, instance.tier_bp, None)
-            .await?
-            .into_iter()
-            .filter(|c| {
-                c.host_id != instance.host_id
-                    && (c.seller_id == instance.seller_id
-                        || c.hourly_cents <= instance.hourly_cents)
-            })
-            .collect();
-    let candidates = placement::prefer(candidates, |c| {
-        (
-            c.seller_id != instance.seller_id,
-            c.zone != instance.zone,
-            c.hourly_cents,
-        )
-    });
     let placement = Placement::parse(&instance.placement).unwrap_or_default();
-    Ok(
-        placement::plan(&candidates, instance.size(), 1, placement, &apart)
-            .ok()
-            .map(|chosen| candidates[chosen[0]].clone()),
-    )
+    let search = placement::Search {
+        flavor_id: &instance.flavor_id,
+        min_availability_bp: instance.tier_bp,
+        need: instance.size(),
+        count: 1,
+        placement,
+        apart_from: &apart,
+        first: placement::First::Seller {
+            seller_id: &instance.seller_id,
+            zone: &instance.zone,
+        },
+        // Another seller only at no more than what the buyer pays.
+        others_up_to: Some(instance.hourly_cents),
+        exclude_host: Some(&instance.host_id),
+        page_size: placement::PAGE,
+    };
+    Ok(placement::find(conn, &search)
+        .await?
+        .ok()
+        .and_then(|mut chosen| chosen.pop()))
 }
 
 /// Starts moving every instance off a draining host. Instances that are not

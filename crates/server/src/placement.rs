@@ -23,42 +23,207 @@ pub struct Candidate {
     pub free: Capacity,
 }
 
-/// Online, non-draining hosts with room for one `flavor_id` and an active
-/// offer (`only_offer`, or any) that prices it at a service level of at
-/// least `min_availability_bp`. A host appears once per such offer;
-/// `prefer` then keeps the first of each.
-pub async fn candidates(
+/// Where a search looks first: all of these candidates come before any
+/// other offer's.
+#[derive(Debug, Clone, Copy)]
+pub enum First<'a> {
+    /// The offer the buyer chose.
+    Offer(&'a str),
+    /// An instance's own seller (its zone first).
+    Seller { seller_id: &'a str, zone: &'a str },
+}
+
+/// A placement search: `count` instances of `need` (a flavor) at a service
+/// level of at least `min_availability_bp`, kept apart as `placement` asks
+/// (also from `apart_from`, the order's instances elsewhere).
+pub struct Search<'a> {
+    pub flavor_id: &'a str,
+    pub min_availability_bp: i64,
+    pub need: Capacity,
+    pub count: usize,
+    pub placement: Placement,
+    pub apart_from: &'a [(String, String)],
+    pub first: First<'a>,
+    /// Whether other offers may be used too, and at what hourly price at
+    /// most; they are tried cheapest first.
+    pub others_up_to: Option<i64>,
+    /// A host not to use (the one an instance leaves).
+    pub exclude_host: Option<&'a str>,
+    /// How many other offers' hosts one query reads (`PAGE`).
+    pub page_size: i64,
+}
+
+/// Other offers' hosts are read a page at a time along the flavor's price
+/// index, so a search stops as soon as it has enough.
+pub const PAGE: i64 = 128;
+
+/// Finds hosts for a search: the chosen candidate per instance, or how many
+/// instances could be placed.
+pub async fn find(
     conn: &mut Conn,
-    flavor_id: &str,
-    min_availability_bp: i64,
-    only_offer: Option<&str>,
-) -> Result<Vec<Candidate>, sqlx::Error> {
-    type Row = (String, String, String, String, String, i64, i64, i64, i64);
-    // Two statements rather than `($3 = '' OR o.id = $3)`: the planner then
-    // reads one offer's hosts by index instead of every host.
-    let offer_filter = match only_offer {
-        Some(_) => "o.id = $3",
-        None => "$3 = ''",
+    search: &Search<'_>,
+) -> Result<Result<Vec<Candidate>, usize>, sqlx::Error> {
+    let mut list = query(conn, search, Scope::First, None, &[]).await?;
+    if let First::Seller { zone, .. } = search.first {
+        list = prefer(list, |c| (c.zone != zone, c.hourly_cents));
+    } else {
+        list = prefer(list, |c| c.hourly_cents);
+    }
+    let mut placed = match plan(
+        &list,
+        search.need,
+        search.count,
+        search.placement,
+        search.apart_from,
+    ) {
+        Ok(chosen) => return Ok(Ok(pick(&list, &chosen))),
+        Err(placed) => placed,
     };
+    let Some(max_price) = search.others_up_to else {
+        return Ok(Err(placed));
+    };
+    let mut seen: std::collections::HashSet<String> =
+        list.iter().map(|c| c.host_id.clone()).collect();
+    let mut after: Option<(i64, String, String)> = None;
+    loop {
+        // A zone spread gains nothing from more hosts in a zone it has.
+        let zones_had: Vec<String> = if search.placement == Placement::DistinctZones {
+            let mut zones: Vec<String> = list.iter().map(|c| c.zone.clone()).collect();
+            zones.sort();
+            zones.dedup();
+            zones
+        } else {
+            Vec::new()
+        };
+        let page = query(
+            conn,
+            search,
+            Scope::Others { max_price },
+            after.as_ref(),
+            &zones_had,
+        )
+        .await?;
+        let full = page.len() as i64 == search.page_size;
+        after = page
+            .last()
+            .map(|c| (c.hourly_cents, c.offer_id.clone(), c.host_id.clone()));
+        list.extend(page.into_iter().filter(|c| seen.insert(c.host_id.clone())));
+        match plan(
+            &list,
+            search.need,
+            search.count,
+            search.placement,
+            search.apart_from,
+        ) {
+            Ok(chosen) => return Ok(Ok(pick(&list, &chosen))),
+            Err(n) => placed = n,
+        }
+        if !full {
+            return Ok(Err(placed));
+        }
+    }
+}
+
+fn pick(list: &[Candidate], chosen: &[usize]) -> Vec<Candidate> {
+    chosen.iter().map(|&i| list[i].clone()).collect()
+}
+
+enum Scope {
+    First,
+    Others { max_price: i64 },
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Online, non-draining hosts with room for one instance and an active
+/// offer that prices the flavor at the service level or better: those of
+/// the search's first scope, or a page of the others' cheapest first after
+/// `after` (price, offer, host).
+async fn query(
+    conn: &mut Conn,
+    search: &Search<'_>,
+    scope: Scope,
+    after: Option<&(i64, String, String)>,
+    zones_had: &[String],
+) -> Result<Vec<Candidate>, sqlx::Error> {
+    let mut binds = vec![
+        Bind::Text(search.flavor_id.to_owned()),
+        Bind::Int(search.min_availability_bp),
+    ];
+    let next = |binds: &mut Vec<Bind>, value: Bind| {
+        binds.push(value);
+        format!("${}", binds.len())
+    };
+    let mut conditions = Vec::new();
+    let (first_column, first_value) = match search.first {
+        First::Offer(id) => ("o.id", id),
+        First::Seller { seller_id, .. } => ("o.seller_id", seller_id),
+    };
+    let mut limit = String::new();
+    match scope {
+        Scope::First => {
+            let p = next(&mut binds, Bind::Text(first_value.to_owned()));
+            conditions.push(format!("{first_column} = {p}"));
+        }
+        Scope::Others { max_price } => {
+            let p = next(&mut binds, Bind::Text(first_value.to_owned()));
+            conditions.push(format!("{first_column} <> {p}"));
+            let p = next(&mut binds, Bind::Int(max_price));
+            conditions.push(format!("p.hourly_cents <= {p}"));
+            if let Some((price, offer, host)) = after {
+                let price = next(&mut binds, Bind::Int(*price));
+                let offer = next(&mut binds, Bind::Text(offer.clone()));
+                let host = next(&mut binds, Bind::Text(host.clone()));
+                conditions.push(format!(
+                    "(p.hourly_cents > {price} OR (p.hourly_cents = {price} AND (o.id > {offer} OR (o.id = {offer} AND h.id > {host}))))"
+                ));
+            }
+            if !zones_had.is_empty() {
+                let list: Vec<String> = zones_had
+                    .iter()
+                    .map(|z| next(&mut binds, Bind::Text(z.clone())))
+                    .collect();
+                conditions.push(format!("h.zone NOT IN ({})", list.join(", ")));
+            }
+            limit = format!(
+                "ORDER BY p.hourly_cents, o.id, h.id LIMIT {}",
+                search.page_size.max(1)
+            );
+        }
+    }
+    if let Some(host) = search.exclude_host {
+        let p = next(&mut binds, Bind::Text(host.to_owned()));
+        conditions.push(format!("h.id <> {p}"));
+    }
     let sql = format!(
         "SELECT h.id, h.seller_id, s.company_name, h.zone, o.id, p.hourly_cents,
                 h.vcpu - h.alloc_vcpu, h.ram_gib - h.alloc_ram_gib, h.disk_gib - h.alloc_disk_gib
-         FROM offers o
+         FROM offer_prices p
+         JOIN offers o ON o.id = p.offer_id
+         JOIN sla_tiers t ON t.id = o.sla_tier
          JOIN hosts h ON h.seller_id = o.seller_id AND h.zone = o.zone
          JOIN sellers s ON s.account_id = h.seller_id
-         JOIN sla_tiers t ON t.id = o.sla_tier
-         JOIN offer_prices p ON p.offer_id = o.id AND p.flavor_id = $1
          JOIN flavors f ON f.id = p.flavor_id
-         WHERE {offer_filter} AND o.status = 'active' AND h.status = 'online' AND h.draining = 0
-           AND t.availability_bp >= $2 AND h.alloc_vcpu + f.vcpu <= h.vcpu
-           AND h.alloc_ram_gib + f.ram_gib <= h.ram_gib AND h.alloc_disk_gib + f.disk_gib <= h.disk_gib"
+         WHERE p.flavor_id = $1 AND t.availability_bp >= $2 AND o.status = 'active'
+           AND h.status = 'online' AND h.draining = 0
+           AND h.alloc_vcpu + f.vcpu <= h.vcpu AND h.alloc_ram_gib + f.ram_gib <= h.ram_gib
+           AND h.alloc_disk_gib + f.disk_gib <= h.disk_gib
+           AND {}
+         {limit}",
+        conditions.join(" AND ")
     );
-    let rows: Vec<Row> = sqlx::query_as(&sql)
-        .bind(flavor_id)
-        .bind(min_availability_bp)
-        .bind(only_offer.unwrap_or(""))
-        .fetch_all(&mut *conn)
-        .await?;
+    type Row = (String, String, String, String, String, i64, i64, i64, i64);
+    let mut query = sqlx::query_as::<_, Row>(&sql);
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text),
+            Bind::Int(int) => query.bind(int),
+        };
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     Ok(rows
         .into_iter()
         .map(

@@ -869,3 +869,82 @@ async fn concurrent_passes_fail_and_recover_each_instance_once() {
         .unwrap();
     assert_eq!(vcpu, held);
 }
+
+#[tokio::test]
+async fn a_search_pages_through_other_offers_cheapest_first_whatever_the_page_size() {
+    use sparecloud_api::catalog::Capacity;
+    use sparecloud_api::checkout::Placement;
+    use sparecloud_server::placement::{self, First, Search};
+
+    let app = TestApp::new().await;
+    let m = market(&app).await;
+    let mut conn = app.state.db.acquire().await.unwrap();
+    let need = Capacity {
+        vcpu: 1,
+        ram_gib: 2,
+        disk_gib: 20,
+    };
+    for (placement, count, bronze_or_gold) in [
+        (Placement::DistinctZones, 4, 9900),
+        (Placement::DistinctZones, 3, 9990),
+        (Placement::DistinctHosts, 5, 9900),
+        (Placement::DistinctHosts, 5, 9990),
+        (Placement::Any, 2, 9990),
+    ] {
+        let mut found = Vec::new();
+        for page_size in [1, 2, placement::PAGE] {
+            let search = Search {
+                flavor_id: "s1.small",
+                min_availability_bp: bronze_or_gold,
+                need,
+                count,
+                placement,
+                apart_from: &[],
+                first: First::Offer(&m.offer_a),
+                others_up_to: placement.is_spread().then_some(i64::MAX),
+                exclude_host: None,
+                page_size,
+            };
+            let hosts: Result<Vec<(String, i64)>, usize> = placement::find(&mut conn, &search)
+                .await
+                .unwrap()
+                .map(|chosen| {
+                    chosen
+                        .into_iter()
+                        .map(|c| (c.zone, c.hourly_cents))
+                        .collect()
+                });
+            found.push(hosts);
+        }
+        assert!(
+            found.windows(2).all(|w| w[0] == w[1]),
+            "{placement:?} {count}: {found:?}"
+        );
+        let expected: Result<Vec<(String, i64)>, usize> = match (placement, count, bronze_or_gold) {
+            // Zone C's silver offer (the cheapest) counts at bronze only.
+            (Placement::DistinctZones, 4, _) => Ok(vec![
+                (A.into(), 100),
+                (C.into(), 80),
+                (B.into(), 90),
+                (D.into(), 95),
+            ]),
+            (Placement::DistinctZones, 3, _) => {
+                Ok(vec![(A.into(), 100), (B.into(), 90), (D.into(), 95)])
+            }
+            (Placement::DistinctHosts, 5, 9900) => Ok(vec![
+                (A.into(), 100),
+                (A.into(), 100),
+                (C.into(), 80),
+                (B.into(), 90),
+                (D.into(), 95),
+            ]),
+            // Only four gold hosts.
+            (Placement::DistinctHosts, 5, _) => Err(4),
+            _ => Ok(vec![(A.into(), 100), (A.into(), 100)]),
+        };
+        assert_eq!(
+            found[0], expected,
+            "{placement:?} {count} at {bronze_or_gold}"
+        );
+    }
+}
