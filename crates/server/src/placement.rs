@@ -84,7 +84,7 @@ pub async fn find(
     };
     let mut seen: std::collections::HashSet<String> =
         list.iter().map(|c| c.host_id.clone()).collect();
-    let mut after: Option<(i64, String, String)> = None;
+    let mut after: Option<(i64, String)> = None;
     loop {
         // A zone spread gains nothing from more hosts in a zone it has.
         let zones_had: Vec<String> = if search.placement == Placement::DistinctZones {
@@ -103,10 +103,10 @@ pub async fn find(
             &zones_had,
         )
         .await?;
-        let full = page.len() as i64 == search.page_size;
-        after = page
-            .last()
-            .map(|c| (c.hourly_cents, c.offer_id.clone(), c.host_id.clone()));
+        let mut offers: Vec<&str> = page.iter().map(|c| c.offer_id.as_str()).collect();
+        offers.dedup();
+        let full = offers.len() as i64 == search.page_size;
+        after = page.last().map(|c| (c.hourly_cents, c.offer_id.clone()));
         list.extend(page.into_iter().filter(|c| seen.insert(c.host_id.clone())));
         match plan(
             &list,
@@ -140,13 +140,13 @@ enum Bind {
 
 /// Online, non-draining hosts with room for one instance and an active
 /// offer that prices the flavor at the service level or better: those of
-/// the search's first scope, or a page of the others' cheapest first after
-/// `after` (price, offer, host).
+/// the search's first scope, or those of a page of the other offers,
+/// cheapest first after `after` (price, offer).
 async fn query(
     conn: &mut Conn,
     search: &Search<'_>,
     scope: Scope,
-    after: Option<&(i64, String, String)>,
+    after: Option<&(i64, String)>,
     zones_had: &[String],
 ) -> Result<Vec<Candidate>, sqlx::Error> {
     let mut binds = vec![
@@ -157,28 +157,38 @@ async fn query(
         binds.push(value);
         format!("${}", binds.len())
     };
-    let mut conditions = Vec::new();
     let (first_column, first_value) = match search.first {
         First::Offer(id) => ("o.id", id),
         First::Seller { seller_id, .. } => ("o.seller_id", seller_id),
     };
-    let mut limit = String::new();
-    match scope {
-        Scope::First => {
-            let p = next(&mut binds, Bind::Text(first_value.to_owned()));
-            conditions.push(format!("{first_column} = {p}"));
-        }
+    let first = next(&mut binds, Bind::Text(first_value.to_owned()));
+    // Hosts with room for one instance (and not the one being left).
+    let mut room = "h.status = 'online' AND h.draining = 0 AND h.alloc_vcpu + f.vcpu <= h.vcpu
+         AND h.alloc_ram_gib + f.ram_gib <= h.ram_gib AND h.alloc_disk_gib + f.disk_gib <= h.disk_gib"
+        .to_owned();
+    if let Some(host) = search.exclude_host {
+        let p = next(&mut binds, Bind::Text(host.to_owned()));
+        room.push_str(&format!(" AND h.id <> {p}"));
+    }
+    // The offers: the first scope's (found by their key), or a page of the
+    // others' walked along the flavor's price index (the CROSS JOIN keeps
+    // SQLite from starting anywhere else). Only offers with a host that has
+    // room count towards a page.
+    let offers = match scope {
+        Scope::First => format!(
+            "SELECT p.offer_id, p.hourly_cents, o.seller_id, o.zone
+             FROM offers o JOIN offer_prices p ON p.offer_id = o.id AND p.flavor_id = $1
+             JOIN sla_tiers t ON t.id = o.sla_tier
+             WHERE {first_column} = {first} AND t.availability_bp >= $2 AND o.status = 'active'"
+        ),
         Scope::Others { max_price } => {
-            let p = next(&mut binds, Bind::Text(first_value.to_owned()));
-            conditions.push(format!("{first_column} <> {p}"));
-            let p = next(&mut binds, Bind::Int(max_price));
-            conditions.push(format!("p.hourly_cents <= {p}"));
-            if let Some((price, offer, host)) = after {
+            let max = next(&mut binds, Bind::Int(max_price));
+            let mut page = vec![format!("p.hourly_cents <= {max}")];
+            if let Some((price, offer)) = after {
                 let price = next(&mut binds, Bind::Int(*price));
                 let offer = next(&mut binds, Bind::Text(offer.clone()));
-                let host = next(&mut binds, Bind::Text(host.clone()));
-                conditions.push(format!(
-                    "(p.hourly_cents > {price} OR (p.hourly_cents = {price} AND (o.id > {offer} OR (o.id = {offer} AND h.id > {host}))))"
+                page.push(format!(
+                    "(p.hourly_cents > {price} OR (p.hourly_cents = {price} AND p.offer_id > {offer}))"
                 ));
             }
             if !zones_had.is_empty() {
@@ -186,34 +196,32 @@ async fn query(
                     .iter()
                     .map(|z| next(&mut binds, Bind::Text(z.clone())))
                     .collect();
-                conditions.push(format!("h.zone NOT IN ({})", list.join(", ")));
+                page.push(format!("o.zone NOT IN ({})", list.join(", ")));
             }
-            limit = format!(
-                "ORDER BY p.hourly_cents, o.id, h.id LIMIT {}",
+            format!(
+                "SELECT p.offer_id, p.hourly_cents, o.seller_id, o.zone
+                 FROM offer_prices p CROSS JOIN offers o
+                 JOIN sla_tiers t ON t.id = o.sla_tier
+                 JOIN flavors f ON f.id = p.flavor_id
+                 WHERE o.id = p.offer_id AND p.flavor_id = $1 AND t.availability_bp >= $2
+                   AND o.status = 'active' AND {first_column} <> {first} AND {}
+                   AND EXISTS (SELECT 1 FROM hosts h WHERE h.seller_id = o.seller_id AND h.zone = o.zone AND {room})
+                 ORDER BY p.hourly_cents, p.offer_id LIMIT {}",
+                page.join(" AND "),
                 search.page_size.max(1)
-            );
+            )
         }
-    }
-    if let Some(host) = search.exclude_host {
-        let p = next(&mut binds, Bind::Text(host.to_owned()));
-        conditions.push(format!("h.id <> {p}"));
-    }
+    };
     let sql = format!(
-        "SELECT h.id, h.seller_id, s.company_name, h.zone, o.id, p.hourly_cents,
+        "WITH c AS ({offers})
+         SELECT h.id, h.seller_id, s.company_name, h.zone, c.offer_id, c.hourly_cents,
                 h.vcpu - h.alloc_vcpu, h.ram_gib - h.alloc_ram_gib, h.disk_gib - h.alloc_disk_gib
-         FROM offer_prices p
-         JOIN offers o ON o.id = p.offer_id
-         JOIN sla_tiers t ON t.id = o.sla_tier
-         JOIN hosts h ON h.seller_id = o.seller_id AND h.zone = o.zone
+         FROM c
+         JOIN hosts h ON h.seller_id = c.seller_id AND h.zone = c.zone
          JOIN sellers s ON s.account_id = h.seller_id
-         JOIN flavors f ON f.id = p.flavor_id
-         WHERE p.flavor_id = $1 AND t.availability_bp >= $2 AND o.status = 'active'
-           AND h.status = 'online' AND h.draining = 0
-           AND h.alloc_vcpu + f.vcpu <= h.vcpu AND h.alloc_ram_gib + f.ram_gib <= h.ram_gib
-           AND h.alloc_disk_gib + f.disk_gib <= h.disk_gib
-           AND {}
-         {limit}",
-        conditions.join(" AND ")
+         JOIN flavors f ON f.id = $1
+         WHERE {room}
+         ORDER BY c.hourly_cents, c.offer_id, h.id"
     );
     type Row = (String, String, String, String, String, i64, i64, i64, i64);
     let mut query = sqlx::query_as::<_, Row>(&sql);
