@@ -586,12 +586,19 @@ fn SizeStep(draft: RwSignal<Draft>, offer: Offer, images: Vec<Image>) -> impl In
             </label>
             <p aria-live="polite" class="price-line">
                 {move || match (unit(), draft.with(|d| d.count)) {
-                    (Some(unit), count) if count > 0 => format!(
-                        "{count} × {} = {} / hour · about {} / month",
-                        format::eur(unit),
-                        format::eur(unit * u64::from(count)),
-                        format::eur(unit * u64::from(count) * 730)
-                    ),
+                    (Some(unit), count) if count > 0 => {
+                        let price = format!(
+                            "{count} × {} = {} / hour · about {} / month",
+                            format::eur(unit),
+                            format::eur(unit * u64::from(count)),
+                            format::eur(unit * u64::from(count) * 730)
+                        );
+                        if draft.with(|d| d.placement.is_spread()) && count > 1 {
+                            format!("{price} here; other offers that take part of a spread charge their own price, shown in Review.")
+                        } else {
+                            price
+                        }
+                    }
                     _ => "Choose a size to see the price.".to_owned(),
                 }}
             </p>
