@@ -71,32 +71,42 @@ pub async fn host_uptime_bp(
     registered_at: Millis,
     now: Millis,
 ) -> Result<u32, sqlx::Error> {
-    host_availability_bp(
-        conn,
-        host_id,
-        registered_at.max(now - UPTIME_WINDOW_MS),
-        now,
+    let outages = host_outages(conn, host_id, now - UPTIME_WINDOW_MS).await?;
+    Ok(uptime_bp(registered_at, &outages, now))
+}
+
+/// A host's recorded outages that ended after `since` or still go on, as
+/// (start, end) with `None` for one still going on.
+pub async fn host_outages(
+    conn: &mut Conn,
+    host_id: &str,
+    since: Millis,
+) -> Result<Vec<(Millis, Option<Millis>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT started_at_ms, ended_at_ms FROM host_outages
+         WHERE host_id = $1 AND (ended_at_ms IS NULL OR ended_at_ms > $2)",
     )
+    .bind(host_id)
+    .bind(since)
+    .fetch_all(&mut *conn)
     .await
 }
 
-/// A host's measured availability over `[from, to)`.
-pub async fn host_availability_bp(
+/// Gives capacity back to a host and refreshes its seller's offers in its
+/// zone (for a host other than the one whose offers the caller refreshes).
+pub async fn give_back(
     conn: &mut Conn,
     host_id: &str,
-    from: Millis,
-    to: Millis,
-) -> Result<u32, sqlx::Error> {
-    let outages: Vec<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT started_at_ms, ended_at_ms FROM host_outages
-         WHERE host_id = $1 AND started_at_ms < $3 AND (ended_at_ms IS NULL OR ended_at_ms > $2)",
-    )
-    .bind(host_id)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(crate::sla::availability_bp(from, to, &outages))
+    need: Capacity,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    release(conn, host_id, need).await?;
+    let (seller_id, zone): (String, String) =
+        sqlx::query_as("SELECT seller_id, zone FROM hosts WHERE id = $1")
+            .bind(host_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    refresh_offers(conn, &seller_id, &zone, now).await
 }
 
 /// Recomputes the derived search columns of a seller's offers in a zone from

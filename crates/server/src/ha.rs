@@ -146,6 +146,17 @@ async fn new_home(
         .and_then(|mut chosen| chosen.pop()))
 }
 
+/// Whether a search outside any transaction finds a new home: the passes
+/// that retry every second use it so that an instance no host can take yet
+/// costs no write lock. The search is made again inside the transaction.
+async fn may_find_new_home(state: &AppState, id: &str) -> AppResult<bool> {
+    let mut conn = state.db.acquire().await?;
+    let Some(instance) = movable(&mut conn, id).await? else {
+        return Ok(false);
+    };
+    Ok(new_home(&mut conn, id, &instance).await?.is_some())
+}
+
 /// Starts moving every instance off a draining host. Instances that are not
 /// running move at once; running ones are stopped first and move when the
 /// host reports them stopped. Those no host can take yet wait (retried by
@@ -173,6 +184,9 @@ async fn start_move(
     from_host: &str,
     announce: bool,
 ) -> AppResult<bool> {
+    if !announce && !may_find_new_home(state, id).await? {
+        return Ok(false);
+    }
     let now = state.clock.now();
     let mut tx = crate::db::begin_write(&state.db).await?;
     let Some(instance) = movable(&mut tx, id).await? else {
@@ -342,13 +356,7 @@ pub async fn cancel_moves(state: &AppState, host_id: &str) -> AppResult<usize> {
         if cleared.rows_affected() != 1 {
             continue;
         }
-        capacity::release(&mut tx, &to_host, instance.size()).await?;
-        let (seller, zone): (String, String) =
-            sqlx::query_as("SELECT seller_id, zone FROM hosts WHERE id = $1")
-                .bind(&to_host)
-                .fetch_one(&mut *tx)
-                .await?;
-        capacity::refresh_offers(&mut tx, &seller, &zone, now).await?;
+        capacity::give_back(&mut tx, &to_host, instance.size(), now).await?;
         record_event(
             &mut tx,
             &id,
@@ -395,15 +403,14 @@ pub async fn fail_lost_hosts(state: &AppState) -> AppResult<usize> {
         }
         ledger::accrue(&mut tx, &id, last_heartbeat, false).await?;
         let minutes = state.settings.failure_grace_ms / 60_000;
-        let message = if auto_recover != 0 {
-            format!(
-                "Its host has been unreachable for over {minutes} minutes: the instance failed. Auto-recovery starts it again on another host."
-            )
+        let recovery = if auto_recover != 0 {
+            " Auto-recovery starts it again on another host."
         } else {
-            format!(
-                "Its host has been unreachable for over {minutes} minutes: the instance failed."
-            )
+            ""
         };
+        let message = format!(
+            "Its host has been unreachable for over {minutes} minutes: the instance failed.{recovery}"
+        );
         finish(&mut tx, &id, InstanceStatus::Failed, &message, now).await?;
         tx.commit().await?;
         failed += 1;
@@ -425,6 +432,9 @@ pub async fn recover_waiting(state: &AppState) -> AppResult<usize> {
     .await?;
     let mut recovered = 0;
     for (id,) in waiting {
+        if !may_find_new_home(state, &id).await? {
+            continue;
+        }
         let now = state.clock.now();
         let mut tx = crate::db::begin_write(&state.db).await?;
         let Some(instance) = movable(&mut tx, &id).await? else {

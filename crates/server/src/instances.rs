@@ -401,13 +401,7 @@ pub async fn finish(
         };
         capacity::release(conn, &host_id, need).await?;
         if let Some((Some(target),)) = moving_to {
-            capacity::release(conn, &target, need).await?;
-            let (seller, zone): (String, String) =
-                sqlx::query_as("SELECT seller_id, zone FROM hosts WHERE id = $1")
-                    .bind(&target)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            capacity::refresh_offers(conn, &seller, &zone, now).await?;
+            capacity::give_back(conn, &target, need, now).await?;
         }
         record_event(conn, id, status.as_str(), message, now).await?;
         capacity::refresh_offers(conn, &seller_id, &zone, now).await?;
@@ -659,18 +653,18 @@ pub async fn measure_sla(
         .collect();
     let all: Vec<(i64, Option<i64>)> = outages.iter().map(|(_, o)| *o).collect();
     let availability_bp = sla::availability_bp(from, to, &all);
-    let mut down_by_seller: Vec<(String, Millis)> = Vec::new();
-    for (seller, _) in &outages {
-        if down_by_seller.iter().any(|(s, _)| s == seller) {
-            continue;
-        }
-        let theirs: Vec<(i64, Option<i64>)> = outages
-            .iter()
-            .filter(|(s, _)| s == seller)
-            .map(|(_, o)| *o)
-            .collect();
-        down_by_seller.push((seller.clone(), sla::down_ms(from, to, &theirs)));
+    let mut by_seller: std::collections::BTreeMap<String, Vec<(i64, Option<i64>)>> =
+        Default::default();
+    for (seller, outage) in outages {
+        by_seller.entry(seller).or_default().push(outage);
     }
+    let down_by_seller: Vec<(String, Millis)> = by_seller
+        .into_iter()
+        .map(|(seller, theirs)| {
+            let down = sla::down_ms(from, to, &theirs);
+            (seller, down)
+        })
+        .collect();
     let tier = crate::catalog::sla_tiers(state)
         .await?
         .into_iter()

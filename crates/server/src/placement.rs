@@ -163,9 +163,13 @@ async fn query(
     };
     let first = next(&mut binds, Bind::Text(first_value.to_owned()));
     // Hosts with room for one instance (and not the one being left).
-    let mut room = "h.status = 'online' AND h.draining = 0 AND h.alloc_vcpu + f.vcpu <= h.vcpu
-         AND h.alloc_ram_gib + f.ram_gib <= h.ram_gib AND h.alloc_disk_gib + f.disk_gib <= h.disk_gib"
-        .to_owned();
+    let vcpu = next(&mut binds, Bind::Int(i64::from(search.need.vcpu)));
+    let ram = next(&mut binds, Bind::Int(i64::from(search.need.ram_gib)));
+    let disk = next(&mut binds, Bind::Int(i64::from(search.need.disk_gib)));
+    let mut room = format!(
+        "h.status = 'online' AND h.draining = 0 AND h.alloc_vcpu + {vcpu} <= h.vcpu
+         AND h.alloc_ram_gib + {ram} <= h.ram_gib AND h.alloc_disk_gib + {disk} <= h.disk_gib"
+    );
     if let Some(host) = search.exclude_host {
         let p = next(&mut binds, Bind::Text(host.to_owned()));
         room.push_str(&format!(" AND h.id <> {p}"));
@@ -202,7 +206,6 @@ async fn query(
                 "SELECT p.offer_id, p.hourly_cents, o.seller_id, o.zone
                  FROM offer_prices p CROSS JOIN offers o
                  JOIN sla_tiers t ON t.id = o.sla_tier
-                 JOIN flavors f ON f.id = p.flavor_id
                  WHERE o.id = p.offer_id AND p.flavor_id = $1 AND t.availability_bp >= $2
                    AND o.status = 'active' AND {first_column} <> {first} AND {}
                    AND EXISTS (SELECT 1 FROM hosts h WHERE h.seller_id = o.seller_id AND h.zone = o.zone AND {room})
@@ -219,7 +222,6 @@ async fn query(
          FROM c
          JOIN hosts h ON h.seller_id = c.seller_id AND h.zone = c.zone
          JOIN sellers s ON s.account_id = h.seller_id
-         JOIN flavors f ON f.id = $1
          WHERE {room}
          ORDER BY c.hourly_cents, c.offer_id, h.id"
     );

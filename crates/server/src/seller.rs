@@ -486,11 +486,17 @@ pub async fn load_hosts(
             ram_gib: aram as u32,
             disk_gib: adisk as u32,
         };
-        let uptime_bp = capacity::host_uptime_bp(&mut conn, &id, registered, now).await?;
+        // One read of the outages serves both windows.
         let (month_start, ..) = crate::sla::month_of(now);
+        let outages = capacity::host_outages(
+            &mut conn,
+            &id,
+            month_start.min(now - capacity::UPTIME_WINDOW_MS),
+        )
+        .await?;
+        let uptime_bp = capacity::uptime_bp(registered, &outages, now);
         let month_availability_bp =
-            capacity::host_availability_bp(&mut conn, &id, registered.max(month_start), now)
-                .await?;
+            crate::sla::availability_bp(registered.max(month_start), now, &outages);
         hosts.push(Host {
             status: if status != "online" {
                 HostStatus::Offline
