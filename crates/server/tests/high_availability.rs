@@ -55,6 +55,58 @@ async fn market(app: &TestApp) -> Market {
     }
 }
 
+impl Market {
+    /// Every host as (id, credential).
+    fn hosts(&self) -> [(&str, &str); 5] {
+        [
+            (&self.a.host_id, &self.a.host_credential),
+            (&self.a2.0, &self.a2.1),
+            (&self.b.host_id, &self.b.host_credential),
+            (&self.c.host_id, &self.c.host_credential),
+            (&self.d.host_id, &self.d.host_credential),
+        ]
+    }
+
+    fn credential(&self, host_id: &str) -> String {
+        let (_, credential) = self
+            .hosts()
+            .into_iter()
+            .find(|(id, _)| *id == host_id)
+            .unwrap();
+        credential.to_owned()
+    }
+
+    /// Seller A's host in zone A that is not `host_id`, as (id, credential).
+    fn other_a(&self, host_id: &str) -> (String, String) {
+        let (id, credential) = if host_id == self.a.host_id {
+            (&self.a2.0, &self.a2.1)
+        } else {
+            (&self.a.host_id, &self.a.host_credential)
+        };
+        (id.clone(), credential.clone())
+    }
+
+    /// The credentials of every host but `host_id` (to keep them online).
+    fn credentials_but(&self, host_id: &str) -> Vec<String> {
+        self.hosts()
+            .into_iter()
+            .filter(|(id, _)| *id != host_id)
+            .map(|(_, credential)| credential.to_owned())
+            .collect()
+    }
+}
+
+/// The instance of `ids` placed in `zone`, with its host.
+async fn in_zone(app: &TestApp, ids: &[String], zone: &str) -> (String, String) {
+    for id in ids {
+        let (host, placed_in, ..) = whereabouts(app, id).await;
+        if placed_in == zone {
+            return (id.clone(), host);
+        }
+    }
+    panic!("no instance in {zone}");
+}
+
 async fn gold_quote(
     app: &TestApp,
     m: &Market,
@@ -315,21 +367,10 @@ async fn draining_migrates_every_instance_keeping_ids_and_spread() {
     let anywhere = gold_order(&app, &m, 2, "any", false).await;
     let spread = gold_order(&app, &m, 2, "distinct_zones", false).await;
     let (first_host, ..) = whereabouts(&app, &anywhere[0]).await;
-    let spread_a = {
-        let mut in_a = None;
-        for id in &spread {
-            if whereabouts(&app, id).await.1 == A {
-                in_a = Some(id.clone());
-            }
-        }
-        in_a.expect("one spread instance in zone A")
-    };
-    assert_eq!(whereabouts(&app, &spread_a).await.0, first_host);
-    let (drained, drained_cred, other, other_cred) = if first_host == m.a.host_id {
-        (&m.a.host_id, &m.a.host_credential, &m.a2.0, &m.a2.1)
-    } else {
-        (&m.a2.0, &m.a2.1, &m.a.host_id, &m.a.host_credential)
-    };
+    let (spread_a, spread_a_host) = in_zone(&app, &spread, A).await;
+    assert_eq!(spread_a_host, first_host);
+    let (drained, drained_cred) = (&first_host, &m.credential(&first_host));
+    let (other, other_cred) = &m.other_a(drained);
     let on_drained = vec![anywhere[0].clone(), anywhere[1].clone(), spread_a.clone()];
     for id in &on_drained {
         assert_eq!(&whereabouts(&app, id).await.0, drained);
@@ -413,22 +454,8 @@ async fn drained_instances_wait_when_no_host_keeps_the_spread() {
     let app = TestApp::new().await;
     let m = market(&app).await;
     let spread = gold_order(&app, &m, 3, "distinct_zones", false).await;
-    let mut in_a = None;
-    for id in &spread {
-        let (host, zone, ..) = whereabouts(&app, id).await;
-        if zone == A {
-            in_a = Some((id.clone(), host));
-        }
-    }
-    let (id, host) = in_a.unwrap();
-    let (token, other) = (
-        &m.a.token,
-        if host == m.a.host_id {
-            &m.a2.0
-        } else {
-            &m.a.host_id
-        },
-    );
+    let (id, host) = in_zone(&app, &spread, A).await;
+    let (token, (other, _)) = (&m.a.token, &m.other_a(&host));
     // Seller A's other host is in maintenance too: zones B and D are taken
     // by the siblings and C is silver, so the instance keeps running.
     drain(&app, token, other).await;
@@ -469,25 +496,10 @@ async fn a_lost_host_fails_its_instances_and_auto_recovery_keeps_the_spread() {
     let m = market(&app).await;
     let recovering = gold_order(&app, &m, 2, "distinct_zones", true).await;
     let plain = gold_order(&app, &m, 1, "any", false).await;
-    let mut lost = None;
-    for id in &recovering {
-        let (host, zone, ..) = whereabouts(&app, id).await;
-        if zone == A {
-            lost = Some((id.clone(), host));
-        }
-    }
-    let (recovered_id, lost_host) = lost.unwrap();
+    let (recovered_id, lost_host) = in_zone(&app, &recovering, A).await;
     assert_eq!(whereabouts(&app, &plain[0]).await.0, lost_host);
-    let lost_cred = if lost_host == m.a.host_id {
-        m.a.host_credential.clone()
-    } else {
-        m.a2.1.clone()
-    };
-    let other_a = if lost_host == m.a.host_id {
-        &m.a2.0
-    } else {
-        &m.a.host_id
-    };
+    let lost_cred = m.credential(&lost_host);
+    let (other_a, _) = &m.other_a(&lost_host);
     // Seller A's other host is in maintenance: recovery must leave zone A,
     // and zone B holds the sibling.
     drain(&app, &m.a.token, other_a).await;
@@ -495,17 +507,7 @@ async fn a_lost_host_fails_its_instances_and_auto_recovery_keeps_the_spread() {
     report(&app, &lost_cred, &on_lost, "running").await;
 
     // A minute of running, then the host goes silent for good.
-    let healthy: Vec<String> = [
-        &m.a.host_credential,
-        &m.a2.1,
-        &m.b.host_credential,
-        &m.c.host_credential,
-        &m.d.host_credential,
-    ]
-    .into_iter()
-    .filter(|c| **c != lost_cred)
-    .cloned()
-    .collect();
+    let healthy = m.credentials_but(&lost_host);
     app.state.clock.advance(60_000);
     report(&app, &lost_cred, &on_lost, "running").await;
     let silent_since = app.state.clock.now();
@@ -585,11 +587,8 @@ async fn resuming_a_host_calls_off_moves_not_yet_made() {
     let m = market(&app).await;
     let ids = gold_order(&app, &m, 1, "any", false).await;
     let (host, ..) = whereabouts(&app, &ids[0]).await;
-    let (cred, other) = if host == m.a.host_id {
-        (&m.a.host_credential, &m.a2.0)
-    } else {
-        (&m.a2.1, &m.a.host_id)
-    };
+    let cred = &m.credential(&host);
+    let (other, _) = &m.other_a(&host);
     report(&app, cred, &ids, "running").await;
     drain(&app, &m.a.token, &host).await;
     assert_eq!(app.allocated(other).await, (1, 2, 20), "held for the move");
@@ -625,37 +624,10 @@ async fn a_failed_instance_waiting_for_recovery_can_be_terminated() {
     // Spread over the three gold zones: when A's host fails there is no
     // fourth zone to recover into (A's other host is in maintenance).
     let ids = gold_order(&app, &m, 3, "distinct_zones", true).await;
-    let mut in_a = None;
-    for id in &ids {
-        let (host, zone, ..) = whereabouts(&app, id).await;
-        if zone == A {
-            in_a = Some((id.clone(), host));
-        }
-    }
-    let (id, host) = in_a.unwrap();
-    let (other, healthy) = if host == m.a.host_id {
-        (
-            &m.a2.0,
-            [
-                &m.a2.1,
-                &m.b.host_credential,
-                &m.c.host_credential,
-                &m.d.host_credential,
-            ],
-        )
-    } else {
-        (
-            &m.a.host_id,
-            [
-                &m.a.host_credential,
-                &m.b.host_credential,
-                &m.c.host_credential,
-                &m.d.host_credential,
-            ],
-        )
-    };
+    let (id, host) = in_zone(&app, &ids, A).await;
+    let (other, _) = &m.other_a(&host);
     drain(&app, &m.a.token, other).await;
-    let healthy: Vec<String> = healthy.into_iter().cloned().collect();
+    let healthy = m.credentials_but(&host);
     app.state.clock.advance(6 * 60_000);
     keep_alive(&app, &healthy).await;
     jobs::run_once(&app.state).await.unwrap();
@@ -720,26 +692,13 @@ async fn a_month_credit_is_paid_by_the_seller_whose_host_was_down() {
     let ids = gold_order(&app, &m, 1, "any", true).await;
     let id = &ids[0];
     let (lost, ..) = whereabouts(&app, id).await;
-    let (lost_cred, other_a) = if lost == m.a.host_id {
-        (m.a.host_credential.clone(), m.a2.0.clone())
-    } else {
-        (m.a2.1.clone(), m.a.host_id.clone())
-    };
+    let lost_cred = m.credential(&lost);
+    let (other_a, _) = m.other_a(&lost);
     // Nowhere to recover to for now.
     drain(&app, &m.a.token, &other_a).await;
     drain(&app, &m.b.token, &m.b.host_id).await;
     drain(&app, &m.d.token, &m.d.host_id).await;
-    let healthy: Vec<String> = [
-        &m.a.host_credential,
-        &m.a2.1,
-        &m.b.host_credential,
-        &m.c.host_credential,
-        &m.d.host_credential,
-    ]
-    .into_iter()
-    .filter(|c| **c != lost_cred)
-    .cloned()
-    .collect();
+    let healthy = m.credentials_but(&lost);
     report(&app, &lost_cred, &ids, "running").await;
     app.state.clock.advance(60_000);
     report(&app, &lost_cred, &ids, "running").await;
@@ -806,23 +765,9 @@ async fn concurrent_passes_fail_and_recover_each_instance_once() {
     let m = market(&app).await;
     let ids = gold_order(&app, &m, 3, "any", true).await;
     let (lost, ..) = whereabouts(&app, &ids[0]).await;
-    let lost_cred = if lost == m.a.host_id {
-        m.a.host_credential.clone()
-    } else {
-        m.a2.1.clone()
-    };
+    let lost_cred = m.credential(&lost);
     report(&app, &lost_cred, &ids, "running").await;
-    let healthy: Vec<String> = [
-        &m.a.host_credential,
-        &m.a2.1,
-        &m.b.host_credential,
-        &m.c.host_credential,
-        &m.d.host_credential,
-    ]
-    .into_iter()
-    .filter(|c| **c != lost_cred)
-    .cloned()
-    .collect();
+    let healthy = m.credentials_but(&lost);
     app.state.clock.advance(20_000);
     keep_alive(&app, &healthy).await;
     jobs::run_once(&app.state).await.unwrap();
