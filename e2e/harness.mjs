@@ -143,6 +143,32 @@ export async function startDemoMarket() {
   return server;
 }
 
+/**
+ * One call of the server's API (`path` under /api/v1) with an optional
+ * bearer token; returns the JSON body and throws on any non-2xx answer.
+ */
+export async function apiRequest(baseURL, method, path, token, body, headers = {}) {
+  const res = await fetch(`${baseURL}/api/v1${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Polls `check` every 250 ms until it returns something truthy, which it returns. */
+export async function until(what, check, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** The demo buyer that `--demo` creates. */
 export const DEMO_BUYER = { email: 'buyer@demo.sparecloud.dev', password: 'demo-password-1' };
 

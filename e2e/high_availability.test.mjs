@@ -6,7 +6,9 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO_BUYER, ensureBuilt, launchBrowser, newPage, saveScreenshot, startDemoMarket } from './harness.mjs';
+import {
+  DEMO_BUYER, apiRequest, ensureBuilt, launchBrowser, newPage, saveScreenshot, startDemoMarket, until,
+} from './harness.mjs';
 
 const SELLER = { email: 'ops@nordlicht.demo.sparecloud.dev', password: DEMO_BUYER.password };
 const SSH_KEY =
@@ -26,26 +28,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function api(method, path, token, body, headers = {}) {
-  const res = await fetch(`${server.baseURL}/api/v1${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  assert.ok(res.ok, `${method} ${path}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function until(what, check, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const api = (...call) => apiRequest(server.baseURL, ...call);
 
 /** The demo buyer's running instance on Nordlicht Hosting (gold, two hosts). */
 async function runningInstance() {

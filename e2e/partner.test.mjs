@@ -9,7 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
-import { ROOT, ensureBuilt, freePort, launchBrowser, newPage, saveScreenshot, startDemoMarket } from './harness.mjs';
+import {
+  ROOT, apiRequest, ensureBuilt, freePort, launchBrowser, newPage, saveScreenshot, startDemoMarket,
+} from './harness.mjs';
 
 const SSH_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@laptop';
@@ -34,16 +36,7 @@ async function servePage(html) {
   return { origin: `http://127.0.0.1:${port}`, close: () => new Promise((r) => http.close(r)) };
 }
 
-async function api(method, path, token, body, headers = {}) {
-  const res = await fetch(`${server.baseURL}/api/v1${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  assert.ok(res.ok, `${method} ${path}: ${JSON.stringify(json)}`);
-  return json;
-}
+const api = (...call) => apiRequest(server.baseURL, ...call);
 
 before(async () => {
   ensureBuilt();

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, ensureBuilt, launchBrowser, newPage, saveScreenshot, startServer } from './harness.mjs';
+import { ROOT, apiRequest, ensureBuilt, launchBrowser, newPage, saveScreenshot, startServer, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -119,16 +119,7 @@ test('a new seller connects a host with the real agent, publishes prices and is 
 
 /** Through the API: a buyer orders one s1.small from Test Racks, waits for it to run, and terminates it. */
 async function rentAndTerminate() {
-  const api = async (method, path, token, body, headers = {}) => {
-    const res = await fetch(`${server.baseURL}/api/v1${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = await res.json();
-    assert.ok(res.ok, `${method} ${path}: ${JSON.stringify(json)}`);
-    return json;
-  };
+  const api = (...call) => apiRequest(server.baseURL, ...call);
   const { token } = await api('POST', '/accounts', null, {
     email: 'renter@example.com', password: 'correct horse battery', display_name: 'Renter', roles: ['buyer'],
   });
@@ -145,19 +136,11 @@ async function rentAndTerminate() {
     ssh_public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl r@x',
   }, { 'Idempotency-Key': 'rent-1' });
   const id = order.instances[0].id;
-  for (let i = 0; i < 100; i++) {
-    const detail = await api('GET', `/instances/${id}`, token);
-    if (detail.instance.status === 'running') break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const status = async () => (await api('GET', `/instances/${id}`, token)).instance.status;
+  await until('the instance to run', async () => (await status()) === 'running', 20_000);
   await api('POST', `/instances/${id}/terminate`, token);
   // Terminated once the agent has destroyed it: the host's room is back.
-  for (let i = 0; i < 100; i++) {
-    const detail = await api('GET', `/instances/${id}`, token);
-    if (detail.instance.status === 'terminated') return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail('the instance was not terminated');
+  await until('the instance to be terminated', async () => (await status()) === 'terminated', 20_000);
 }
 
 test('a revoked token is refused by the agent, and the dashboard shows the host online', async () => {
