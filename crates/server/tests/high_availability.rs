@@ -139,19 +139,27 @@ async fn gold_order(
         .order(&m.buyer, &quote_id, &m.card, &format!("k-{quote_id}"))
         .await;
     assert_eq!(order.status, StatusCode::CREATED, "{}", order.text());
-    let mut instances: Vec<(String, String)> = order.json()["instances"]
+    sorted_pairs(&order.json()["instances"], "name", "id")
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect()
+}
+
+/// The (`a`, `b`) string fields of each item of a JSON array, sorted.
+fn sorted_pairs(items: &Value, a: &str, b: &str) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = items
         .as_array()
         .unwrap()
         .iter()
         .map(|i| {
             (
-                i["name"].as_str().unwrap().to_owned(),
-                i["id"].as_str().unwrap().to_owned(),
+                i[a].as_str().unwrap().to_owned(),
+                i[b].as_str().unwrap().to_owned(),
             )
         })
         .collect();
-    instances.sort();
-    instances.into_iter().map(|(_, id)| id).collect()
+    pairs.sort();
+    pairs
 }
 
 /// (host id, zone, status, seller id) of an instance, read from the database.
@@ -183,19 +191,7 @@ fn event_kinds(detail: &Value) -> Vec<String> {
 /// The states a heartbeat's answer asks for, by instance id.
 fn desired(res: &common::TestResponse) -> Vec<(String, String)> {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    let mut out: Vec<(String, String)> = res.json()["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["id"].as_str().unwrap().to_owned(),
-                i["state"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    sorted_pairs(&res.json()["instances"], "id", "state")
 }
 
 async fn host_view(app: &TestApp, seller_token: &str, host_id: &str) -> Value {
@@ -212,9 +208,18 @@ async fn host_view(app: &TestApp, seller_token: &str, host_id: &str) -> Value {
 }
 
 async fn drain(app: &TestApp, seller_token: &str, host_id: &str) -> Value {
+    host_action(app, seller_token, host_id, "drain").await
+}
+
+async fn resume(app: &TestApp, seller_token: &str, host_id: &str) -> Value {
+    host_action(app, seller_token, host_id, "resume").await
+}
+
+/// `POST /seller/hosts/{id}/{action}`, which must succeed; the host.
+async fn host_action(app: &TestApp, seller_token: &str, host_id: &str, action: &str) -> Value {
     let res = app
         .post(
-            &format!("/api/v1/seller/hosts/{host_id}/drain"),
+            &format!("/api/v1/seller/hosts/{host_id}/{action}"),
             Some(seller_token),
             serde_json::json!({}),
         )
@@ -470,14 +475,7 @@ async fn drained_instances_wait_when_no_host_keeps_the_spread() {
     assert_eq!(whereabouts(&app, &id).await.0, host);
 
     // The other host comes back: the next jobs pass moves it there.
-    let res = app
-        .post(
-            &format!("/api/v1/seller/hosts/{other}/resume"),
-            Some(token),
-            serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    resume(&app, token, other).await;
     for seller in [&m.a, &m.b, &m.c, &m.d] {
         report(&app, &seller.host_credential, &[], "running").await;
     }
@@ -593,14 +591,7 @@ async fn resuming_a_host_calls_off_moves_not_yet_made() {
     drain(&app, &m.a.token, &host).await;
     assert_eq!(app.allocated(other).await, (1, 2, 20), "held for the move");
 
-    let res = app
-        .post(
-            &format!("/api/v1/seller/hosts/{host}/resume"),
-            Some(&m.a.token),
-            serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    resume(&app, &m.a.token, &host).await;
     assert_eq!(app.allocated(other).await, (0, 0, 0), "the hold is freed");
     let asked = desired(&report(&app, cred, &ids, "running").await);
     assert_eq!(asked, [(ids[0].clone(), "running".to_owned())]);
@@ -655,12 +646,7 @@ async fn a_failed_instance_waiting_for_recovery_can_be_terminated() {
     assert_eq!(res.json()["status"], "terminated");
     assert_eq!(res.json()["recovering"], false);
     // It is not recovered later.
-    app.post(
-        &format!("/api/v1/seller/hosts/{other}/resume"),
-        Some(&m.a.token),
-        serde_json::json!({}),
-    )
-    .await;
+    resume(&app, &m.a.token, other).await;
     keep_alive(&app, &healthy).await;
     jobs::run_once(&app.state).await.unwrap();
     assert_eq!(whereabouts(&app, &id).await.2, "terminated");
@@ -714,12 +700,7 @@ async fn a_month_credit_is_paid_by_the_seller_whose_host_was_down() {
     assert_eq!(whereabouts(&app, id).await.2, "failed");
     app.state.clock.advance(3_600_000);
     keep_alive(&app, &healthy).await;
-    app.post(
-        &format!("/api/v1/seller/hosts/{}/resume", m.b.host_id),
-        Some(&m.b.token),
-        serde_json::json!({}),
-    )
-    .await;
+    resume(&app, &m.b.token, &m.b.host_id).await;
     jobs::run_once(&app.state).await.unwrap();
     assert_eq!(whereabouts(&app, id).await.0, m.b.host_id);
     report(&app, &m.b.host_credential, &ids, "running").await;
