@@ -68,6 +68,10 @@ test('draining a host migrates its instance to another host, with progress for t
     // It asks first: draining stops and moves the host's instances.
     const confirm = hosts.getByRole('alertdialog', { name: `Confirm draining ${busy.name}` });
     await confirm.getByText(/its 1 instance\(s\) are stopped and started again/).waitFor();
+    // The host list reloads every few seconds: the question stays open.
+    await page.waitForResponse((r) => r.url().endsWith('/api/v1/seller/hosts'));
+    await page.waitForTimeout(100);
+    assert.ok(await confirm.isVisible(), 'still asking after the host list reloaded');
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     await confirm.waitFor({ state: 'detached' });
     assert.equal((await api('GET', '/seller/hosts', sellerToken)).find((h) => h.id === busy.id).status, 'online');

@@ -103,6 +103,9 @@ fn Dashboard() -> impl IntoView {
         let token = token();
         async move { api::earnings(&token).await }
     });
+    // Outside the table: the host list reloads every few seconds, and an
+    // open "drain?" question must survive that.
+    let confirming_drain = RwSignal::new(None::<String>);
     let problem_view = |errors: ArcRwSignal<Errors>| {
         view! {
             <p class="alert alert-error" role="alert">
@@ -118,7 +121,7 @@ fn Dashboard() -> impl IntoView {
                 <ErrorBoundary fallback=move |e| problem_view(e)>
                     {move || Suspend::new(async move {
                         let list = hosts.await?;
-                        Ok::<_, Problem>(view! { <HostTable hosts=list on_change=Callback::new(move |()| hosts.refetch()) /> })
+                        Ok::<_, Problem>(view! { <HostTable hosts=list confirming=confirming_drain on_change=Callback::new(move |()| hosts.refetch()) /> })
                     })}
                 </ErrorBoundary>
             </Transition>
@@ -210,7 +213,12 @@ fn drain_text(progress: &DrainProgress) -> String {
 }
 
 #[component]
-fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
+fn HostTable(
+    hosts: Vec<Host>,
+    /// The host whose drain is being confirmed.
+    confirming: RwSignal<Option<String>>,
+    on_change: Callback<()>,
+) -> impl IntoView {
     let class = dash_class();
     let session = use_session();
     let drain = Action::new_local(move |(id, on): &(String, bool)| {
@@ -248,8 +256,11 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                     let draining = h.status == HostStatus::Draining;
                     let name = h.name.clone();
                     // Draining a host with instances stops and moves them: ask first.
-                    let confirming = RwSignal::new(false);
                     let asks_first = !draining && h.instances > 0;
+                    let is_confirming = {
+                        let id = id.clone();
+                        move || confirming.with(|c| c.as_deref() == Some(id.as_str()))
+                    };
                     let instances = h.instances;
                     let confirm_id = id.clone();
                     let confirm_name = name.clone();
@@ -268,7 +279,7 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                                     aria-label=format!("{} {name}", if draining { "Resume" } else { "Drain" })
                                     on:click=move |_| {
                                         if asks_first {
-                                            confirming.set(true);
+                                            confirming.set(Some(id.clone()));
                                         } else {
                                             drain.dispatch((id.clone(), !draining));
                                         }
@@ -277,7 +288,7 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                                 </button>
                             </td>
                         </tr>
-                        {move || confirming.get().then(|| {
+                        {move || is_confirming().then(|| {
                             let id = confirm_id.clone();
                             view! {
                                 <tr>
@@ -287,11 +298,11 @@ fn HostTable(hosts: Vec<Host>, on_change: Callback<()>) -> impl IntoView {
                                                 "Drain {confirm_name}? No new instances are placed on it, and its {instances} instance(s) are stopped and started again, with the same ids, on other hosts that keep their service level and spread. Buyers see the move in their event logs."
                                             )}</p>
                                             <button class="button" type="button"
-                                                on:click=move |_| { confirming.set(false); drain.dispatch((id.clone(), true)); }>
+                                                on:click=move |_| { confirming.set(None); drain.dispatch((id.clone(), true)); }>
                                                 "Drain and migrate"
                                             </button>
                                             " "
-                                            <button class="button button-secondary" type="button" on:click=move |_| confirming.set(false)>
+                                            <button class="button button-secondary" type="button" on:click=move |_| confirming.set(None)>
                                                 "Cancel"
                                             </button>
                                         </div>
@@ -477,4 +488,30 @@ fn TokenTable(tokens: Vec<InstallToken>, on_change: Callback<()>) -> impl IntoVi
         </table>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drain_progress_reads_as_a_sentence() {
+        let progress = |moved, migrating, waiting| DrainProgress {
+            moved,
+            migrating,
+            waiting,
+        };
+        assert_eq!(
+            drain_text(&progress(0, 0, 0)),
+            "Drained: no instances here."
+        );
+        assert_eq!(
+            drain_text(&progress(1, 0, 0)),
+            "Drained: 1 instance moved to other hosts."
+        );
+        assert_eq!(
+            drain_text(&progress(2, 1, 3)),
+            "2 moved · 1 stopping to move · 3 waiting for a host that keeps the service level and spread"
+        );
+    }
 }
