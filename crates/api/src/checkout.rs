@@ -176,3 +176,29 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placements_round_trip_through_their_names_and_json() {
+        for placement in [
+            Placement::Any,
+            Placement::DistinctHosts,
+            Placement::DistinctZones,
+        ] {
+            assert_eq!(Placement::parse(placement.as_str()), Some(placement));
+            let json = serde_json::to_string(&placement).unwrap();
+            assert_eq!(json, format!("\"{}\"", placement.as_str()));
+        }
+        assert_eq!(Placement::parse("spread"), None);
+        // Older clients send no placement: anywhere, no recovery.
+        let request: QuoteRequest = serde_json::from_str(
+            r#"{"offer_id":"o","image_id":"i","sla_tier":"gold","flavor_id":"f","count":1}"#,
+        )
+        .unwrap();
+        assert_eq!(request.placement, Placement::Any);
+        assert!(!request.auto_recover);
+    }
+}
