@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use sparecloud_server::auth::{hash_password, token_hash};
-use sparecloud_server::{capacity, db};
+use sparecloud_server::db;
+use sparecloud_server::domain::capacity;
 
 #[derive(Parser)]
 struct Cli {

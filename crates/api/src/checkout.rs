@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::instances::Instance;
+pub use crate::placement::Placement;
 
 /// The header that makes `POST /orders` safe to retry.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
@@ -23,47 +24,6 @@ pub struct QuoteRequest {
     /// its host fails.
     #[serde(default)]
     pub auto_recover: bool,
-}
-
-/// How an order's instances are spread over physical infrastructure. A
-/// spread may use other sellers' offers of the same or a higher service
-/// level when the chosen offer alone cannot meet it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Placement {
-    /// Anywhere the chosen offer has room.
-    #[default]
-    Any,
-    /// Each instance on a different host.
-    DistinctHosts,
-    /// Each instance in a different zone.
-    DistinctZones,
-}
-
-impl Placement {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Placement::Any => "any",
-            Placement::DistinctHosts => "distinct_hosts",
-            Placement::DistinctZones => "distinct_zones",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Placement> {
-        [
-            Placement::Any,
-            Placement::DistinctHosts,
-            Placement::DistinctZones,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == value)
-    }
-
-    /// Whether instances must be kept apart.
-    pub fn is_spread(self) -> bool {
-        self != Placement::Any
-    }
 }
 
 /// Where a quote put some of its instances: one row per offer used.
@@ -182,17 +142,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placements_round_trip_through_their_names_and_json() {
-        for placement in [
-            Placement::Any,
-            Placement::DistinctHosts,
-            Placement::DistinctZones,
-        ] {
-            assert_eq!(Placement::parse(placement.as_str()), Some(placement));
-            let json = serde_json::to_string(&placement).unwrap();
-            assert_eq!(json, format!("\"{}\"", placement.as_str()));
-        }
-        assert_eq!(Placement::parse("spread"), None);
+    fn older_clients_get_the_default_placement() {
         // Older clients send no placement: anywhere, no recovery.
         let request: QuoteRequest = serde_json::from_str(
             r#"{"offer_id":"o","image_id":"i","sla_tier":"gold","flavor_id":"f","count":1}"#,

@@ -73,7 +73,7 @@ pub struct Instance {
     pub updated_at: String,
     /// How its order is spread; moves keep it.
     #[serde(default)]
-    pub placement: crate::checkout::Placement,
+    pub placement: crate::placement::Placement,
     /// Started again on another host if its host fails.
     #[serde(default)]
     pub auto_recover: bool,

@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod instances;
 pub mod offers;
 pub mod partners;
+pub mod placement;
 pub mod problem;
 pub mod seller;
 pub mod validate;

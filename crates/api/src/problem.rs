@@ -43,6 +43,43 @@ pub mod kinds {
     pub const CONFLICT: &str = "https://sparecloud.dev/problems/conflict";
     pub const TOO_MANY_REQUESTS: &str = "https://sparecloud.dev/problems/too-many-requests";
     pub const INTERNAL: &str = "https://sparecloud.dev/problems/internal";
+
+    // Checkout.
+    pub const CAPACITY_UNAVAILABLE: &str = "https://sparecloud.dev/problems/capacity-unavailable";
+    pub const SPREAD_UNAVAILABLE: &str = "https://sparecloud.dev/problems/spread-unavailable";
+    pub const QUOTE_EXPIRED: &str = "https://sparecloud.dev/problems/quote-expired";
+    pub const QUOTE_USED: &str = "https://sparecloud.dev/problems/quote-used";
+    pub const CARD_DECLINED: &str = "https://sparecloud.dev/problems/card-declined";
+    pub const INSUFFICIENT_FUNDS: &str = "https://sparecloud.dev/problems/insufficient-funds";
+    pub const PAYMENT_UNAVAILABLE: &str = "https://sparecloud.dev/problems/payment-unavailable";
+    pub const IDEMPOTENCY_KEY: &str = "https://sparecloud.dev/problems/idempotency-key";
+
+    // Agents: refused install tokens each have their own type, so the agent
+    // can say exactly what happened.
+    pub const INSTALL_TOKEN_INVALID: &str = "https://sparecloud.dev/problems/install-token-invalid";
+    pub const INSTALL_TOKEN_USED: &str = "https://sparecloud.dev/problems/install-token-used";
+    pub const INSTALL_TOKEN_EXPIRED: &str = "https://sparecloud.dev/problems/install-token-expired";
+    pub const INSTALL_TOKEN_REVOKED: &str = "https://sparecloud.dev/problems/install-token-revoked";
+    pub const HOST_CREDENTIAL_INVALID: &str =
+        "https://sparecloud.dev/problems/host-credential-invalid";
+
+    // Made by clients themselves, for failures with no server answer.
+    pub const CLIENT_NETWORK: &str = "https://sparecloud.dev/problems/client/network";
+    pub const CLIENT_UNEXPECTED_RESPONSE: &str =
+        "https://sparecloud.dev/problems/client/unexpected-response";
+}
+
+impl Problem {
+    /// Whether this problem is of `kind` (one of [`kinds`]): what clients
+    /// decide on, never the HTTP status.
+    pub fn is(&self, kind: &str) -> bool {
+        self.kind == kind
+    }
+
+    /// A card problem that another card may fix.
+    pub fn is_card_refused(&self) -> bool {
+        self.is(kinds::CARD_DECLINED) || self.is(kinds::INSUFFICIENT_FUNDS)
+    }
 }
 
 impl Problem {

@@ -1,17 +1,11 @@
-//! Passwords (argon2id), bearer tokens (random, stored as SHA-256) and the
-//! extractor for the signed-in account.
+//! Passwords (argon2id), bearer tokens (random, stored as SHA-256) and
+//! ids. No axum: the extractors that use these live in `http::extract`.
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use sha2::{Digest, Sha256};
-use sparecloud_api::accounts::Role;
-use sparecloud_api::problem::kinds;
 
-use crate::AppState;
 use crate::error::{AppError, AppResult};
 
 /// Hashes a password with argon2id (the crate's default: m=19 MiB, t=2, p=1,
@@ -21,7 +15,22 @@ pub fn hash_password(password: &str) -> AppResult<String> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|e| AppError::Internal(format!("password hashing failed: {e}")))
+        .map_err(|e| AppError::internal(format!("password hashing failed: {e}")))
+}
+
+/// `hash_password` on the blocking pool: argon2 takes tens of milliseconds
+/// of CPU, which must not stall the async workers.
+pub async fn hash_password_off_thread(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::internal_from("password hashing panicked", e))?
+}
+
+/// `verify_password` on the blocking pool.
+pub async fn verify_password_off_thread(password: String, phc: String) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .map_err(|e| AppError::internal_from("password check panicked", e))
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
@@ -67,84 +76,6 @@ fn hex(bytes: &[u8]) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
-}
-
-/// The bearer token of a request, if it has one.
-pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-}
-
-/// The signed-in account, from a valid, unexpired session token.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub account_id: String,
-    pub session_id: String,
-    pub is_buyer: bool,
-    pub is_seller: bool,
-}
-
-impl AuthUser {
-    pub fn require(&self, role: Role) -> AppResult<()> {
-        let has = match role {
-            Role::Buyer => self.is_buyer,
-            Role::Seller => self.is_seller,
-        };
-        if has {
-            Ok(())
-        } else {
-            let what = match role {
-                Role::Buyer => "a buyer",
-                Role::Seller => "a seller",
-            };
-            Err(AppError::problem(
-                kinds::FORBIDDEN,
-                "Not allowed",
-                StatusCode::FORBIDDEN,
-                format!("This needs an account that is {what}."),
-            ))
-        }
-    }
-}
-
-pub fn unauthorized(detail: &str) -> AppError {
-    unauthorized_with("Please sign in", detail)
-}
-
-pub fn unauthorized_with(title: &str, detail: &str) -> AppError {
-    AppError::problem(kinds::UNAUTHORIZED, title, StatusCode::UNAUTHORIZED, detail)
-}
-
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
-        let token = bearer_token(parts)
-            .ok_or_else(|| unauthorized("Sign in to do this (no bearer token was sent)."))?;
-        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT s.id, a.id, a.is_buyer, a.is_seller
-             FROM sessions s JOIN accounts a ON a.id = s.account_id
-             WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
-        )
-        .bind(token_hash(token))
-        .bind(state.clock.now())
-        .fetch_optional(&state.db)
-        .await?;
-        let (session_id, account_id, is_buyer, is_seller) = row
-            .ok_or_else(|| unauthorized("Your session has expired or was ended: sign in again."))?;
-        Ok(AuthUser {
-            account_id,
-            session_id,
-            is_buyer: is_buyer != 0,
-            is_seller: is_seller != 0,
-        })
-    }
 }
 
 #[cfg(test)]

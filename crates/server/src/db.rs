@@ -1,4 +1,4 @@
-//! The database pool. `sqlx::Any` keeps one code path for SQLite (the
+//! The database pool and connections. `sqlx::Any` keeps one code path for SQLite (the
 //! embedded default) and PostgreSQL; the SQL is kept portable (`$1`
 //! placeholders, BIGINT and TEXT columns).
 
@@ -6,9 +6,12 @@ use std::path::Path;
 use std::str::FromStr;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions};
 
 pub type Pool = AnyPool;
+/// One connection or an open transaction (`&mut *tx`): what domain
+/// functions that must run inside a caller's transaction take.
+pub type Conn = AnyConnection;
 
 /// Connects to `url`. For SQLite the file and its directory are created when
 /// missing, and the database is switched to write-ahead logging so readers
@@ -95,6 +98,11 @@ pub async fn begin_write(
     } else {
         pool.begin().await
     }
+}
+
+/// Whether the database answers.
+pub async fn ping(pool: &Pool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(drop)
 }
 
 pub fn is_sqlite(pool: &Pool) -> bool {

@@ -7,10 +7,11 @@
 
 use std::path::Path;
 
-use crate::AppState;
 use crate::auth::{hash_password, new_id, new_token, token_hash};
-use crate::capacity;
+use crate::db;
+use crate::domain::{capacity, partners};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 
 pub const DEMO_BUYER_EMAIL: &str = "buyer@demo.sparecloud.dev";
 pub const DEMO_PASSWORD: &str = "demo-password-1";
@@ -101,7 +102,7 @@ pub async fn seed(state: &AppState, agents_dir: &Path) -> AppResult<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    let mut tx = crate::db::begin_write(&state.db).await?;
+    let mut tx = db::begin_write(&state.db).await?;
     sqlx::query(
         "INSERT INTO accounts (id, email, password_hash, display_name, is_buyer, is_seller, created_at_ms)
          VALUES ($1, $2, $3, 'Demo Buyer', 1, 0, $4)",
@@ -194,28 +195,28 @@ pub async fn seed(state: &AppState, agents_dir: &Path) -> AppResult<()> {
             &serde_json::to_vec_pretty(state_json).unwrap_or_default(),
         )
         .map_err(|e| {
-            AppError::Internal(format!(
-                "cannot write demo agent state in {}: {e}",
-                dir.display()
-            ))
+            AppError::internal_from(
+                format!("cannot write demo agent state in {}", dir.display()),
+                e,
+            )
         })?;
     }
     tx.commit().await?;
     // The demo partner portal that `make run` serves on a second origin.
-    let partner = crate::partners::NewPartner {
+    let partner = partners::NewPartner {
         id: DEMO_PARTNER.into(),
         name: "Demo Portal".into(),
         origins: vec![
             "http://127.0.0.1:8081".into(),
             "http://localhost:8081".into(),
         ],
-        share_bp: crate::partners::DEFAULT_SHARE_BP,
+        share_bp: partners::DEFAULT_SHARE_BP,
         accent_color: "#7c3aed".into(),
         logo_url: None,
     };
     // Its API key is not kept: `partner add` makes partners whose ledger
     // you want to read.
-    crate::partners::add(&state.db, &partner, now).await?;
+    partners::add(&state.db, &partner, now).await?;
     tracing::info!(
         sellers = SELLERS.len(),
         hosts = agent_files.len(),

@@ -1,28 +1,57 @@
-//! The one error type handlers return. Client errors become problem+json
-//! responses with a stable `type`; internal errors are logged in full and
-//! answered with a generic 500 that leaks nothing.
+//! The one error type of the server. Client errors carry the problem to
+//! show as it is (4xx, with a stable `type`); internal errors keep their
+//! source chain so that `http::problem` can log it in full while the client
+//! gets a generic 500 that leaks nothing. No axum here: the domain returns
+//! these, and only `http` turns them into responses.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use sparecloud_api::problem::{PROBLEM_CONTENT_TYPE, kinds};
+use http::StatusCode;
+use sparecloud_api::problem::kinds;
 use sparecloud_api::{FieldError, Problem};
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Any error with its source chain, for [`AppError::Internal`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// A problem to show the client as it is (4xx).
     #[error("{0}")]
     Client(Problem),
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Something that should not happen: `context` says what was being
+    /// done, `source` (when there is one) why it failed.
+    #[error("{context}")]
+    Internal {
+        context: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
 impl AppError {
     pub fn problem(kind: &str, title: &str, status: StatusCode, detail: impl Into<String>) -> Self {
         Self::Client(Problem::new(kind, title, status.as_u16()).with_detail(detail))
+    }
+
+    /// An internal error with nothing underneath.
+    pub fn internal(context: impl Into<String>) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// An internal error caused by `source`.
+    pub fn internal_from(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
     }
 
     /// `what` names the resource: "instance", "offer", ...
@@ -49,6 +78,26 @@ impl AppError {
         problem.errors = errors;
         Self::Client(problem)
     }
+
+    /// The whole chain, outermost first: what the log shows.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(error) = source {
+            text.push_str(": ");
+            text.push_str(&error.to_string());
+            source = error.source();
+        }
+        text
+    }
+}
+
+/// One field's error.
+pub fn field(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 /// The failed checks among `(field, check)` pairs, in the order given.
@@ -57,37 +106,44 @@ pub fn field_errors<'a>(
 ) -> Vec<FieldError> {
     checks
         .into_iter()
-        .filter_map(|(field, result)| {
-            result.err().map(|message| FieldError {
-                field: field.into(),
-                message,
-            })
-        })
+        .filter_map(|(name, result)| result.err().map(|message| field(name, message)))
         .collect()
 }
 
-/// Writes `problem` as an `application/problem+json` response.
-pub fn problem_response(problem: Problem) -> Response {
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = (status, axum::Json(problem)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
-    );
-    response
+/// The result of an INSERT, with a unique-constraint violation (the row
+/// exists already) told apart: `Ok(false)`. The one place that knows how
+/// a backend reports one.
+pub fn inserted<T>(result: Result<T, sqlx::Error>) -> Result<bool, sqlx::Error> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        match self {
-            AppError::Client(problem) => problem_response(problem),
-            internal => {
-                tracing::error!(error = %internal, "request failed");
-                problem_response(
-                    Problem::new(kinds::INTERNAL, "Internal server error", 500)
-                        .with_detail("Something went wrong on our side. Please try again."),
-                )
-            }
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_keep_their_source_chain() {
+        let io = std::io::Error::other("disk on fire");
+        let error = AppError::internal_from("reading the index", io);
+        assert_eq!(error.to_string(), "reading the index");
+        assert_eq!(error.chain(), "reading the index: disk on fire");
+        assert_eq!(AppError::internal("no source").chain(), "no source");
+        let db = AppError::from(sqlx::Error::RowNotFound);
+        assert!(db.chain().starts_with("database error: "), "{}", db.chain());
+    }
+
+    #[test]
+    fn failed_checks_become_field_errors_in_order() {
+        let errors = field_errors([
+            ("a", Ok(())),
+            ("b", Err("bad b".into())),
+            ("c", Err("bad c".into())),
+        ]);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["b", "c"]);
     }
 }

@@ -9,18 +9,18 @@
 
 use std::time::Duration;
 
-use crate::AppState;
+use crate::domain::{agents, ha, ledger, quotes, sla};
 use crate::error::AppResult;
-use crate::{agent_api, checkout, ha, ledger};
+use crate::state::AppState;
 
 /// One pass of every job.
 pub async fn run_once(state: &AppState) -> AppResult<()> {
-    agent_api::mark_silent_hosts_offline(state).await?;
+    agents::mark_silent_hosts_offline(state).await?;
     ha::fail_lost_hosts(state).await?;
     ha::recover_waiting(state).await?;
     ha::retry_drains(state).await?;
-    checkout::release_expired_quotes(state).await?;
-    crate::sla::apply_last_month_credits(state).await?;
+    quotes::release_expired_quotes(state).await?;
+    sla::apply_last_month_credits(state).await?;
     ledger::accrue_running(
         &state.db,
         state.clock.now(),

@@ -1,7 +1,6 @@
 use clap::Parser;
-use sparecloud_server::config::{Command, PartnerCommand};
-use sparecloud_server::partners::{self, NewPartner};
-use sparecloud_server::{AppState, Config, Settings, app, db, demo, jobs, serve};
+use sparecloud_server::config::Command;
+use sparecloud_server::{AppState, Config, Settings, app, cli, db, demo, jobs, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,45 +15,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;
     if let Some(Command::Partner { action }) = &config.command {
-        let PartnerCommand::Add {
-            id,
-            name,
-            origins,
-            share_percent,
-            accent,
-            logo_url,
-        } = action;
-        let partner = NewPartner {
-            id: id.clone(),
-            name: name.clone(),
-            origins: origins.clone(),
-            share_bp: share_percent * 100,
-            accent_color: accent.clone(),
-            logo_url: logo_url.clone(),
-        };
-        let now = sparecloud_server::Clock::System.now();
-        return match partners::add(&pool, &partner, now).await {
-            Ok(key) => {
-                println!("Partner {id} added. Its API key (shown once): {key}");
-                println!(
-                    "Embed: <div data-sparecloud-partner=\"{id}\"></div><script src=\"PUBLIC_URL/public/embed.js\"></script>"
-                );
-                Ok(())
-            }
-            Err(sparecloud_server::error::AppError::Client(problem)) => {
-                let reasons: Vec<String> = problem
-                    .errors
-                    .iter()
-                    .map(|e| format!("--{}: {}", e.field, e.message))
-                    .collect();
-                eprintln!(
-                    "sparecloud-server: cannot add the partner:\n  {}",
-                    reasons.join("\n  ")
-                );
-                std::process::exit(2);
-            }
-            Err(error) => Err(error.to_string().into()),
-        };
+        return cli::partner(&pool, action).await.map_err(cli::refuse);
     }
     let state = AppState::new(pool, Settings::from_config(&config));
     if config.demo {

@@ -265,13 +265,13 @@ async fn a_silent_host_goes_offline_after_three_intervals_and_back_online_on_its
 
     app.state.clock.advance(14_000);
     assert!(
-        sparecloud_server::agent_api::mark_silent_hosts_offline(&app.state)
+        sparecloud_server::domain::agents::mark_silent_hosts_offline(&app.state)
             .await
             .unwrap()
             .is_empty()
     );
     app.state.clock.advance(2_000);
-    let offline = sparecloud_server::agent_api::mark_silent_hosts_offline(&app.state)
+    let offline = sparecloud_server::domain::agents::mark_silent_hosts_offline(&app.state)
         .await
         .unwrap();
     assert_eq!(offline, std::slice::from_ref(&seller.host_id));

@@ -41,7 +41,7 @@ async fn a_quote_prices_the_order_and_holds_the_capacity() {
 
     // After ten minutes the hold is released.
     app.state.clock.advance(10 * 60 * 1000);
-    let released = sparecloud_server::checkout::release_expired_quotes(&app.state)
+    let released = sparecloud_server::domain::quotes::release_expired_quotes(&app.state)
         .await
         .unwrap();
     assert_eq!(released, 1);

@@ -711,7 +711,7 @@ async fn a_month_credit_is_paid_by_the_seller_whose_host_was_down() {
 
     // November ends. The buyer gets one credit for the month; seller A,
     // whose host was down, pays it, not seller B, where it runs now.
-    let (_, december, _) = sparecloud_server::sla::month_of(app.state.clock.now());
+    let (_, december, _) = sparecloud_server::domain::uptime::month_of(app.state.clock.now());
     app.state
         .clock
         .advance(december - app.state.clock.now() + 3_600_000);
@@ -800,7 +800,7 @@ async fn concurrent_passes_fail_and_recover_each_instance_once() {
 async fn a_search_pages_through_other_offers_cheapest_first_whatever_the_page_size() {
     use sparecloud_api::catalog::Capacity;
     use sparecloud_api::checkout::Placement;
-    use sparecloud_server::placement::{self, First, Search};
+    use sparecloud_server::domain::placement::{self, First, Search};
 
     let app = TestApp::new().await;
     let m = market(&app).await;

@@ -6,7 +6,8 @@ mod common;
 
 use axum::http::StatusCode;
 use common::TestApp;
-use sparecloud_server::{jobs, ledger};
+use sparecloud_server::domain::ledger;
+use sparecloud_server::jobs;
 
 const HOST: (u32, u32, u32) = (8, 16, 200);
 
@@ -200,7 +201,7 @@ async fn a_months_availability_and_credit_come_from_the_heartbeat_history() {
 
     // November ends: the month's credit is applied once, however many
     // passes (server processes) run the job, and the seller pays it.
-    let (_, december, _) = sparecloud_server::sla::month_of(app.state.clock.now());
+    let (_, december, _) = sparecloud_server::domain::uptime::month_of(app.state.clock.now());
     app.state
         .clock
         .advance(december - app.state.clock.now() + 3_600_000);

@@ -6,8 +6,8 @@ mod common;
 use axum::http::{Request, StatusCode, header};
 use common::TestApp;
 use serde_json::json;
-use sparecloud_server::ledger;
-use sparecloud_server::partners::{self, DEFAULT_SHARE_BP, NewPartner};
+use sparecloud_server::domain::ledger;
+use sparecloud_server::domain::partners::{self, DEFAULT_SHARE_BP, NewPartner};
 
 const HOST: (u32, u32, u32) = (8, 32, 500);
 

@@ -11,14 +11,13 @@ use sparecloud_api::catalog::Capacity;
 use sparecloud_api::checkout::Placement;
 use sparecloud_api::instances::InstanceStatus;
 
-use crate::AppState;
-use crate::auth::new_id;
-use crate::capacity::{self, Conn};
 use crate::clock::Millis;
+use crate::db::{self, Conn};
+use crate::domain::instance::{finish, placed_on, record_event};
+use crate::domain::placement::{self, Candidate};
+use crate::domain::{capacity, ledger};
 use crate::error::AppResult;
-use crate::instances::{finish, record_event};
-use crate::ledger;
-use crate::placement::{self, Candidate};
+use crate::state::AppState;
 
 /// Why an instance left a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,25 +35,6 @@ impl Move {
             Move::Recovered => "recovered",
         }
     }
-}
-
-/// Records that the instance runs on `host_id` from `now`.
-pub async fn placed_on(
-    conn: &mut Conn,
-    instance_id: &str,
-    host_id: &str,
-    now: Millis,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO instance_placements (id, instance_id, host_id, from_ms) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(new_id("plc"))
-    .bind(instance_id)
-    .bind(host_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// What a move needs to know of an instance.
@@ -188,7 +168,7 @@ async fn start_move(
         return Ok(false);
     }
     let now = state.clock.now();
-    let mut tx = crate::db::begin_write(&state.db).await?;
+    let mut tx = db::begin_write(&state.db).await?;
     let Some(instance) = movable(&mut tx, id).await? else {
         return Ok(false);
     };
@@ -337,7 +317,7 @@ pub async fn cancel_moves(state: &AppState, host_id: &str) -> AppResult<usize> {
     .await?;
     let mut cancelled = 0;
     for (id,) in moving {
-        let mut tx = crate::db::begin_write(&state.db).await?;
+        let mut tx = db::begin_write(&state.db).await?;
         let Some(instance) = movable(&mut tx, &id).await? else {
             continue;
         };
@@ -387,7 +367,7 @@ pub async fn fail_lost_hosts(state: &AppState) -> AppResult<usize> {
     .await?;
     let mut failed = 0;
     for (id, host_id, last_heartbeat, auto_recover) in lost {
-        let mut tx = crate::db::begin_write(&state.db).await?;
+        let mut tx = db::begin_write(&state.db).await?;
         // Still on that host and not failed yet: another process may have
         // failed and already recovered it elsewhere since the read.
         let claimed = sqlx::query(
@@ -436,7 +416,7 @@ pub async fn recover_waiting(state: &AppState) -> AppResult<usize> {
             continue;
         }
         let now = state.clock.now();
-        let mut tx = crate::db::begin_write(&state.db).await?;
+        let mut tx = db::begin_write(&state.db).await?;
         let Some(instance) = movable(&mut tx, &id).await? else {
             continue;
         };

@@ -1,29 +1,10 @@
 //! The catalog: images, flavors, SLA tiers (with their credit schedules) and
 //! zones. Images, flavors and tiers are reference data seeded by migrations.
 
-use axum::extract::State;
 use sparecloud_api::catalog::{Flavor, Image, SlaCredit, SlaTier, Zone};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use crate::AppState;
 use crate::error::AppResult;
-use crate::extract::Json;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_images))
-        .routes(routes!(list_flavors))
-        .routes(routes!(list_sla_tiers))
-        .routes(routes!(list_zones))
-}
-
-/// The VM images buyers can boot.
-#[utoipa::path(get, path = "/images", tag = "catalog",
-    responses((status = 200, description = "The image catalog", body = Vec<Image>)))]
-async fn list_images(State(state): State<AppState>) -> AppResult<Json<Vec<Image>>> {
-    Ok(Json(images(&state).await?))
-}
+use crate::state::AppState;
 
 pub async fn images(state: &AppState) -> AppResult<Vec<Image>> {
     let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
@@ -43,13 +24,6 @@ pub async fn images(state: &AppState) -> AppResult<Vec<Image>> {
         .collect())
 }
 
-/// The instance sizes.
-#[utoipa::path(get, path = "/flavors", tag = "catalog",
-    responses((status = 200, description = "The instance sizes, smallest first", body = Vec<Flavor>)))]
-async fn list_flavors(State(state): State<AppState>) -> AppResult<Json<Vec<Flavor>>> {
-    Ok(Json(flavors(&state).await?))
-}
-
 pub async fn flavors(state: &AppState) -> AppResult<Vec<Flavor>> {
     let rows: Vec<(String, i64, i64, i64)> =
         sqlx::query_as("SELECT id, vcpu, ram_gib, disk_gib FROM flavors ORDER BY sort_order")
@@ -65,13 +39,6 @@ pub fn flavor_from_row((id, vcpu, ram_gib, disk_gib): (String, i64, i64, i64)) -
         ram_gib: ram_gib as u32,
         disk_gib: disk_gib as u32,
     }
-}
-
-/// The service levels with their availability targets and credit schedules.
-#[utoipa::path(get, path = "/sla-tiers", tag = "catalog",
-    responses((status = 200, description = "Bronze, silver and gold", body = Vec<SlaTier>)))]
-async fn list_sla_tiers(State(state): State<AppState>) -> AppResult<Json<Vec<SlaTier>>> {
-    Ok(Json(sla_tiers(&state).await?))
 }
 
 pub async fn sla_tiers(state: &AppState) -> AppResult<Vec<SlaTier>> {
@@ -103,24 +70,21 @@ pub async fn sla_tiers(state: &AppState) -> AppResult<Vec<SlaTier>> {
 }
 
 /// Zones with at least one online host.
-#[utoipa::path(get, path = "/zones", tag = "catalog",
-    responses((status = 200, description = "Zones with online capacity", body = Vec<Zone>)))]
-async fn list_zones(State(state): State<AppState>) -> AppResult<Json<Vec<Zone>>> {
+pub async fn zones(state: &AppState) -> AppResult<Vec<Zone>> {
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT zone, COUNT(*), COUNT(DISTINCT seller_id) FROM hosts
          WHERE status = 'online' GROUP BY zone ORDER BY zone",
     )
     .fetch_all(&state.db)
     .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(id, hosts, sellers)| Zone {
-                id,
-                hosts_online: hosts as u32,
-                sellers: sellers as u32,
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .into_iter()
+        .map(|(id, hosts, sellers)| Zone {
+            id,
+            hosts_online: hosts as u32,
+            sellers: sellers as u32,
+        })
+        .collect())
 }
 
 /// Whether a row with this id exists in a catalog table (`images`,

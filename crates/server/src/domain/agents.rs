@@ -1,77 +1,42 @@
-//! The agent protocol: hosts register with an install token and then
+//! The agent protocol's rules: hosts register with an install token (single
+//! use, claimed by one conditional UPDATE) for a host credential, then
 //! heartbeat with their capacity and what they observe, receiving the
-//! instances they should run.
+//! instances they should run. Hosts that stop heartbeating go offline.
 
-use axum::extract::{FromRequestParts, State};
-use axum::http::StatusCode;
-use axum::http::request::Parts;
+use http::StatusCode;
 use sparecloud_api::agent::{
     DesiredInstance, DesiredState, HeartbeatRequest, HeartbeatResponse, RegisterRequest,
     RegisterResponse,
 };
-use sparecloud_api::{FieldError, Problem, validate};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use sparecloud_api::problem::kinds;
+use sparecloud_api::validate;
 
-use crate::AppState;
-use crate::auth::{self, new_id, new_token, token_hash};
-use crate::capacity;
+use crate::auth::{new_id, new_token, token_hash};
 use crate::clock::Millis;
-use crate::error::{AppError, AppResult};
-use crate::extract::Json;
-use crate::instances;
-
-/// Problem types for refused install tokens, distinct so the agent can say
-/// exactly what happened.
-pub mod token_kinds {
-    pub const INVALID: &str = "https://sparecloud.dev/problems/install-token-invalid";
-    pub const USED: &str = "https://sparecloud.dev/problems/install-token-used";
-    pub const EXPIRED: &str = "https://sparecloud.dev/problems/install-token-expired";
-    pub const REVOKED: &str = "https://sparecloud.dev/problems/install-token-revoked";
-    pub const HOST_CREDENTIAL: &str = "https://sparecloud.dev/problems/host-credential-invalid";
-}
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(heartbeat))
-}
+use crate::db::{self, Conn};
+use crate::domain::{capacity, ledger, observe};
+use crate::error::{AppError, AppResult, field};
+use crate::state::AppState;
 
 fn token_refused(kind: &str, title: &str, detail: &str) -> AppError {
     AppError::problem(kind, title, StatusCode::UNAUTHORIZED, detail)
 }
 
-/// Trades an install token (single use) for a long-lived host credential.
-#[utoipa::path(post, path = "/agent/register", tag = "agent",
-    request_body = RegisterRequest,
-    responses(
-        (status = 201, body = RegisterResponse),
-        (status = 401, description = "The token is unknown, used, expired or revoked (each its own type)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn register(
-    State(state): State<AppState>,
-    Json(request): Json<RegisterRequest>,
-) -> AppResult<(StatusCode, Json<RegisterResponse>)> {
+/// Trades an install token for a host and its credential.
+pub async fn register(state: &AppState, request: &RegisterRequest) -> AppResult<RegisterResponse> {
     let mut errors = Vec::new();
     if let Err(message) = validate::short_text(&request.name, 64, "the host's name") {
-        errors.push(FieldError {
-            field: "name".into(),
-            message,
-        });
+        errors.push(field("name", message));
     }
     if let Some(Err(message)) = request.zone.as_deref().map(validate::zone) {
-        errors.push(FieldError {
-            field: "zone".into(),
-            message,
-        });
+        errors.push(field("zone", message));
     }
     if request.capacity.vcpu == 0 || request.capacity.ram_gib == 0 || request.capacity.disk_gib == 0
     {
-        errors.push(FieldError {
-            field: "capacity".into(),
-            message: "The host has no capacity left to sell after the reserve.".into(),
-        });
+        errors.push(field(
+            "capacity",
+            "The host has no capacity left to sell after the reserve.",
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
@@ -87,7 +52,7 @@ async fn register(
     .await?;
     let Some((token_id, seller_id, token_zone, expires, used, revoked)) = row else {
         return Err(token_refused(
-            token_kinds::INVALID,
+            kinds::INSTALL_TOKEN_INVALID,
             "Unknown install token",
             "This install token does not exist: copy the command from the seller dashboard again.",
         ));
@@ -95,19 +60,19 @@ async fn register(
     let refused = |used: Option<Millis>| {
         if used.is_some() {
             token_refused(
-                token_kinds::USED,
+                kinds::INSTALL_TOKEN_USED,
                 "Install token already used",
                 "This install token has already registered a host: generate a new one for each host.",
             )
         } else if revoked.is_some() {
             token_refused(
-                token_kinds::REVOKED,
+                kinds::INSTALL_TOKEN_REVOKED,
                 "Install token revoked",
                 "This install token was revoked by the seller: generate a new one.",
             )
         } else {
             token_refused(
-                token_kinds::EXPIRED,
+                kinds::INSTALL_TOKEN_EXPIRED,
                 "Install token expired",
                 "This install token has expired: generate a new one.",
             )
@@ -120,7 +85,7 @@ async fn register(
     let host_id = new_id("hst");
     let credential = new_token("sc_h");
     let zone = request.zone.clone().unwrap_or(token_zone);
-    let mut tx = crate::db::begin_write(&state.db).await?;
+    let mut tx = db::begin_write(&state.db).await?;
     // Claiming the token is one conditional UPDATE: of two agents racing
     // with the same token, exactly one wins.
     let claimed = sqlx::query(
@@ -155,57 +120,30 @@ async fn register(
     capacity::refresh_offers(&mut tx, &seller_id, &zone, now).await?;
     tx.commit().await?;
     tracing::info!(%host_id, %seller_id, %zone, "host registered");
-    Ok((
-        StatusCode::CREATED,
-        Json(RegisterResponse {
-            host_id,
-            credential,
-            zone,
-            heartbeat_interval_secs: state.settings.heartbeat_interval_secs,
-        }),
-    ))
+    Ok(RegisterResponse {
+        host_id,
+        credential,
+        zone,
+        heartbeat_interval_secs: state.settings.heartbeat_interval_secs,
+    })
 }
 
-/// A host, authenticated by its credential.
-pub struct HostAuth {
-    pub host_id: String,
+/// The host a credential belongs to.
+pub async fn host_by_credential(state: &AppState, credential: &str) -> AppResult<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM hosts WHERE credential_hash = $1")
+        .bind(token_hash(credential))
+        .fetch_optional(&state.db)
+        .await?;
+    Ok(row.map(|(host_id,)| host_id))
 }
 
-impl FromRequestParts<AppState> for HostAuth {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
-        let refused = || {
-            AppError::problem(
-                token_kinds::HOST_CREDENTIAL,
-                "Unknown host credential",
-                StatusCode::UNAUTHORIZED,
-                "This host credential is not valid: register the agent again with a new install token.",
-            )
-        };
-        let credential = auth::bearer_token(parts).ok_or_else(refused)?;
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM hosts WHERE credential_hash = $1")
-                .bind(token_hash(credential))
-                .fetch_optional(&state.db)
-                .await?;
-        row.map(|(host_id,)| HostAuth { host_id })
-            .ok_or_else(refused)
-    }
-}
-
-/// Reports capacity and observed instances; answers the desired instances.
-#[utoipa::path(post, path = "/agent/heartbeat", tag = "agent", security(("bearer" = [])),
-    request_body = HeartbeatRequest,
-    responses(
-        (status = 200, body = HeartbeatResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn heartbeat(
-    State(state): State<AppState>,
-    host: HostAuth,
-    Json(request): Json<HeartbeatRequest>,
-) -> AppResult<Json<HeartbeatResponse>> {
+/// Records a heartbeat: capacity, a host back online, and what it observed
+/// of its instances; answers the instances it should run.
+pub async fn heartbeat(
+    state: &AppState,
+    host_id: &str,
+    request: &HeartbeatRequest,
+) -> AppResult<HeartbeatResponse> {
     let now = state.clock.now();
     // Recording the heartbeat is one statement; most heartbeats change
     // nothing else, and then no transaction holds the write lock longer.
@@ -214,7 +152,7 @@ async fn heartbeat(
             "UPDATE hosts SET last_heartbeat_ms = $2, agent_version = $3 WHERE id = $1
              RETURNING seller_id, zone, status, vcpu, ram_gib, disk_gib",
         )
-        .bind(&host.host_id)
+        .bind(host_id)
         .bind(now)
         .bind(&request.agent_version)
         .fetch_one(&state.db)
@@ -228,13 +166,12 @@ async fn heartbeat(
         );
     let came_back = old_status != "online";
     let instances_changed =
-        instances::observations_change_anything(&state.db, &host.host_id, &request.instances)
-            .await?;
+        observe::observations_change_anything(&state.db, host_id, &request.instances).await?;
     if capacity_changed || came_back || instances_changed {
-        let mut tx = crate::db::begin_write(&state.db).await?;
+        let mut tx = db::begin_write(&state.db).await?;
         if capacity_changed {
             sqlx::query("UPDATE hosts SET vcpu = $2, ram_gib = $3, disk_gib = $4 WHERE id = $1")
-                .bind(&host.host_id)
+                .bind(host_id)
                 .bind(i64::from(capacity.vcpu))
                 .bind(i64::from(capacity.ram_gib))
                 .bind(i64::from(capacity.disk_gib))
@@ -246,40 +183,40 @@ async fn heartbeat(
             let flipped = sqlx::query(
                 "UPDATE hosts SET status = 'online' WHERE id = $1 AND status <> 'online'",
             )
-            .bind(&host.host_id)
+            .bind(host_id)
             .execute(&mut *tx)
             .await?;
             if flipped.rows_affected() == 1 {
                 sqlx::query("UPDATE host_outages SET ended_at_ms = $2 WHERE host_id = $1 AND ended_at_ms IS NULL")
-                    .bind(&host.host_id)
+                    .bind(host_id)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
                 // The time it was unreachable is not billed.
                 sqlx::query("UPDATE instances SET running_since_ms = $2 WHERE host_id = $1 AND running_since_ms IS NOT NULL")
-                    .bind(&host.host_id)
+                    .bind(host_id)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                tracing::info!(host_id = %host.host_id, "host back online");
+                tracing::info!(%host_id, "host back online");
             }
         }
-        instances::apply_observed(&mut tx, &host.host_id, &request.instances, now).await?;
+        observe::apply_observed(&mut tx, host_id, &request.instances, now).await?;
         if capacity_changed || came_back {
             capacity::refresh_offers(&mut tx, &seller_id, &zone, now).await?;
         }
         tx.commit().await?;
     }
     let mut conn = state.db.acquire().await?;
-    let desired = desired_instances(&mut conn, &host.host_id).await?;
-    Ok(Json(HeartbeatResponse {
+    let desired = desired_instances(&mut conn, host_id).await?;
+    Ok(HeartbeatResponse {
         heartbeat_interval_secs: state.settings.heartbeat_interval_secs,
         instances: desired,
-    }))
+    })
 }
 
 async fn desired_instances(
-    conn: &mut capacity::Conn,
+    conn: &mut Conn,
     host_id: &str,
 ) -> Result<Vec<DesiredInstance>, sqlx::Error> {
     // An instance moving elsewhere is stopped here first.
@@ -326,7 +263,7 @@ pub async fn mark_silent_hosts_offline(state: &AppState) -> AppResult<Vec<String
     if silent_count == 0 {
         return Ok(Vec::new());
     }
-    let mut tx = crate::db::begin_write(&state.db).await?;
+    let mut tx = db::begin_write(&state.db).await?;
     let silent: Vec<(String, String, String, i64)> = sqlx::query_as(
         "UPDATE hosts SET status = 'offline' WHERE status = 'online' AND last_heartbeat_ms < $1
          RETURNING id, seller_id, zone, last_heartbeat_ms",
@@ -344,7 +281,7 @@ pub async fn mark_silent_hosts_offline(state: &AppState) -> AppResult<Vec<String
         .fetch_all(&mut *tx)
         .await?;
         for (id,) in running {
-            crate::ledger::accrue(&mut tx, &id, *last_heartbeat, true).await?;
+            ledger::accrue(&mut tx, &id, *last_heartbeat, true).await?;
         }
         sqlx::query("INSERT INTO host_outages (id, host_id, started_at_ms) VALUES ($1, $2, $3)")
             .bind(new_id("out"))

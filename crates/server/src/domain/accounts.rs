@@ -1,18 +1,15 @@
-//! Accounts and sessions.
+//! Accounts and sessions: sign-up, sign-in with its rate limit, session
+//! tokens (stored hashed) and the account a token belongs to.
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use http::StatusCode;
 use sparecloud_api::accounts::{Account, Role, Session, SignInRequest, SignUpRequest};
 use sparecloud_api::problem::kinds;
-use sparecloud_api::{FieldError, Problem, validate};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use sparecloud_api::{Problem, validate};
 
-use crate::AppState;
-use crate::auth::{self, AuthUser};
+use crate::auth;
 use crate::clock::{Millis, rfc3339};
-use crate::error::{AppError, AppResult, field_errors};
-use crate::extract::{ClientIp, Json};
+use crate::error::{AppError, AppResult, field, field_errors, inserted};
+use crate::state::AppState;
 
 /// How long a session token stays valid.
 const SESSION_TTL_MS: Millis = 7 * 24 * 3600 * 1000;
@@ -22,26 +19,17 @@ const LOGIN_WINDOW_MS: Millis = 15 * 60 * 1000;
 const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 const MAX_FAILURES_PER_ADDRESS: i64 = 20;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(sign_up))
-        .routes(routes!(sign_in))
-        .routes(routes!(sign_out))
-        .routes(routes!(me))
+/// The account behind a valid, unexpired session token.
+#[derive(Debug, Clone)]
+pub struct SessionAccount {
+    pub account_id: String,
+    pub session_id: String,
+    pub is_buyer: bool,
+    pub is_seller: bool,
 }
 
-/// Sign up: creates an account and signs it in.
-#[utoipa::path(post, path = "/accounts", tag = "accounts",
-    request_body = SignUpRequest,
-    responses(
-        (status = 201, description = "Account created and signed in", body = Session),
-        (status = 409, description = "The email is already registered", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn sign_up(
-    State(state): State<AppState>,
-    Json(request): Json<SignUpRequest>,
-) -> AppResult<(StatusCode, Json<Session>)> {
+/// Creates an account (the email must be new) and signs it in.
+pub async fn sign_up(state: &AppState, request: SignUpRequest) -> AppResult<Session> {
     let roles = if request.roles.is_empty() {
         Err("Choose buying, selling or both.".to_owned())
     } else {
@@ -61,12 +49,12 @@ async fn sign_up(
     }
 
     let email = validate::normalise_email(&request.email);
-    let password_hash = auth::hash_password(&request.password)?;
+    let password_hash = auth::hash_password_off_thread(request.password).await?;
     let id = auth::new_id("acc");
     let now = state.clock.now();
     let is_buyer = request.roles.contains(&Role::Buyer);
     let is_seller = request.roles.contains(&Role::Seller);
-    let inserted = sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO accounts (id, email, password_hash, display_name, is_buyer, is_seller, created_at_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -79,44 +67,32 @@ async fn sign_up(
     .bind(now)
     .execute(&state.db)
     .await;
-    match inserted {
-        Ok(_) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            let mut problem = Problem::new(kinds::CONFLICT, "Email already registered", 409)
-                .with_detail("An account with this email exists already: sign in instead.");
-            problem.errors.push(FieldError {
-                field: "email".into(),
-                message: "This email is already registered.".into(),
-            });
-            return Err(AppError::Client(problem));
-        }
-        Err(e) => return Err(e.into()),
+    if !inserted(insert)? {
+        let mut problem = Problem::new(kinds::CONFLICT, "Email already registered", 409)
+            .with_detail("An account with this email exists already: sign in instead.");
+        problem
+            .errors
+            .push(field("email", "This email is already registered."));
+        return Err(AppError::Client(problem));
     }
-    let account = load_account(&state, &id).await?;
-    let session = start_session(&state, account).await?;
-    Ok((StatusCode::CREATED, Json(session)))
+    let account = load_account(state, &id).await?;
+    start_session(state, account).await
 }
 
-/// Sign in: trades email and password for a bearer token.
-#[utoipa::path(post, path = "/sessions", tag = "accounts",
-    request_body = SignInRequest,
-    responses(
-        (status = 201, description = "Signed in", body = Session),
-        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn sign_in(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    Json(request): Json<SignInRequest>,
-) -> AppResult<(StatusCode, Json<Session>)> {
+/// Trades email and password for a session, counting failures per account
+/// and per address (`ip`, when known).
+pub async fn sign_in(
+    state: &AppState,
+    request: SignInRequest,
+    ip: Option<std::net::IpAddr>,
+) -> AppResult<Session> {
     let email = validate::normalise_email(&request.email);
     let now = state.clock.now();
     let account_key = format!("account:{email}");
     let address_key = ip.map(|ip| format!("address:{ip}"));
-    check_rate_limit(&state, &account_key, MAX_FAILURES_PER_ACCOUNT, now).await?;
+    check_rate_limit(state, &account_key, MAX_FAILURES_PER_ACCOUNT, now).await?;
     if let Some(key) = &address_key {
-        check_rate_limit(&state, key, MAX_FAILURES_PER_ADDRESS, now).await?;
+        check_rate_limit(state, key, MAX_FAILURES_PER_ADDRESS, now).await?;
     }
 
     let row: Option<(String, String)> =
@@ -132,17 +108,16 @@ async fn sign_in(
     } else {
         hash
     };
-    let password = request.password;
-    let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| AppError::Internal(format!("password check panicked: {e}")))?;
+    let verified = auth::verify_password_off_thread(request.password, hash).await?;
     if id.is_empty() || !verified {
-        record_failure(&state, &account_key, now).await?;
+        record_failure(state, &account_key, now).await?;
         if let Some(key) = &address_key {
-            record_failure(&state, key, now).await?;
+            record_failure(state, key, now).await?;
         }
-        return Err(auth::unauthorized_with(
+        return Err(AppError::problem(
+            kinds::UNAUTHORIZED,
             "Wrong email or password",
+            StatusCode::UNAUTHORIZED,
             "The email or the password is not right.",
         ));
     }
@@ -150,38 +125,41 @@ async fn sign_in(
         .bind(&account_key)
         .execute(&state.db)
         .await?;
-    let account = load_account(&state, &id).await?;
-    let session = start_session(&state, account).await?;
-    Ok((StatusCode::CREATED, Json(session)))
+    let account = load_account(state, &id).await?;
+    start_session(state, account).await
 }
 
-/// Sign out: ends the session whose token made the request.
-#[utoipa::path(delete, path = "/sessions/current", tag = "accounts",
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Signed out"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn sign_out(State(state): State<AppState>, user: AuthUser) -> AppResult<StatusCode> {
+/// Ends one session: its token is useless afterwards.
+pub async fn sign_out(state: &AppState, session_id: &str) -> AppResult<()> {
     sqlx::query("DELETE FROM sessions WHERE id = $1")
-        .bind(&user.session_id)
+        .bind(session_id)
         .execute(&state.db)
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
-/// The signed-in account.
-#[utoipa::path(get, path = "/me", tag = "accounts",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The signed-in account", body = Account),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn me(State(state): State<AppState>, user: AuthUser) -> AppResult<Json<Account>> {
-    Ok(Json(load_account(&state, &user.account_id).await?))
+/// The account a session token belongs to, if the session is still valid.
+pub async fn by_session_token(state: &AppState, token: &str) -> AppResult<Option<SessionAccount>> {
+    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT s.id, a.id, a.is_buyer, a.is_seller
+         FROM sessions s JOIN accounts a ON a.id = s.account_id
+         WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
+    )
+    .bind(auth::token_hash(token))
+    .bind(state.clock.now())
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(row.map(
+        |(session_id, account_id, is_buyer, is_seller)| SessionAccount {
+            account_id,
+            session_id,
+            is_buyer: is_buyer != 0,
+            is_seller: is_seller != 0,
+        },
+    ))
 }
 
-async fn load_account(state: &AppState, id: &str) -> AppResult<Account> {
+pub async fn load_account(state: &AppState, id: &str) -> AppResult<Account> {
     let (id, email, display_name, is_buyer, is_seller, created_at_ms): (String, String, String, i64, i64, i64) =
         sqlx::query_as(
             "SELECT id, email, display_name, is_buyer, is_seller, created_at_ms FROM accounts WHERE id = $1",
@@ -206,7 +184,7 @@ async fn load_account(state: &AppState, id: &str) -> AppResult<Account> {
     })
 }
 
-async fn start_session(state: &AppState, account: Account) -> AppResult<Session> {
+pub async fn start_session(state: &AppState, account: Account) -> AppResult<Session> {
     let token = auth::new_token("sc_s");
     let now = state.clock.now();
     let expires_at_ms = now + SESSION_TTL_MS;

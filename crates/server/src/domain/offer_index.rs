@@ -27,7 +27,7 @@ use serde_json::value::RawValue;
 use sparecloud_api::offers::OfferSort;
 
 use crate::db::Pool;
-use crate::offers::{self, ListedOffer, Selection};
+use crate::domain::offers::{self, ListedOffer, Selection};
 
 /// How stale another process's changes may look.
 const RECHECK: Duration = Duration::from_millis(250);

@@ -1,30 +1,17 @@
-//! Partner portals: their public embed configuration, their ledger (with
-//! their API key), the embed page's framing rules, and `partner add`.
+//! Partner portals: creating one (`partner add`), its public embed
+//! configuration, its API key (stored hashed), the framing rule of its
+//! embed, and its share of the commission.
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use sparecloud_api::FieldError;
 use sparecloud_api::partners::{EmbedConfig, PartnerLedger, PartnerLedgerEntry, origin};
-use sparecloud_api::{FieldError, Problem};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use crate::AppState;
-use crate::auth::{bearer_token, new_token, token_hash, unauthorized};
+use crate::auth::{new_token, token_hash};
 use crate::clock::{Millis, rfc3339};
 use crate::db::Pool;
-use crate::error::{AppError, AppResult};
-use crate::extract::Json;
+use crate::error::{AppError, AppResult, field, inserted};
 
 /// The partner share when none is given: 20 % of the platform commission.
 pub const DEFAULT_SHARE_BP: u32 = 2_000;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(embed_config))
-        .routes(routes!(partner_ledger))
-}
 
 /// A partner to create (`sparecloud-server partner add`).
 #[derive(Debug, Clone)]
@@ -40,12 +27,7 @@ pub struct NewPartner {
 /// What is wrong with a new partner, by `partner add` flag.
 pub fn check(partner: &NewPartner) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let mut error = |field: &str, message: &str| {
-        errors.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        })
-    };
+    let mut error = |name: &str, message: &str| errors.push(field(name, message));
     let id_ok = (2..=40).contains(&partner.id.len())
         && partner
             .id
@@ -93,7 +75,7 @@ pub async fn add(db: &Pool, partner: &NewPartner, now: Millis) -> Result<String,
     }
     let origins: Vec<String> = partner.origins.iter().filter_map(|o| origin(o)).collect();
     let key = new_token("sc_pk");
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO partners (id, name, allowed_origins, share_bp, accent_color, logo_url, api_key_hash, created_at_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -106,14 +88,13 @@ pub async fn add(db: &Pool, partner: &NewPartner, now: Millis) -> Result<String,
     .bind(token_hash(&key))
     .bind(now)
     .execute(db)
-    .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => AppError::validation(vec![FieldError {
-            field: "id".into(),
-            message: format!("There is already a partner {:?}.", partner.id),
-        }]),
-        other => other.into(),
-    })?;
+    .await;
+    if !inserted(insert)? {
+        return Err(AppError::validation(vec![field(
+            "id",
+            format!("There is already a partner {:?}.", partner.id),
+        )]));
+    }
     Ok(key)
 }
 
@@ -134,71 +115,45 @@ pub async fn share_bp(db: &Pool, id: &str) -> Result<Option<i64>, sqlx::Error> {
 }
 
 /// The public part of a partner's configuration, for its embed.
-#[utoipa::path(get, path = "/partners/{id}/embed-config", tag = "partners",
-    params(("id" = String, Path, description = "Partner id")),
-    responses(
-        (status = 200, body = EmbedConfig),
-        (status = 404, description = "No such partner", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn embed_config(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> AppResult<Json<EmbedConfig>> {
-    let (id, name, origins, _, accent_color, logo_url) = load(&state.db, &id)
+pub async fn embed_config(db: &Pool, id: &str) -> AppResult<EmbedConfig> {
+    let (id, name, origins, _, accent_color, logo_url) = load(db, id)
         .await?
         .ok_or_else(|| AppError::not_found("partner"))?;
-    Ok(Json(EmbedConfig {
+    Ok(EmbedConfig {
         id,
         name,
         accent_color,
         logo_url,
         allowed_origins: origins.split_whitespace().map(str::to_owned).collect(),
-    }))
+    })
 }
 
-/// A request made with a partner's API key.
-pub struct PartnerAuth {
-    pub partner_id: String,
-    pub share_bp: i64,
+/// The partner an API key belongs to, with its share of the commission.
+pub async fn by_api_key(db: &Pool, key: &str) -> AppResult<Option<(String, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT id, share_bp FROM partners WHERE api_key_hash = $1")
+            .bind(token_hash(key))
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
-impl FromRequestParts<AppState> for PartnerAuth {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
-        let key = bearer_token(parts)
-            .ok_or_else(|| unauthorized("Send the partner API key as a bearer token."))?;
-        let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT id, share_bp FROM partners WHERE api_key_hash = $1")
-                .bind(token_hash(key))
-                .fetch_optional(&state.db)
-                .await?;
-        let (partner_id, share_bp) =
-            row.ok_or_else(|| unauthorized("This partner API key is not valid."))?;
-        Ok(PartnerAuth {
-            partner_id,
-            share_bp,
-        })
-    }
+/// The `frame-ancestors` policy for a partner's embed page: its origins
+/// only, or none at all for an unknown partner.
+pub async fn embed_frame_ancestors(db: &Pool, partner_id: &str) -> AppResult<String> {
+    let origins = load(db, partner_id).await?.map(|row| row.2);
+    Ok(frame_ancestors(origins.as_deref()))
 }
 
 /// What the partner has earned: its share of the commission on every
 /// billed period of the instances sold through its embed.
-#[utoipa::path(get, path = "/partner/ledger", tag = "partners", security(("bearer" = [])),
-    responses(
-        (status = 200, body = PartnerLedger),
-        (status = 401, description = "Missing or unknown partner API key", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn partner_ledger(
-    State(state): State<AppState>,
-    partner: PartnerAuth,
-) -> AppResult<Json<PartnerLedger>> {
+pub async fn ledger(db: &Pool, partner_id: &str, share_bp: i64) -> AppResult<PartnerLedger> {
     let rows: Vec<(String, i64, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT instance_id, period_start_ms, period_end_ms, buyer_charge_cents, commission_cents, partner_share_cents
          FROM ledger_entries WHERE partner_id = $1 ORDER BY period_end_ms DESC, id DESC",
     )
-    .bind(&partner.partner_id)
-    .fetch_all(&state.db)
+    .bind(partner_id)
+    .fetch_all(db)
     .await?;
     let entries: Vec<PartnerLedgerEntry> = rows
         .into_iter()
@@ -213,13 +168,13 @@ async fn partner_ledger(
             },
         )
         .collect();
-    Ok(Json(PartnerLedger {
+    Ok(PartnerLedger {
         total_share_cents: entries.iter().map(|e| e.partner_share_cents).sum(),
-        partner_id: partner.partner_id,
+        partner_id: partner_id.to_owned(),
         currency: "EUR".into(),
-        share_bp: partner.share_bp as u32,
+        share_bp: share_bp as u32,
         entries,
-    }))
+    })
 }
 
 /// The `frame-ancestors` policy for a partner's embed: its origins only,
@@ -229,42 +184,6 @@ pub fn frame_ancestors(origins: Option<&str>) -> String {
         Some(origins) if !origins.is_empty() => format!("frame-ancestors {}", origins.join(" ")),
         _ => "frame-ancestors 'none'".to_owned(),
     }
-}
-
-/// `/embed/{partner}/…`: the app's page, framable by that partner's origins
-/// only (every other page refuses to be framed).
-pub async fn embed_page(
-    State(state): State<AppState>,
-    Path(params): Path<Vec<(String, String)>>,
-) -> Response {
-    let partner = params
-        .iter()
-        .find(|(k, _)| k == "partner")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
-    let origins = match load(&state.db, partner).await {
-        Ok(row) => row.map(|r| r.2),
-        Err(error) => return AppError::from(error).into_response(),
-    };
-    let policy = frame_ancestors(origins.as_deref());
-    let index = state.settings.dist_dir.join("index.html");
-    let Ok(html) = tokio::fs::read(&index).await else {
-        return (StatusCode::NOT_FOUND, "The web app is not built.").into_response();
-    };
-    let mut response = (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        html,
-    )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(&policy) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    response
 }
 
 #[cfg(test)]

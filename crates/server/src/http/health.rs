@@ -1,11 +1,14 @@
+//! `/health`: liveness, with the database asked too.
+
 use axum::extract::State;
 use sparecloud_api::{Health, Problem};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
+use crate::db;
 use crate::error::AppResult;
-use crate::extract::Json;
+use crate::http::extract::Json;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(health))
@@ -18,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 500, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn health(State(state): State<AppState>) -> AppResult<Json<Health>> {
-    sqlx::query("SELECT 1").execute(&state.db).await?;
+    db::ping(&state.db).await?;
     Ok(Json(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),

@@ -1,46 +1,21 @@
-//! The marketplace: searching and reading offers.
+//! Offers as the marketplace lists them, loaded from SQL: by id, the
+//! listed ones changed since a revision (for the search index), and the
+//! going prices for sellers. Searching is `search` over `offer_index`.
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use serde_json::value::RawValue;
 use sparecloud_api::catalog::Capacity;
-use sparecloud_api::offers::{
-    Market, MarketPrice, MarketQuery, Offer, OfferFlavorPrice, OfferPage, OfferQuery, median,
-};
-use sparecloud_api::{FieldError, Problem};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use sparecloud_api::offers::{Market, MarketPrice, MarketQuery, Offer, OfferFlavorPrice, median};
 
-use crate::AppState;
-use crate::catalog::flavor_from_row;
 use crate::clock::rfc3339;
+use crate::db::Pool;
+use crate::domain::catalog::{self, flavor_from_row};
 use crate::error::{AppError, AppResult};
-use crate::extract::{Json, Query};
-use crate::offer_index::{Search, Unknown};
-
-const DEFAULT_PER_PAGE: u32 = 20;
-const MAX_PER_PAGE: u32 = 100;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(search))
-        .routes(routes!(get_offer))
-        .routes(routes!(market))
-}
+use crate::state::AppState;
 
 /// The platform's commission and the going price of every flavor among
-/// active offers (in a zone and service level when given), for sellers
-/// pricing an offer.
-#[utoipa::path(get, path = "/market", tag = "marketplace",
-    params(MarketQuery),
-    responses((status = 200, body = Market)))]
-async fn market(
-    State(state): State<AppState>,
-    Query(query): Query<MarketQuery>,
-) -> AppResult<Json<Market>> {
+/// active offers (in a zone and service level when given).
+pub async fn market(state: &AppState, query: MarketQuery) -> AppResult<Market> {
     let mut conditions = vec!["o.status = 'active'".to_owned()];
     let mut params = Vec::new();
     if let Some(zone) = query.zone.filter(|z| !z.is_empty()) {
@@ -65,7 +40,7 @@ async fn market(
             .or_default()
             .push(cents.max(0) as u64);
     }
-    let prices = crate::catalog::flavors(&state)
+    let prices = catalog::flavors(state)
         .await?
         .into_iter()
         .map(|flavor| {
@@ -77,11 +52,11 @@ async fn market(
             }
         })
         .collect();
-    Ok(Json(Market {
+    Ok(Market {
         commission_bp: state.settings.commission_bp as u32,
         currency: "EUR".into(),
         prices,
-    }))
+    })
 }
 
 /// A bind value for SQL assembled at run time.
@@ -104,122 +79,19 @@ fn bind_all<'q, O>(
     query
 }
 
-/// Listed offers: active, with at least one priced flavor that fits on one
-/// of the seller's online hosts in the zone.
-#[utoipa::path(get, path = "/offers", tag = "marketplace",
-    params(OfferQuery),
-    responses(
-        (status = 200, body = OfferPage),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown service level or image", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn search(
-    State(state): State<AppState>,
-    Query(query): Query<OfferQuery>,
-) -> AppResult<Response> {
-    let index = state.offer_index.snapshot(&state.db).await?;
-    let search = Search {
-        zone: query.zone.as_deref(),
-        tier: query.sla.as_deref(),
-        min_vcpu: query.min_vcpu,
-        min_ram_gib: query.min_ram_gib,
-        max_price_cents: query.max_price,
-        image: query.image.as_deref(),
-    };
-    let mut errors = Vec::new();
-    let filter = match index.filter(&search) {
-        Ok(filter) => filter,
-        Err(unknown) => {
-            for what in unknown {
-                errors.push(match what {
-                    Unknown::Tier => FieldError {
-                        field: "sla".into(),
-                        message: format!(
-                            "There is no service level called {:?}.",
-                            search.tier.unwrap_or_default()
-                        ),
-                    },
-                    Unknown::Image => FieldError {
-                        field: "image".into(),
-                        message: format!(
-                            "There is no image called {:?}.",
-                            search.image.unwrap_or_default()
-                        ),
-                    },
-                });
-            }
-            None
-        }
-    };
-    let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if !(1..=MAX_PER_PAGE).contains(&per_page) {
-        errors.push(FieldError {
-            field: "per_page".into(),
-            message: format!("Use 1 to {MAX_PER_PAGE} per page."),
-        });
-    }
-    let page = query.page.unwrap_or(1);
-    if page == 0 {
-        errors.push(FieldError {
-            field: "page".into(),
-            message: "Pages start at 1.".into(),
-        });
-    }
-    if !errors.is_empty() {
-        return Err(AppError::validation(errors));
-    }
-
-    let (total, items) = match filter {
-        Some(filter) => index.search(
-            &filter,
-            query.sort.unwrap_or_default(),
-            u64::from(page - 1) * u64::from(per_page),
-            per_page as usize,
-        ),
-        None => (0, Vec::new()),
-    };
-    // The offers' JSON is kept serialized in the index: the page is spliced
-    // together, not serialized again. Same shape as `OfferPage`.
-    #[derive(serde::Serialize)]
-    struct PageJson<'a> {
-        items: Vec<&'a RawValue>,
-        total: u64,
-        page: u32,
-        per_page: u32,
-    }
-    let body = serde_json::to_vec(&PageJson {
-        items: items.iter().map(AsRef::as_ref).collect(),
-        total,
-        page,
-        per_page,
-    })
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-/// One offer, as listed.
-#[utoipa::path(get, path = "/offers/{id}", tag = "marketplace",
-    params(("id" = String, Path, description = "Offer id")),
-    responses(
-        (status = 200, body = Offer),
-        (status = 404, description = "No such offer, or no longer offered", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn get_offer(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> AppResult<Json<Offer>> {
+/// One active offer, as listed.
+pub async fn active_offer(state: &AppState, id: &str) -> AppResult<Offer> {
     let (active,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM offers WHERE id = $1 AND status = 'active'")
-            .bind(&id)
+            .bind(id)
             .fetch_one(&state.db)
             .await?;
     if active == 0 {
         return Err(AppError::not_found("offer"));
     }
-    load_offers(&state, std::slice::from_ref(&id))
+    load_offers(state, &[id.to_owned()])
         .await?
         .pop()
-        .map(Json)
         .ok_or_else(|| AppError::not_found("offer"))
 }
 
@@ -257,7 +129,7 @@ pub async fn load_offers(state: &AppState, ids: &[String]) -> AppResult<Vec<Offe
 
 /// Listed offers for the search index.
 pub async fn load_listed(
-    db: &crate::db::Pool,
+    db: &Pool,
     selection: Selection<'_>,
 ) -> Result<Vec<ListedOffer>, sqlx::Error> {
     let loaded = load(db, &selection).await?;
@@ -289,10 +161,7 @@ struct Derived {
 }
 
 /// Three queries whatever the number of offers.
-async fn load(
-    db: &crate::db::Pool,
-    selection: &Selection<'_>,
-) -> Result<Vec<(Offer, Derived)>, sqlx::Error> {
+async fn load(db: &Pool, selection: &Selection<'_>) -> Result<Vec<(Offer, Derived)>, sqlx::Error> {
     let (condition, params) = match selection {
         Selection::Ids([]) => return Ok(Vec::new()),
         Selection::Ids(ids) => {

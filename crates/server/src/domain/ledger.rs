@@ -8,8 +8,8 @@
 //! between the rounded-down cumulative totals after and before it.
 
 use crate::auth::new_id;
-use crate::capacity::Conn;
 use crate::clock::Millis;
+use crate::db::{self, Conn, Pool};
 
 const MS_PER_HOUR: i128 = 3_600_000;
 
@@ -133,7 +133,7 @@ pub async fn accrue(
 /// them is a read, so a pass with nothing due takes no write lock). Returns
 /// how many were billed.
 pub async fn accrue_running(
-    pool: &crate::db::Pool,
+    pool: &Pool,
     now: Millis,
     min_elapsed_ms: Millis,
 ) -> Result<usize, sqlx::Error> {
@@ -147,7 +147,7 @@ pub async fn accrue_running(
     for (id,) in &due {
         // `accrue` reads the instance again inside the transaction, so a stop
         // that landed meanwhile is billed once, by whoever came first.
-        let mut tx = crate::db::begin_write(pool).await?;
+        let mut tx = db::begin_write(pool).await?;
         accrue(&mut tx, id, now, true).await?;
         tx.commit().await?;
     }

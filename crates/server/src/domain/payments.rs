@@ -1,4 +1,4 @@
-//! Payment methods and the payment gateway.
+//! Payment methods (saved cards) and the payment gateway.
 //!
 //! Card numbers and CVCs exist only in the request that tokenises them: they
 //! go to the gateway and are dropped; the database keeps the brand, the last
@@ -9,19 +9,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use sparecloud_api::Problem;
 use sparecloud_api::checkout::{CardRequest, PaymentMethod};
 use sparecloud_api::validate::{self, CardBrand};
 use time::OffsetDateTime;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use crate::AppState;
-use crate::auth::{AuthUser, new_id, new_token};
+use crate::auth::{new_id, new_token};
 use crate::error::{AppError, AppResult, field_errors};
-use crate::extract::Json;
+use crate::state::AppState;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -105,23 +99,12 @@ impl PaymentGateway for TestGateway {
 
 pub type Gateway = Arc<dyn PaymentGateway>;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_payment_method, list_payment_methods))
-}
-
-/// Tokenises a card. The number and the CVC are sent to the gateway and
-/// never stored or logged.
-#[utoipa::path(post, path = "/payment-methods", tag = "checkout", security(("bearer" = [])),
-    request_body = CardRequest,
-    responses(
-        (status = 201, body = PaymentMethod),
-        (status = 422, description = "Invalid card details", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn create_payment_method(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Json(card): Json<CardRequest>,
-) -> AppResult<(StatusCode, Json<PaymentMethod>)> {
+/// Tokenises a card at the gateway and saves what may be kept of it.
+pub async fn add_card(
+    state: &AppState,
+    account_id: &str,
+    card: CardRequest,
+) -> AppResult<PaymentMethod> {
     let today = OffsetDateTime::from_unix_timestamp(state.clock.now() / 1000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let number = validate::card_number(&card.number);
@@ -158,7 +141,7 @@ async fn create_payment_method(
             cvc: card.cvc.trim(),
         })
         .await
-        .map_err(|decline| AppError::Internal(format!("card tokenisation failed: {decline:?}")))?;
+        .map_err(|decline| AppError::internal(format!("card tokenisation failed: {decline:?}")))?;
 
     let method = PaymentMethod {
         id: new_id("pm"),
@@ -173,7 +156,7 @@ async fn create_payment_method(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&method.id)
-    .bind(&user.account_id)
+    .bind(account_id)
     .bind(&method.brand)
     .bind(&method.last4)
     .bind(i64::from(method.exp_month))
@@ -183,33 +166,43 @@ async fn create_payment_method(
     .bind(state.clock.now())
     .execute(&state.db)
     .await?;
-    Ok((StatusCode::CREATED, Json(method)))
+    Ok(method)
 }
 
-/// The signed-in account's saved cards, newest first.
-#[utoipa::path(get, path = "/payment-methods", tag = "checkout", security(("bearer" = [])),
-    responses((status = 200, body = Vec<PaymentMethod>)))]
-async fn list_payment_methods(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> AppResult<Json<Vec<PaymentMethod>>> {
+/// The account's saved cards, newest first.
+pub async fn list(state: &AppState, account_id: &str) -> AppResult<Vec<PaymentMethod>> {
     let rows: Vec<(String, String, String, i64, i64, String)> = sqlx::query_as(
         "SELECT id, brand, last4, exp_month, exp_year, holder_name FROM payment_methods
          WHERE account_id = $1 ORDER BY created_at_ms DESC, id DESC",
     )
-    .bind(&user.account_id)
+    .bind(account_id)
     .fetch_all(&state.db)
     .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(id, brand, last4, m, y, holder_name)| PaymentMethod {
-                id,
-                brand,
-                last4,
-                exp_month: m as u32,
-                exp_year: y as u32,
-                holder_name,
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .into_iter()
+        .map(|(id, brand, last4, m, y, holder_name)| PaymentMethod {
+            id,
+            brand,
+            last4,
+            exp_month: m as u32,
+            exp_year: y as u32,
+            holder_name,
+        })
+        .collect())
+}
+
+/// The gateway's token for one of the account's saved cards.
+pub async fn gateway_token(
+    state: &AppState,
+    account_id: &str,
+    payment_method_id: &str,
+) -> AppResult<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT gateway_token FROM payment_methods WHERE id = $1 AND account_id = $2",
+    )
+    .bind(payment_method_id)
+    .bind(account_id)
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(row.map(|(token,)| token))
 }

@@ -8,14 +8,11 @@
 //! server processes can overbook a host.
 
 use sparecloud_api::catalog::Capacity;
-use sqlx::AnyConnection;
 
 use crate::clock::Millis;
-
-pub type Conn = AnyConnection;
-
-/// The window measured uptime is computed over.
-pub const UPTIME_WINDOW_MS: Millis = 30 * 24 * 3600 * 1000;
+use crate::db::Conn;
+use crate::domain::offer_index;
+use crate::domain::uptime::{UPTIME_WINDOW_MS, uptime_bp};
 
 /// Takes `need` on a host if it is online, not draining, and still fits it.
 /// Returns whether it did.
@@ -55,13 +52,6 @@ pub async fn release(conn: &mut Conn, host_id: &str, need: Capacity) -> Result<(
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-/// Measured availability in basis points over the window ending at `now`,
-/// counted from the host's registration when that is more recent.
-/// `outages` are (start, end) with `None` for one still going on.
-pub fn uptime_bp(registered_at: Millis, outages: &[(Millis, Option<Millis>)], now: Millis) -> u32 {
-    crate::sla::availability_bp(registered_at.max(now - UPTIME_WINDOW_MS), now, outages)
 }
 
 /// Uptime of one host over the last 30 days, from its recorded outages.
@@ -187,7 +177,7 @@ pub async fn refresh_offers(
         .execute(&mut *conn)
         .await?;
     }
-    crate::offer_index::offers_changed();
+    offer_index::offers_changed();
     Ok(())
 }
 
@@ -211,7 +201,7 @@ pub async fn stamp_seller_offers(conn: &mut Conn, seller_id: &str) -> Result<(),
         .bind(revision)
         .execute(&mut *conn)
         .await?;
-    crate::offer_index::offers_changed();
+    offer_index::offers_changed();
     Ok(())
 }
 
@@ -251,26 +241,6 @@ fn fitting(free_per_host: &[Capacity], prices: &[(i64, i64, i64, i64)]) -> Fit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const DAY: Millis = 24 * 3600 * 1000;
-
-    #[test]
-    fn uptime_counts_outages_inside_the_window_only() {
-        let now = 100 * DAY;
-        assert_eq!(uptime_bp(0, &[], now), 10_000);
-        // 3 days down in a 30-day window: 90 %.
-        assert_eq!(uptime_bp(0, &[(80 * DAY, Some(83 * DAY))], now), 9_000);
-        // An outage that began before the window counts from its start.
-        assert_eq!(uptime_bp(0, &[(60 * DAY, Some(73 * DAY))], now), 9_000);
-        // One still going on counts up to now.
-        assert_eq!(uptime_bp(0, &[(97 * DAY, None)], now), 9_000);
-        // A host registered 10 days ago, down 1 day: 90 %.
-        assert_eq!(
-            uptime_bp(90 * DAY, &[(95 * DAY, Some(96 * DAY))], now),
-            9_000
-        );
-        assert_eq!(uptime_bp(now, &[], now), 10_000);
-    }
 
     #[test]
     fn a_flavor_fits_only_on_one_host_not_across_hosts() {

@@ -8,7 +8,8 @@
 use sparecloud_api::catalog::Capacity;
 use sparecloud_api::checkout::Placement;
 
-use crate::capacity::{self, Conn};
+use crate::db::Conn;
+use crate::domain::capacity;
 
 /// A host that could take an instance, through one of its seller's offers.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,13 +1,14 @@
-//! SLA accounting: availability over calendar months (UTC) from the outages
-//! recorded when a host's heartbeats stop, and the credit a tier's schedule
-//! gives when availability falls below its thresholds.
+//! Availability arithmetic, pure: UTC calendar months, the share of a
+//! window not covered by outages, a host's 30-day uptime, credits from a
+//! tier's schedule and how a credit is split between sellers.
 
 use sparecloud_api::catalog::SlaCredit;
 use time::{Date, Month, OffsetDateTime, Time};
 
-use crate::AppState;
 use crate::clock::Millis;
-use crate::error::AppResult;
+
+/// The window measured uptime is computed over.
+pub const UPTIME_WINDOW_MS: Millis = 30 * 24 * 3600 * 1000;
 
 /// The UTC calendar month containing `at`: (first millisecond, first
 /// millisecond of the next month, "YYYY-MM").
@@ -111,77 +112,19 @@ pub fn credit_percent(availability_bp: u32, schedule: &[SlaCredit]) -> u32 {
         .unwrap_or(0)
 }
 
-/// When a month has ended: for every instance billed in it, its
-/// availability over the month and, when that missed the tier, the credit,
-/// recorded once per instance and month (the key makes a concurrent second
-/// attempt, from another server process, a no-op). Returns how many
-/// instances were credited.
-pub async fn apply_last_month_credits(state: &AppState) -> AppResult<usize> {
-    let now = state.clock.now();
-    let (this_month, _, _) = month_of(now);
-    let (start, end, month) = month_of(this_month - 1);
-    // A read first: once the month is done, passes find nothing to do.
-    let due: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT DISTINCT l.instance_id, l.buyer_id, i.seller_id FROM ledger_entries l
-         JOIN instances i ON i.id = l.instance_id
-         WHERE l.period_end_ms > $1 AND l.period_end_ms <= $2
-           AND NOT EXISTS (SELECT 1 FROM sla_month_credits c WHERE c.instance_id = l.instance_id AND c.month = $3)",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(&month)
-    .fetch_all(&state.db)
-    .await?;
-    let mut credited = 0;
-    for (instance_id, buyer_id, seller_id) in due {
-        let (sla, down_by_seller) =
-            crate::instances::measure_sla(state, &instance_id, start, end, month.clone()).await?;
-        let mut tx = crate::db::begin_write(&state.db).await?;
-        let recorded = sqlx::query(
-            "INSERT INTO sla_month_credits (instance_id, month, buyer_id, seller_id, target_bp, availability_bp,
-               credit_percent, credit_cents, created_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (instance_id, month) DO NOTHING",
-        )
-        .bind(&instance_id)
-        .bind(&month)
-        .bind(&buyer_id)
-        .bind(&seller_id)
-        .bind(i64::from(sla.target_bp))
-        .bind(i64::from(sla.availability_bp))
-        .bind(i64::from(sla.credit_percent))
-        .bind(sla.credit_cents as i64)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if recorded.rows_affected() == 1 {
-            for (seller, cents) in
-                split_credit(sla.credit_cents as i64, &down_by_seller, &seller_id)
-            {
-                sqlx::query(
-                    "INSERT INTO sla_credit_shares (instance_id, month, seller_id, credit_cents) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(&instance_id)
-                .bind(&month)
-                .bind(&seller)
-                .bind(cents)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        if recorded.rows_affected() == 1 && sla.credit_cents > 0 {
-            tracing::info!(%instance_id, %month, availability_bp = sla.availability_bp,
-                credit_cents = sla.credit_cents, "service credit applied");
-            credited += 1;
-        }
-    }
-    Ok(credited)
+/// Measured availability in basis points over the window ending at `now`,
+/// counted from the host's registration when that is more recent.
+/// `outages` are (start, end) with `None` for one still going on.
+pub fn uptime_bp(registered_at: Millis, outages: &[(Millis, Option<Millis>)], now: Millis) -> u32 {
+    availability_bp(registered_at.max(now - UPTIME_WINDOW_MS), now, outages)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::rfc3339;
+
+    const DAY: Millis = 24 * 3600 * 1000;
 
     const GOLD: [SlaCredit; 3] = [
         SlaCredit {
@@ -203,11 +146,11 @@ mod tests {
         // 2026-11-18T11:06:40Z
         let (start, end, name) = month_of(1_795_000_000_123);
         assert_eq!(name, "2026-11");
-        assert_eq!(crate::clock::rfc3339(start), "2026-11-01T00:00:00Z");
-        assert_eq!(crate::clock::rfc3339(end), "2026-12-01T00:00:00Z");
+        assert_eq!(rfc3339(start), "2026-11-01T00:00:00Z");
+        assert_eq!(rfc3339(end), "2026-12-01T00:00:00Z");
         let (_, end, name) = month_of(end - 1 + 31 * 86_400_000);
         assert_eq!(name, "2026-12");
-        assert_eq!(crate::clock::rfc3339(end), "2027-01-01T00:00:00Z");
+        assert_eq!(rfc3339(end), "2027-01-01T00:00:00Z");
     }
 
     #[test]
@@ -250,5 +193,22 @@ mod tests {
         assert_eq!(credit_percent(9989, &GOLD), 10);
         assert_eq!(credit_percent(9550, &GOLD), 30);
         assert_eq!(credit_percent(9000, &GOLD), 100);
+    }
+    #[test]
+    fn uptime_counts_outages_inside_the_window_only() {
+        let now = 100 * DAY;
+        assert_eq!(uptime_bp(0, &[], now), 10_000);
+        // 3 days down in a 30-day window: 90 %.
+        assert_eq!(uptime_bp(0, &[(80 * DAY, Some(83 * DAY))], now), 9_000);
+        // An outage that began before the window counts from its start.
+        assert_eq!(uptime_bp(0, &[(60 * DAY, Some(73 * DAY))], now), 9_000);
+        // One still going on counts up to now.
+        assert_eq!(uptime_bp(0, &[(97 * DAY, None)], now), 9_000);
+        // A host registered 10 days ago, down 1 day: 90 %.
+        assert_eq!(
+            uptime_bp(90 * DAY, &[(95 * DAY, Some(96 * DAY))], now),
+            9_000
+        );
+        assert_eq!(uptime_bp(now, &[], now), 10_000);
     }
 }

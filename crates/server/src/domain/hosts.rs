@@ -1,0 +1,154 @@
+//! The seller's hosts: capacity, status, measured availability and drain
+//! progress, and draining them for maintenance.
+
+use sparecloud_api::catalog::Capacity;
+use sparecloud_api::seller::{DrainProgress, Host, HostStatus};
+
+use crate::clock::rfc3339;
+use crate::db;
+use crate::domain::uptime::{UPTIME_WINDOW_MS, availability_bp, month_of, uptime_bp};
+use crate::domain::{capacity, ha};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Drains a host (no new placements; its instances cold-migrate to other
+/// hosts) or puts it back in service (moves still waiting are called off).
+pub async fn set_draining(
+    state: &AppState,
+    seller_id: &str,
+    id: &str,
+    draining: bool,
+) -> AppResult<Host> {
+    let mut tx = db::begin_write(&state.db).await?;
+    let now = state.clock.now();
+    let zone: Option<(String,)> = sqlx::query_as(
+        "UPDATE hosts SET draining = $3,
+           drain_started_ms = CASE WHEN $3 = 0 THEN NULL WHEN draining = 0 THEN $4 ELSE drain_started_ms END
+         WHERE id = $1 AND seller_id = $2 RETURNING zone",
+    )
+    .bind(id)
+    .bind(seller_id)
+    .bind(i64::from(draining))
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (zone,) = zone.ok_or_else(|| AppError::not_found("host"))?;
+    capacity::refresh_offers(&mut tx, seller_id, &zone, now).await?;
+    tx.commit().await?;
+    if draining {
+        ha::migrate_off(state, id, true).await?;
+    } else {
+        ha::cancel_moves(state, id).await?;
+    }
+    let mut hosts = load_hosts(state, seller_id, Some(id)).await?;
+    hosts.pop().ok_or_else(|| AppError::not_found("host"))
+}
+
+pub async fn load_hosts(
+    state: &AppState,
+    seller_id: &str,
+    only: Option<&str>,
+) -> AppResult<Vec<Host>> {
+    type Row = (
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT h.id, h.name, h.zone, h.vcpu, h.ram_gib, h.disk_gib, h.alloc_vcpu, h.alloc_ram_gib, h.alloc_disk_gib,
+                h.status, h.draining, h.last_heartbeat_ms, h.registered_at_ms,
+                (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed')),
+                (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed')
+                   AND i.move_to_host_id IS NOT NULL),
+                (SELECT COUNT(*) FROM instance_placements p WHERE p.host_id = h.id AND p.left_because = 'migrated'
+                   AND p.to_ms >= COALESCE(h.drain_started_ms, 0))
+         FROM hosts h WHERE h.seller_id = $1 AND ($2 = '' OR h.id = $2)
+         ORDER BY h.zone, h.name, h.id",
+    )
+    .bind(seller_id)
+    .bind(only.unwrap_or(""))
+    .fetch_all(&state.db)
+    .await?;
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    let mut hosts = Vec::with_capacity(rows.len());
+    for (
+        id,
+        name,
+        zone,
+        vcpu,
+        ram,
+        disk,
+        avcpu,
+        aram,
+        adisk,
+        status,
+        draining,
+        heartbeat,
+        registered,
+        instances,
+        migrating,
+        moved,
+    ) in rows
+    {
+        let capacity = Capacity {
+            vcpu: vcpu as u32,
+            ram_gib: ram as u32,
+            disk_gib: disk as u32,
+        };
+        let allocated = Capacity {
+            vcpu: avcpu as u32,
+            ram_gib: aram as u32,
+            disk_gib: adisk as u32,
+        };
+        // One read of the outages serves both windows.
+        let (month_start, ..) = month_of(now);
+        let outages =
+            capacity::host_outages(&mut conn, &id, month_start.min(now - UPTIME_WINDOW_MS)).await?;
+        let uptime_bp = uptime_bp(registered, &outages, now);
+        let month_availability_bp = availability_bp(registered.max(month_start), now, &outages);
+        hosts.push(Host {
+            status: if status != "online" {
+                HostStatus::Offline
+            } else if draining != 0 {
+                HostStatus::Draining
+            } else {
+                HostStatus::Online
+            },
+            free: Capacity {
+                vcpu: capacity.vcpu.saturating_sub(allocated.vcpu),
+                ram_gib: capacity.ram_gib.saturating_sub(allocated.ram_gib),
+                disk_gib: capacity.disk_gib.saturating_sub(allocated.disk_gib),
+            },
+            id,
+            name,
+            zone,
+            capacity,
+            allocated,
+            instances: instances as u32,
+            last_heartbeat_at: rfc3339(heartbeat),
+            uptime_bp,
+            month_availability_bp,
+            registered_at: rfc3339(registered),
+            drain: (draining != 0).then_some(DrainProgress {
+                moved: moved as u32,
+                migrating: migrating as u32,
+                waiting: (instances - migrating).max(0) as u32,
+            }),
+        });
+    }
+    Ok(hosts)
+}

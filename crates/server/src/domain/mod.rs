@@ -1,0 +1,35 @@
+//! The marketplace's rules and their SQL. Never imports axum or `http`:
+//! functions take the state (or a connection inside the caller's
+//! transaction) and plain ids, and return `AppResult`.
+//!
+//! Layers, lowest first (a module imports only from those before it):
+//! `uptime` (pure) · `catalog` `ledger` `payments` `partners` `offers` ·
+//! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` ·
+//! `observe` `sla` `instances` · `quotes` · `orders` · `accounts`
+//! `sellers` `install_tokens` `hosts` `seller_offers` `earnings` `agents`.
+//! `scripts/check-layers.sh` fails the build on a cycle.
+
+pub mod accounts;
+pub mod agents;
+pub mod capacity;
+pub mod catalog;
+pub mod earnings;
+pub mod ha;
+pub mod hosts;
+pub mod install_tokens;
+pub mod instance;
+pub mod instances;
+pub mod ledger;
+pub mod observe;
+pub mod offer_index;
+pub mod offers;
+pub mod orders;
+pub mod partners;
+pub mod payments;
+pub mod placement;
+pub mod quotes;
+pub mod search;
+pub mod seller_offers;
+pub mod sellers;
+pub mod sla;
+pub mod uptime;

@@ -1,0 +1,270 @@
+//! Every extractor, each for a kind of caller or input, with rejections
+//! that are problem+json like every other error: `Json` and `Query`; the
+//! caller's address; `AuthUser` (a session), `Seller` (a seller with a
+//! profile), `HostAuth` (an agent's host credential), `PartnerAuth` (a
+//! partner's API key); and the `Idempotency-Key` header.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sparecloud_api::accounts::Role;
+use sparecloud_api::checkout::IDEMPOTENCY_KEY_HEADER;
+use sparecloud_api::problem::kinds;
+
+use crate::domain::{accounts, agents, partners, sellers};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// `axum::Json`, with malformed bodies answered as problem+json.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> AppError {
+    let status = rejection.status();
+    let (kind, title) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (kinds::PAYLOAD_TOO_LARGE, "Request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (kinds::MALFORMED_BODY, "Send the body as application/json")
+        }
+        _ => (kinds::MALFORMED_BODY, "Malformed request body"),
+    };
+    AppError::problem(kind, title, status, rejection.body_text())
+}
+
+/// `axum::extract::Query`, with bad query strings answered as problem+json.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> AppError {
+    AppError::problem(
+        kinds::VALIDATION,
+        "Invalid query parameters",
+        StatusCode::BAD_REQUEST,
+        rejection.body_text(),
+    )
+}
+
+/// The peer's address, when the server was started with connect info (tests
+/// that call the router directly have none).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}
+
+/// The bearer token of a request, if it has one.
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+fn unauthorized(detail: &str) -> AppError {
+    AppError::problem(
+        kinds::UNAUTHORIZED,
+        "Please sign in",
+        StatusCode::UNAUTHORIZED,
+        detail,
+    )
+}
+
+/// The signed-in account, from a valid, unexpired session token.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub account_id: String,
+    pub session_id: String,
+    pub is_buyer: bool,
+    pub is_seller: bool,
+}
+
+impl AuthUser {
+    pub fn require(&self, role: Role) -> AppResult<()> {
+        let (has, what) = match role {
+            Role::Buyer => (self.is_buyer, "a buyer"),
+            Role::Seller => (self.is_seller, "a seller"),
+        };
+        if has {
+            Ok(())
+        } else {
+            Err(AppError::problem(
+                kinds::FORBIDDEN,
+                "Not allowed",
+                StatusCode::FORBIDDEN,
+                format!("This needs an account that is {what}."),
+            ))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let token = bearer_token(parts)
+            .ok_or_else(|| unauthorized("Sign in to do this (no bearer token was sent)."))?;
+        let account = accounts::by_session_token(state, token)
+            .await?
+            .ok_or_else(|| unauthorized("Your session has expired or was ended: sign in again."))?;
+        Ok(AuthUser {
+            account_id: account.account_id,
+            session_id: account.session_id,
+            is_buyer: account.is_buyer,
+            is_seller: account.is_seller,
+        })
+    }
+}
+
+/// A signed-in seller who has completed a profile.
+#[derive(Debug, Clone)]
+pub struct Seller {
+    pub account_id: String,
+}
+
+impl FromRequestParts<AppState> for Seller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        user.require(Role::Seller)?;
+        if !sellers::has_profile(state, &user.account_id).await? {
+            return Err(AppError::problem(
+                kinds::CONFLICT,
+                "Seller profile missing",
+                StatusCode::CONFLICT,
+                "Complete your seller profile (company and country) first.",
+            ));
+        }
+        Ok(Seller {
+            account_id: user.account_id,
+        })
+    }
+}
+
+/// A host, authenticated by its credential.
+pub struct HostAuth {
+    pub host_id: String,
+}
+
+impl FromRequestParts<AppState> for HostAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let refused = || {
+            AppError::problem(
+                kinds::HOST_CREDENTIAL_INVALID,
+                "Unknown host credential",
+                StatusCode::UNAUTHORIZED,
+                "This host credential is not valid: register the agent again with a new install token.",
+            )
+        };
+        let credential = bearer_token(parts).ok_or_else(refused)?;
+        let host_id = agents::host_by_credential(state, credential)
+            .await?
+            .ok_or_else(refused)?;
+        Ok(HostAuth { host_id })
+    }
+}
+
+/// A request made with a partner's API key.
+pub struct PartnerAuth {
+    pub partner_id: String,
+    pub share_bp: i64,
+}
+
+impl FromRequestParts<AppState> for PartnerAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let key = bearer_token(parts)
+            .ok_or_else(|| unauthorized("Send the partner API key as a bearer token."))?;
+        let (partner_id, share_bp) = partners::by_api_key(&state.db, key)
+            .await?
+            .ok_or_else(|| unauthorized("This partner API key is not valid."))?;
+        Ok(PartnerAuth {
+            partner_id,
+            share_bp,
+        })
+    }
+}
+
+/// The `Idempotency-Key` header: 1 to 255 characters, new for each attempt.
+pub struct IdempotencyKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> AppResult<Self> {
+        parts
+            .headers
+            .get(IDEMPOTENCY_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|k| (1..=255).contains(&k.len()))
+            .map(|k| IdempotencyKey(k.to_owned()))
+            .ok_or_else(|| {
+                AppError::problem(
+                    kinds::IDEMPOTENCY_KEY,
+                    "Idempotency-Key required",
+                    StatusCode::BAD_REQUEST,
+                    "Send an Idempotency-Key header (1 to 255 characters), new for each order attempt.",
+                )
+            })
+    }
+}

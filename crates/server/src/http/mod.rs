@@ -1,0 +1,164 @@
+//! All of the server's axum code: the router of every resource under
+//! `/api/v1`, problem+json fallbacks, CORS, security headers, the embed
+//! pages and the built web app. Handlers here read as a list of calls into
+//! `domain`, which never imports this module.
+
+mod accounts;
+mod agent;
+mod catalog;
+mod checkout;
+pub mod extract;
+mod health;
+mod instances;
+mod offers;
+mod openapi;
+mod partners;
+mod payments;
+pub mod problem;
+mod seller;
+mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
+use axum::routing::get;
+use sparecloud_api::Problem;
+use sparecloud_api::problem::kinds;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+use problem::problem_response;
+
+/// API request bodies are small JSON documents.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The whole application: the API under `/api/v1`, problem+json for unknown
+/// API paths, and the web app (with SPA fallback) for everything else.
+pub fn app(state: AppState) -> Router {
+    let (v1, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(health::router())
+        .merge(accounts::router())
+        .merge(catalog::router())
+        .merge(offers::router())
+        .merge(payments::router())
+        .merge(checkout::router())
+        .merge(instances::router())
+        .merge(seller::router())
+        .merge(agent::router())
+        .merge(partners::router())
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    let v1 = v1
+        .route(
+            "/openapi.json",
+            get(move || {
+                let openapi = Arc::clone(&openapi);
+                async move { axum::Json(openapi) }
+            }),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .method_not_allowed_fallback(method_not_allowed);
+    let mut api = Router::new().nest("/v1", v1).fallback(api_not_found);
+    if !state.settings.cors_origins.is_empty() {
+        api = api.layer(cors(&state.settings.cors_origins));
+    }
+
+    Router::new()
+        .nest("/api", api)
+        .route("/embed/{partner}", get(partners::embed_page))
+        .route("/embed/{partner}/{*rest}", get(partners::embed_page))
+        .fallback_service(web::router(&state.settings.dist_dir))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        // No page may be framed by another site (partner embeds opt in per route).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Lets the configured origins (partner portals) call the API from a browser.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+async fn api_not_found(uri: Uri) -> Response {
+    problem_response(
+        Problem::new(
+            kinds::NOT_FOUND,
+            "Not found",
+            StatusCode::NOT_FOUND.as_u16(),
+        )
+        .with_detail(format!("There is no API endpoint at {}.", uri.path())),
+    )
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    problem_response(
+        Problem::new(
+            kinds::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            StatusCode::METHOD_NOT_ALLOWED.as_u16(),
+        )
+        .with_detail(format!("{} does not accept this method.", uri.path())),
+    )
+}
+
+/// Serves `app` until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,82 @@
+//! What every request and job can reach: the database, the clock, the
+//! settings fixed at start-up, the payment gateway and the search index.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db;
+use crate::domain::offer_index::OfferIndex;
+use crate::domain::payments::{self, Gateway};
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: db::Pool,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+    pub gateway: Gateway,
+    pub offer_index: Arc<OfferIndex>,
+}
+
+/// Settings fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The built web app (Trunk's dist/).
+    pub dist_dir: PathBuf,
+    pub public_url: Option<String>,
+    /// The platform's commission, basis points (1500 = 15 %).
+    pub commission_bp: i64,
+    pub heartbeat_interval_secs: u32,
+    /// Time between billing passes, milliseconds.
+    pub billing_interval_ms: i64,
+    /// How long a host may be offline before its instances fail, ms.
+    pub failure_grace_ms: i64,
+    pub cors_origins: Vec<String>,
+}
+
+impl Settings {
+    /// The defaults of `sparecloud-server` with no flags, serving `dist_dir`.
+    pub fn new(dist_dir: PathBuf) -> Self {
+        Self {
+            dist_dir,
+            public_url: None,
+            commission_bp: 1500,
+            heartbeat_interval_secs: 5,
+            billing_interval_ms: 60_000,
+            failure_grace_ms: 5 * 60_000,
+            cors_origins: Vec::new(),
+        }
+    }
+
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            dist_dir: config.dist_dir.clone(),
+            public_url: config.public_url.clone(),
+            commission_bp: i64::from(config.commission_percent) * 100,
+            heartbeat_interval_secs: config.heartbeat_interval_secs,
+            billing_interval_ms: i64::from(config.billing_interval_secs) * 1000,
+            failure_grace_ms: i64::from(config.failure_grace_secs) * 1000,
+            cors_origins: config.cors_origins.clone(),
+        }
+    }
+}
+
+impl AppState {
+    /// State with the system clock and the built-in test payment gateway.
+    pub fn new(db: db::Pool, settings: Settings) -> Self {
+        Self {
+            db,
+            clock: Clock::System,
+            settings: Arc::new(settings),
+            gateway: Arc::new(payments::TestGateway),
+            offer_index: Arc::default(),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
