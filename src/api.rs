@@ -12,6 +12,7 @@ use sparecloud_api::checkout::{
 use sparecloud_api::instances::{Instance, InstanceDetail};
 use sparecloud_api::offers::{Market, Offer, OfferPage};
 use sparecloud_api::partners::EmbedConfig;
+use sparecloud_api::problem::kinds;
 use sparecloud_api::seller::{
     CreateOfferRequest, CreatedInstallToken, Earnings, Host, InstallToken, InstallTokenRequest,
     SellerOffer, SellerProfile, SellerProfileRequest, UpdateOfferRequest,
@@ -19,13 +20,6 @@ use sparecloud_api::seller::{
 use sparecloud_api::{API_PREFIX, Health, Problem};
 
 pub type ApiResult<T> = Result<T, Problem>;
-
-/// Problem types the client makes itself, for failures with no server answer.
-pub mod client_kinds {
-    pub const NETWORK: &str = "https://sparecloud.dev/problems/client/network";
-    pub const UNEXPECTED_RESPONSE: &str =
-        "https://sparecloud.dev/problems/client/unexpected-response";
-}
 
 pub async fn health() -> ApiResult<Health> {
     get("/health", None).await
@@ -305,7 +299,7 @@ async fn decode<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
     if response.ok() {
         return response.json::<T>().await.map_err(|error| {
             Problem::new(
-                client_kinds::UNEXPECTED_RESPONSE,
+                kinds::CLIENT_UNEXPECTED_RESPONSE,
                 "Unexpected response",
                 status,
             )
@@ -316,7 +310,7 @@ async fn decode<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
         Ok(problem) => Err(problem),
         // A proxy or an older server may answer without problem+json.
         Err(_) => Err(Problem::new(
-            client_kinds::UNEXPECTED_RESPONSE,
+            kinds::CLIENT_UNEXPECTED_RESPONSE,
             status_title(status),
             status,
         )),
@@ -324,7 +318,7 @@ async fn decode<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
 }
 
 fn network_problem(error: gloo_net::Error) -> Problem {
-    Problem::new(client_kinds::NETWORK, "Cannot reach Sparecloud", 0)
+    Problem::new(kinds::CLIENT_NETWORK, "Cannot reach Sparecloud", 0)
         .with_detail(format!("Check your connection and try again. ({error})"))
 }
 

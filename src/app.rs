@@ -1,7 +1,13 @@
+//! The router: the site's routes, the buy flow's routes once (under `/` and
+//! again under `/embed/:partner` for partner portals), and the typed
+//! parameters pages read.
+
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::hooks::use_location;
+use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes};
+use leptos_router::hooks::{use_location, use_params};
+use leptos_router::params::Params;
 use leptos_router::path;
+use sparecloud_api::problem::kinds;
 
 use crate::components::site_footer::SiteFooter;
 use crate::components::site_header::SiteHeader;
@@ -21,6 +27,19 @@ use crate::pages::sign_in::SignIn;
 use crate::pages::sign_up::SignUp;
 use crate::session::SessionState;
 
+/// The `:id` of `/offers/:id`, `/checkout/:id`, `/orders/:id` and
+/// `/instances/:id`.
+#[derive(Params, Debug, Clone, PartialEq, Eq)]
+pub struct IdParams {
+    pub id: Option<String>,
+}
+
+/// The current route's `:id` (empty when it has none), reactively.
+pub fn use_id() -> Memo<String> {
+    let params = use_params::<IdParams>();
+    Memo::new(move |_| params.get().ok().and_then(|p| p.id).unwrap_or_default())
+}
+
 /// The application: the site chrome around the routed page.
 #[component]
 pub fn App() -> impl IntoView {
@@ -30,7 +49,7 @@ pub fn App() -> impl IntoView {
     if let Some(token) = session.token() {
         leptos::task::spawn_local(async move {
             if let Err(problem) = crate::api::me(&token).await
-                && problem.status == 401
+                && problem.is(kinds::UNAUTHORIZED)
             {
                 session.clear();
             }
@@ -59,29 +78,38 @@ fn Shell() -> impl IntoView {
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home />
-                    <Route path=path!("/marketplace") view=Marketplace />
-                    <Route path=path!("/offers/:id") view=OfferDetail />
-                    <Route path=path!("/checkout/:id") view=Checkout />
-                    <Route path=path!("/orders/:id") view=OrderProgress />
+                    <BuyRoutes />
                     <Route path=path!("/instances") view=Instances />
                     <Route path=path!("/instances/:id") view=InstanceDetailPage />
                     <Route path=path!("/sell") view=Sell />
                     <Route path=path!("/sell/start") view=SellerOnboarding />
                     <Route path=path!("/seller") view=SellerDashboard />
-                    <Route path=path!("/sign-in") view=SignIn />
-                    <Route path=path!("/sign-up") view=SignUp />
                     // A partner's embed: the buy flow without the site chrome.
-                    <Route path=path!("/embed/:partner") view=Marketplace />
-                    <Route path=path!("/embed/:partner/marketplace") view=Marketplace />
-                    <Route path=path!("/embed/:partner/offers/:id") view=OfferDetail />
-                    <Route path=path!("/embed/:partner/checkout/:id") view=Checkout />
-                    <Route path=path!("/embed/:partner/orders/:id") view=OrderProgress />
-                    <Route path=path!("/embed/:partner/sign-in") view=SignIn />
-                    <Route path=path!("/embed/:partner/sign-up") view=SignUp />
+                    <ParentRoute path=path!("/embed/:partner") view=Outlet>
+                        <Route path=path!("") view=Marketplace />
+                        <BuyRoutes />
+                    </ParentRoute>
                 </Routes>
             </main>
             <Show when=move || !embedded()>
                 <SiteFooter />
             </Show>
     }
+}
+
+/// The buy flow, from the marketplace to the order: the routes an embed
+/// serves too.
+#[component(transparent)]
+fn BuyRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
+    view! {
+        <ParentRoute path=path!("") view=Outlet>
+            <Route path=path!("/marketplace") view=Marketplace />
+            <Route path=path!("/offers/:id") view=OfferDetail />
+            <Route path=path!("/checkout/:id") view=Checkout />
+            <Route path=path!("/orders/:id") view=OrderProgress />
+            <Route path=path!("/sign-in") view=SignIn />
+            <Route path=path!("/sign-up") view=SignUp />
+        </ParentRoute>
+    }
+    .into_inner()
 }

@@ -2,6 +2,7 @@
 
 pub mod copy_button;
 pub mod earnings_chart;
+pub mod error_view;
 pub mod form;
 pub mod offer_card;
 pub mod polling;

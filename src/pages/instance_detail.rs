@@ -2,12 +2,13 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use sparecloud_api::Problem;
 use sparecloud_api::checkout::Placement;
 use stylers_macro::style;
 
 use crate::api;
+use crate::app::use_id;
+use crate::components::error_view::ErrorView;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
 use crate::format;
@@ -45,11 +46,11 @@ pub fn InstanceDetailPage() -> impl IntoView {
         }
     };
     let session = use_session();
-    let params = use_params_map();
+    let id = use_id();
     let tick = use_ticker(Duration::from_secs(3));
     let detail = LocalResource::new(move || {
         tick.track();
-        let id = params.with(|p| p.get("id").unwrap_or_default());
+        let id = id.get();
         let token = session.token().unwrap_or_default();
         async move { api::instance(&token, &id).await }
     });
@@ -57,11 +58,7 @@ pub fn InstanceDetailPage() -> impl IntoView {
         <div class="container page">
             <p><A href="/instances">"← Instances"</A></p>
             <Transition fallback=|| view! { <p aria-busy="true">"Loading the instance…"</p> }>
-                <ErrorBoundary fallback=move |errors| view! {
-                    <div class="alert alert-error" role="alert">
-                        {move || errors.with(|e| e.iter().next().map(|(_, e)| e.to_string()).unwrap_or_default())}
-                    </div>
-                }>
+                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
                     {move || Suspend::new(async move {
                         let d = detail.await?;
                         let i = d.instance;

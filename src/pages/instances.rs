@@ -6,8 +6,9 @@ use sparecloud_api::Problem;
 use sparecloud_api::instances::{Instance, InstanceStatus};
 use stylers_macro::style;
 
-use crate::api::{self, InstanceAction};
+use crate::api::{self, ApiResult, InstanceAction};
 use crate::components::copy_button::CopyButton;
+use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
@@ -56,18 +57,24 @@ fn InstanceList() -> impl IntoView {
     };
     let session = use_session();
     let tick = use_ticker(Duration::from_secs(2));
+    // Stop, start or terminate one instance; answers with the id it was for.
+    let act = Action::new_local(move |(id, action): &(String, InstanceAction)| {
+        let (id, action) = (id.clone(), *action);
+        let token = session.token().unwrap_or_default();
+        async move {
+            let done = api::instance_action(&token, &id, action).await;
+            (id, done)
+        }
+    });
     let instances = LocalResource::new(move || {
         tick.track();
+        act.version().get();
         let token = session.token().unwrap_or_default();
         async move { api::instances(&token).await }
     });
     view! {
         <Transition fallback=|| view! { <p aria-busy="true">"Loading your instances…"</p> }>
-            <ErrorBoundary fallback=move |errors| view! {
-                <div class="alert alert-error" role="alert">
-                    {move || errors.with(|e| e.iter().next().map(|(_, e)| e.to_string()).unwrap_or_default())}
-                </div>
-            }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
                 {move || Suspend::new(async move {
                     let list = instances.await?;
                     Ok::<_, Problem>(if list.is_empty() {
@@ -81,7 +88,7 @@ fn InstanceList() -> impl IntoView {
                         view! {
                             <ul class=class>
                                 <For each=move || list.clone() key=|i| (i.id.clone(), i.updated_at.clone(), i.cost_so_far_cents) let:instance>
-                                    <li><InstanceCard instance=instance on_change=Callback::new(move |()| instances.refetch()) /></li>
+                                    <li><InstanceCard instance=instance act=act /></li>
                                 </For>
                             </ul>
                         }.into_any()
@@ -93,7 +100,10 @@ fn InstanceList() -> impl IntoView {
 }
 
 #[component]
-fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
+fn InstanceCard(
+    instance: Instance,
+    act: Action<(String, InstanceAction), (String, ApiResult<Instance>)>,
+) -> impl IntoView {
     let class = style! {
         article {
             display: grid;
@@ -148,32 +158,24 @@ fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
             background: var(--color-danger);
         }
     };
-    let session = use_session();
-    let id = instance.id.clone();
-    let act = Action::new_local(move |action: &InstanceAction| {
-        let action = *action;
-        let id = id.clone();
-        let token = session.token().unwrap_or_default();
-        async move { api::instance_action(&token, &id, action).await }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = act.value().get() {
-            on_change.run(());
-        }
-    });
+    let id = StoredValue::new(instance.id.clone());
     let confirming = RwSignal::new(false);
+    // This instance's last failed action, if the last action was its.
     let problem = move || {
-        act.value()
-            .get()
-            .and_then(Result::err)
-            .map(|p| problem_message(&p))
+        act.value().with(|last| match last {
+            Some((for_id, Err(p))) if id.with_value(|id| id == for_id) => Some(problem_message(p)),
+            _ => None,
+        })
     };
     let status = instance.status;
     let name = instance.name.clone();
     let title = name.clone();
     let detail_href = format!("/instances/{}", api::encode(&instance.id));
     let ssh = instance.address.as_deref().map(ssh_command);
-    let pending = act.pending();
+    let pending = Signal::derive(move || {
+        act.input()
+            .with(|acting| matches!(acting, Some((for_id, _)) if id.with_value(|id| id == for_id)))
+    });
     view! {
         <article class=class aria-label=name.clone()>
             <div class=format!("head {class}")>
@@ -204,11 +206,11 @@ fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
             <div class=format!("actions {class}")>
                 {(status == InstanceStatus::Running).then(|| view! {
                     <button class="button button-secondary" type="button" disabled=move || pending.get()
-                        on:click=move |_| { act.dispatch(InstanceAction::Stop); }>"Stop"</button>
+                        on:click=move |_| { act.dispatch((id.get_value(), InstanceAction::Stop)); }>"Stop"</button>
                 })}
                 {(status == InstanceStatus::Stopped).then(|| view! {
                     <button class="button button-secondary" type="button" disabled=move || pending.get()
-                        on:click=move |_| { act.dispatch(InstanceAction::Start); }>"Start"</button>
+                        on:click=move |_| { act.dispatch((id.get_value(), InstanceAction::Start)); }>"Start"</button>
                 })}
                 {(!status.is_final() || instance.recovering).then(|| view! {
                     <button class="button button-secondary" type="button" disabled=move || pending.get()
@@ -220,7 +222,7 @@ fn InstanceCard(instance: Instance, on_change: Callback<()>) -> impl IntoView {
                     <p>"Terminate this instance? Its disk is deleted and billing stops. This cannot be undone."</p>
                     <div class=format!("actions {class}")>
                         <button class=format!("button danger {class}") type="button"
-                            on:click=move |_| { confirming.set(false); act.dispatch(InstanceAction::Terminate); }>
+                            on:click=move |_| { confirming.set(false); act.dispatch((id.get_value(), InstanceAction::Terminate)); }>
                             "Terminate instance"
                         </button>
                         <button class="button button-secondary" type="button" on:click=move |_| confirming.set(false)>

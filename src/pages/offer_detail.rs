@@ -1,21 +1,21 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use sparecloud_api::catalog::SlaTier;
 use sparecloud_api::offers::Offer;
 use stylers_macro::style;
 
 use crate::api;
+use crate::app::use_id;
+use crate::components::error_view::ErrorView;
 use crate::format;
 
 /// One offer: seller, zone, service level with its credits, measured uptime,
 /// free capacity and the price of every size that fits now.
 #[component]
 pub fn OfferDetail() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let id = use_id();
     let offer = LocalResource::new(move || {
-        let id = id();
+        let id = id.get();
         async move { api::offer(&id).await }
     });
     let tiers = LocalResource::new(api::sla_tiers);
@@ -23,11 +23,8 @@ pub fn OfferDetail() -> impl IntoView {
         <div class="container page">
             <p><A href=format!("{}/marketplace", crate::embed::prefix())>"← Marketplace"</A></p>
             <Transition fallback=|| view! { <p aria-busy="true">"Loading the offer…"</p> }>
-                <ErrorBoundary fallback=move |errors| view! {
-                    <div role="alert" class="alert alert-error">
-                        <h1>"This offer is not available"</h1>
-                        <p>{move || errors.with(|e| e.iter().next().map(|(_, e)| e.to_string()).unwrap_or_default())}</p>
-                    </div>
+                <ErrorBoundary fallback=|errors| view! {
+                    <ErrorView errors title="This offer is not available" page_title=true />
                 }>
                     {move || Suspend::new(async move {
                         let offer = offer.await?;

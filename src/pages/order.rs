@@ -2,12 +2,13 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use sparecloud_api::Problem;
 use sparecloud_api::instances::InstanceStatus;
 use stylers_macro::style;
 
 use crate::api;
+use crate::app::use_id;
+use crate::components::error_view::ErrorView;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
 use crate::session::use_session;
@@ -42,11 +43,11 @@ pub fn OrderProgress() -> impl IntoView {
     };
     let session = use_session();
     let embedded = crate::embed::partner().is_some();
-    let params = use_params_map();
+    let id = use_id();
     let tick = use_ticker(Duration::from_millis(1500));
     let order = LocalResource::new(move || {
         tick.track();
-        let id = params.with(|p| p.get("id").unwrap_or_default());
+        let id = id.get();
         let token = session.token().unwrap_or_default();
         async move { api::order(&token, &id).await }
     });
@@ -54,11 +55,7 @@ pub fn OrderProgress() -> impl IntoView {
         <div class="container page">
             <h1>"Your order"</h1>
             <Transition fallback=|| view! { <p aria-busy="true">"Loading your order…"</p> }>
-                <ErrorBoundary fallback=move |errors| view! {
-                    <div class="alert alert-error" role="alert">
-                        {move || errors.with(|e| e.iter().next().map(|(_, e)| e.to_string()).unwrap_or_default())}
-                    </div>
-                }>
+                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
                     {move || Suspend::new(async move {
                         let order = order.await?;
                         let all_running = order.instances.iter().all(|i| i.status == InstanceStatus::Running);

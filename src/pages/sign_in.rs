@@ -20,9 +20,17 @@ pub fn SignIn() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let submitted = RwSignal::new(false);
-    let sign_in = Action::new_local(|request: &SignInRequest| {
+    let navigate = StoredValue::new_local(use_navigate());
+    let sign_in = Action::new_local(move |request: &SignInRequest| {
         let request = request.clone();
-        async move { api::sign_in(&request).await }
+        async move {
+            let answer = api::sign_in(&request).await;
+            if let Ok(started) = &answer {
+                session.set(started.clone());
+                navigate.with_value(|go| go(&next.get_untracked(), Default::default()));
+            }
+            answer
+        }
     });
     let problem = move || sign_in.value().get().and_then(Result::err);
 
@@ -30,14 +38,6 @@ pub fn SignIn() -> impl IntoView {
     let password_error = Signal::derive(move || {
         (submitted.get() && password.with(String::is_empty))
             .then(|| "Enter your password.".to_owned())
-    });
-
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(signed_in)) = sign_in.value().get() {
-            session.set(signed_in);
-            navigate(&next.get_untracked(), Default::default());
-        }
     });
 
     let on_submit = move |ev: SubmitEvent| {

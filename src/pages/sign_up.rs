@@ -24,9 +24,17 @@ pub fn SignUp() -> impl IntoView {
     let seller =
         RwSignal::new(query.with_untracked(|q| q.get("role")).as_deref() == Some("seller"));
     let submitted = RwSignal::new(false);
-    let sign_up = Action::new_local(|request: &SignUpRequest| {
+    let navigate = StoredValue::new_local(use_navigate());
+    let sign_up = Action::new_local(move |request: &SignUpRequest| {
         let request = request.clone();
-        async move { api::sign_up(&request).await }
+        async move {
+            let answer = api::sign_up(&request).await;
+            if let Ok(started) = &answer {
+                session.set(started.clone());
+                navigate.with_value(|go| go(&next.get_untracked(), Default::default()));
+            }
+            answer
+        }
     });
     let problem = move || sign_up.value().get().and_then(Result::err);
     let email_error = field_error(problem, "email", submitted, email, validate::email);
@@ -45,14 +53,6 @@ pub fn SignUp() -> impl IntoView {
                 (submitted.get() && !buyer.get() && !seller.get())
                     .then(|| "Choose at least one: buy or sell.".to_owned())
             })
-    });
-
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(signed_up)) = sign_up.value().get() {
-            session.set(signed_up);
-            navigate(&next.get_untracked(), Default::default());
-        }
     });
 
     let on_submit = move |ev: SubmitEvent| {

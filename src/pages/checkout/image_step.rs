@@ -1,0 +1,37 @@
+//! Step 1: the VM image.
+
+use leptos::prelude::*;
+use sparecloud_api::catalog::Image;
+
+use super::Draft;
+use super::choice_class;
+
+#[component]
+pub(super) fn ImageStep(draft: RwSignal<Draft>, images: Vec<Image>) -> impl IntoView {
+    let class = choice_class();
+    view! {
+        <fieldset class=format!("choices {class}")>
+            <legend class="visually-hidden">"Image"</legend>
+            {images
+                .into_iter()
+                .map(|image| {
+                    let id = image.id.clone();
+                    let checked = {
+                        let id = id.clone();
+                        move || draft.with(|d| d.image_id.as_deref() == Some(id.as_str()))
+                    };
+                    view! {
+                        <label class=format!("choice {class}")>
+                            <input type="radio" name="image" value=id.clone() prop:checked=checked
+                                on:change=move |_| draft.update(|d| d.image_id = Some(id.clone())) />
+                            <span class=format!("title {class}")>{image.name}</span>
+                            <span class=format!("detail {class}")>
+                                {format!("{} · needs {} GiB disk", image.description, image.min_disk_gib)}
+                            </span>
+                        </label>
+                    }
+                })
+                .collect_view()}
+        </fieldset>
+    }
+}

@@ -1,0 +1,240 @@
+//! Step 4: the card (a saved one, or a new one tokenised through our API)
+//! and the buyer's SSH key. Its state lives in [`Payment`], which the
+//! wizard owns so that its Continue button submits this step.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+use sparecloud_api::checkout::{CardRequest, PaymentMethod};
+use sparecloud_api::validate;
+
+use super::card::{CardErrors, CardForm};
+use super::{Draft, choice_class};
+use crate::api::{self, ApiResult};
+use crate::components::form::{FormAlert, TextField, alert_message, field_message};
+use crate::embed;
+use crate::session::use_session;
+
+/// The payment step's form state and the action that saves a new card.
+#[derive(Clone, Copy)]
+pub(super) struct Payment {
+    draft: RwSignal<Draft>,
+    card: CardForm,
+    use_new_card: RwSignal<bool>,
+    /// Errors show once the buyer has tried to continue.
+    submitted: RwSignal<bool>,
+    add_card: Action<CardRequest, ApiResult<PaymentMethod>>,
+    on_done: Callback<()>,
+}
+
+impl Payment {
+    /// `on_done` moves on once a card is chosen or saved.
+    pub(super) fn new(draft: RwSignal<Draft>, on_done: Callback<()>) -> Self {
+        let card = CardForm::new();
+        let use_new_card = RwSignal::new(draft.with_untracked(|d| d.payment_method_id.is_none()));
+        let session = use_session();
+        let add_card = Action::new_local(move |request: &CardRequest| {
+            let request = request.clone();
+            let token = session.token().unwrap_or_default();
+            async move {
+                let saved = api::add_card(&token, &request).await;
+                if let Ok(method) = &saved {
+                    card.clear();
+                    use_new_card.set(false);
+                    draft.update(|d| d.payment_method_id = Some(method.id.clone()));
+                    on_done.run(());
+                }
+                saved
+            }
+        });
+        Payment {
+            draft,
+            card,
+            use_new_card,
+            submitted: RwSignal::new(false),
+            add_card,
+            on_done,
+        }
+    }
+
+    /// Continue: saves the new card (when one is being added) or goes on
+    /// with the chosen one, once everything checks out.
+    pub(super) fn submit(&self) {
+        self.submitted.set(true);
+        let ssh_ok = self
+            .draft
+            .with_untracked(|d| validate::ssh_public_key(&d.ssh_public_key).is_ok());
+        if self.use_new_card.get_untracked() {
+            if self.card.errors().any() || !ssh_ok {
+                return;
+            }
+            if let Some(request) = self.card.request() {
+                self.add_card.dispatch(request);
+            }
+        } else if ssh_ok && self.draft.with_untracked(|d| d.payment_method_id.is_some()) {
+            self.on_done.run(());
+        }
+    }
+}
+
+#[component]
+pub(super) fn PaymentStep(draft: RwSignal<Draft>, payment: Payment) -> impl IntoView {
+    let session = use_session();
+    let signed_in = move || session.signed_in();
+    view! {
+        <Show when=signed_in fallback=move || view! { <SignInToPay /> }>
+            <PaymentForm draft=draft payment=payment />
+        </Show>
+    }
+}
+
+/// Shown on the payment step to a visitor: signing in comes back here.
+#[component]
+fn SignInToPay() -> impl IntoView {
+    let prefix = StoredValue::new(embed::prefix());
+    let here = move || {
+        web_sys::window()
+            .and_then(|w| {
+                let l = w.location();
+                Some(format!("{}{}", l.pathname().ok()?, l.search().ok()?))
+            })
+            .unwrap_or_else(|| "/marketplace".into())
+    };
+    view! {
+        <div class="alert" role="status">
+            <p>"Sign in to pay. Your choices are kept and you will come back to this step."</p>
+            <p>
+                <A href=move || format!("{}/sign-in?next={}", prefix.get_value(), api::encode(&here()))>"Sign in to continue"</A>
+                " or "
+                <A href=move || format!("{}/sign-up?next={}", prefix.get_value(), api::encode(&here()))>"create an account"</A>
+            </p>
+        </div>
+    }
+}
+
+#[component]
+fn PaymentForm(draft: RwSignal<Draft>, payment: Payment) -> impl IntoView {
+    let class = choice_class();
+    let session = use_session();
+    let Payment {
+        card,
+        use_new_card,
+        submitted,
+        add_card,
+        ..
+    } = payment;
+    // Saved cards, reloaded whenever a card is added.
+    let methods = LocalResource::new(move || {
+        add_card.version().get();
+        let token = session.token().unwrap_or_default();
+        async move { api::payment_methods(&token).await }
+    });
+    let card_problem = move || add_card.value().get().and_then(Result::err);
+    let local_errors = Memo::new(move |_| {
+        // Re-checked as the buyer types, once they have tried to continue.
+        submitted.get().then(|| {
+            card.holder.track();
+            card.number.track();
+            card.expiry.track();
+            card.cvc.track();
+            card.errors()
+        })
+    });
+    let field_error = move |field: &'static str, local: fn(&CardErrors) -> Option<String>| {
+        Signal::derive(move || {
+            card_problem()
+                .and_then(|p| field_message(&p, field))
+                .or_else(|| local_errors.get().and_then(|e| local(&e)))
+        })
+    };
+    let ssh_error = Signal::derive(move || {
+        submitted
+            .get()
+            .then(|| draft.with(|d| validate::ssh_public_key(&d.ssh_public_key).err()))
+            .flatten()
+    });
+    let query = use_query_map();
+    let declined = Memo::new(move |_| query.with(|q| q.get("declined")).is_some());
+
+    let brand = move || card.brand().map(|b| b.name()).unwrap_or("");
+    let holder_error = field_error("holder_name", |e| e.holder.clone());
+    let number_error = field_error("number", |e| e.number.clone());
+    let expiry_error = field_error("expiry", |e| e.expiry.clone());
+    let cvc_error = field_error("cvc", |e| e.cvc.clone());
+    let pending = add_card.pending();
+    view! {
+        {move || declined.get().then(|| view! {
+            <div class="alert alert-error" role="alert">
+                "Your card was declined and nothing was charged. Use another card; everything else is kept."
+            </div>
+        })}
+        <FormAlert message=alert_message(card_problem) />
+        <Transition fallback=|| view! { <p>"Loading your cards…"</p> }>
+            {move || Suspend::new(async move {
+                let saved: Vec<PaymentMethod> = methods.await.unwrap_or_default();
+                (!saved.is_empty()).then(|| view! {
+                    <fieldset class=format!("choices {class}")>
+                        <legend>"Saved cards"</legend>
+                        {saved.into_iter().map(|m| {
+                            let id = m.id.clone();
+                            let checked = {
+                                let id = id.clone();
+                                move || !use_new_card.get() && draft.with(|d| d.payment_method_id.as_deref() == Some(id.as_str()))
+                            };
+                            view! {
+                                <label class=format!("choice {class}")>
+                                    <input type="radio" name="card" prop:checked=checked
+                                        on:change=move |_| {
+                                            use_new_card.set(false);
+                                            draft.update(|d| d.payment_method_id = Some(id.clone()));
+                                        } />
+                                    <span class=format!("title {class}")>{format!("{} ending in {}", m.brand, m.last4)}</span>
+                                    <span class=format!("detail {class}")>{format!("Expires {:02}/{}", m.exp_month, m.exp_year % 100)}</span>
+                                </label>
+                            }
+                        }).collect_view()}
+                        <label class=format!("choice {class}")>
+                            <input type="radio" name="card" prop:checked=move || use_new_card.get()
+                                on:change=move |_| use_new_card.set(true) />
+                            <span class=format!("title {class}")>"A new card"</span>
+                        </label>
+                    </fieldset>
+                })
+            })}
+        </Transition>
+        <Show when=move || use_new_card.get()>
+            <div class="stack card-form" style="margin-top: var(--space-4)">
+                <TextField id="card-holder" label="Name on card" value=card.holder
+                    error=holder_error autocomplete="cc-name" />
+                <div class="field">
+                    <label for="card-number">"Card number"</label>
+                    <input id="card-number" name="card-number" inputmode="numeric" autocomplete="cc-number"
+                        aria-describedby="card-brand card-number-error"
+                        aria-invalid=move || number_error.with(Option::is_some).then_some("true")
+                        prop:value=move || card.number.get()
+                        on:input=move |ev| card.number.set(validate::format_card_number(&event_target_value(&ev))) />
+                    <p class="field-hint" id="card-brand" aria-live="polite">{brand}</p>
+                    {move || number_error.get().map(|m| view! {
+                        <p class="field-error" id="card-number-error">{m}</p>
+                    })}
+                </div>
+                <TextField id="card-expiry" label="Expiry (MM/YY)" value=card.expiry
+                    error=expiry_error autocomplete="cc-exp" placeholder="MM/YY" />
+                <TextField id="card-cvc" label="CVC" value=card.cvc
+                    error=cvc_error autocomplete="cc-csc" inputmode="numeric" />
+                <p class="field-hint">"Your card goes straight to our payment provider; we keep only its brand, last 4 digits and expiry."</p>
+            </div>
+        </Show>
+        <div class="field" style="margin-top: var(--space-4)">
+            <label for="ssh-key">"SSH public key"</label>
+            <p class="field-hint" id="ssh-key-hint">"The contents of ~/.ssh/id_ed25519.pub (or an ECDSA or RSA public key)."</p>
+            <textarea id="ssh-key" name="ssh-key" rows="3" spellcheck="false"
+                aria-describedby=move || if ssh_error.with(Option::is_some) { "ssh-key-hint ssh-key-error" } else { "ssh-key-hint" }
+                aria-invalid=move || ssh_error.with(Option::is_some).then_some("true")
+                prop:value=move || draft.with(|d| d.ssh_public_key.clone())
+                on:input=move |ev| draft.update(|d| d.ssh_public_key = event_target_value(&ev))></textarea>
+            {move || ssh_error.get().map(|m| view! { <p class="field-error" id="ssh-key-error">{m}</p> })}
+        </div>
+        {move || pending.get().then(|| view! { <p role="status">"Checking your card…"</p> })}
+    }
+}
