@@ -1,3 +1,6 @@
+//! A button that copies a text (a command, a token) to the clipboard and
+//! says so.
+
 use leptos::prelude::*;
 
 /// Copies `text` to the clipboard and says so.

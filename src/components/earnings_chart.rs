@@ -1,3 +1,5 @@
+//! The seller's earnings per day as an inline SVG bar chart.
+
 use leptos::prelude::*;
 use sparecloud_api::seller::EarningsDay;
 use stylers_macro::style;

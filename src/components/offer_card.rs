@@ -1,3 +1,5 @@
+//! One offer in the marketplace list.
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 use sparecloud_api::offers::Offer;

@@ -1,3 +1,5 @@
+//! Live updates by polling: a ticker that resources read.
+
 use std::time::Duration;
 
 use leptos::prelude::*;

@@ -1,3 +1,5 @@
+//! The site footer, with the API's health.
+
 use leptos::prelude::*;
 use stylers_macro::style;
 

@@ -1,3 +1,5 @@
+//! The site header: navigation and the signed-in account.
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;

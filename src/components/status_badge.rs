@@ -1,3 +1,5 @@
+//! An instance's status as a coloured badge with its name.
+
 use leptos::prelude::*;
 use sparecloud_api::instances::InstanceStatus;
 use stylers_macro::style;

@@ -1,3 +1,5 @@
+//! The step indicator of the wizards (checkout, seller onboarding).
+
 use leptos::prelude::*;
 use stylers_macro::style;
 

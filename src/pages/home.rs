@@ -1,3 +1,5 @@
+//! `/`: the landing page.
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 use stylers_macro::style;

@@ -1,3 +1,6 @@
+//! `/instances/:id`: one instance with its SLA this month, past credits
+//! and event log.
+
 use std::time::Duration;
 
 use leptos::prelude::*;

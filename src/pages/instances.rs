@@ -1,3 +1,6 @@
+//! `/instances`: the buyer's instances with live status, the SSH command,
+//! cost so far, and stop/start/terminate.
+
 use std::time::Duration;
 
 use leptos::prelude::*;

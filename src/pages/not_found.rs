@@ -1,3 +1,5 @@
+//! The page for a path no route matches.
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;

@@ -1,3 +1,6 @@
+//! `/offers/:id`: one offer with its service level, credits, measured
+//! uptime, free capacity and the price of each size that fits now.
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 use sparecloud_api::catalog::SlaTier;

@@ -1,3 +1,5 @@
+//! `/orders/:id`: an order's progress until its instances run.
+
 use std::time::Duration;
 
 use leptos::prelude::*;

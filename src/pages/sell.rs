@@ -1,3 +1,6 @@
+//! `/sell`: what selling spare capacity on Sparecloud means, with the
+//! commission and service levels as the API states them.
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 use sparecloud_api::Problem;

@@ -1,3 +1,5 @@
+//! `/sign-in`, returning to the same-origin path in `?next=`.
+
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;

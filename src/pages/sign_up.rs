@@ -1,3 +1,5 @@
+//! `/sign-up`: a buyer and/or seller account, signed in at once.
+
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;

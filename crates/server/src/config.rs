@@ -1,3 +1,6 @@
+//! The server's configuration: command-line flags, each with an
+//! environment variable fallback, and its commands.
+
 use std::path::PathBuf;
 
 /// Server configuration: command-line flags, each with an environment

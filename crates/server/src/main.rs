@@ -1,3 +1,7 @@
+//! `sparecloud-server`: parses the configuration, opens and migrates the
+//! database, then runs a command (`partner add`) or serves the API, the web
+//! app and the background jobs until SIGTERM.
+
 use clap::Parser;
 use sparecloud_server::config::Command;
 use sparecloud_server::{AppState, Config, Settings, app, cli, db, demo, jobs, serve};

@@ -5,9 +5,10 @@
 //! Layers, lowest first (a module imports only from those before it):
 //! `uptime` (pure) · `catalog` `ledger` `payments` `partners` `offers` ·
 //! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` ·
-//! `observe` `sla` `instances` · `quotes` · `orders` · `accounts`
+//! `observe` `sla` `instances` `ssh_keys` · `quotes` · `order_view` ·
+//! `orders` · `accounts`
 //! `sellers` `install_tokens` `hosts` `seller_offers` `earnings` `agents`.
-//! `scripts/check-layers.sh` fails the build on a cycle.
+//! `tests/architecture.rs` fails the build on a cycle.
 
 pub mod accounts;
 pub mod agents;
@@ -23,6 +24,7 @@ pub mod ledger;
 pub mod observe;
 pub mod offer_index;
 pub mod offers;
+pub mod order_view;
 pub mod orders;
 pub mod partners;
 pub mod payments;
@@ -32,4 +34,5 @@ pub mod search;
 pub mod seller_offers;
 pub mod sellers;
 pub mod sla;
+pub mod ssh_keys;
 pub mod uptime;

@@ -4,18 +4,18 @@
 //! does the work; the others answer from what it recorded.
 
 use http::StatusCode;
-use sparecloud_api::checkout::{Order, OrderRequest, OrderStatus, Placement, Quote};
+use sparecloud_api::Problem;
+use sparecloud_api::checkout::{Order, OrderRequest};
 use sparecloud_api::problem::kinds;
-use sparecloud_api::{Problem, validate};
 
 use crate::auth::{new_id, token_hash};
-use crate::clock::{Millis, rfc3339};
+use crate::clock::Millis;
 use crate::db;
 use crate::domain::instance::{placed_on, record_event};
-use crate::domain::instances::load_instances;
+use crate::domain::order_view::load_order;
 use crate::domain::partners;
 use crate::domain::payments::{self, Decline};
-use crate::domain::quotes::{distinct, summarize};
+use crate::domain::ssh_keys::ssh_key_check;
 use crate::error::{AppError, AppResult, field, inserted};
 use crate::state::AppState;
 
@@ -415,122 +415,4 @@ async fn create_instances(
         .await?;
     tx.commit().await?;
     Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct OrderRow {
-    status: String,
-    payment_method_id: String,
-    created_at_ms: i64,
-    partner_id: Option<String>,
-    quote_id: String,
-    offer_id: String,
-    image_id: String,
-    sla_tier: String,
-    instance_count: i64,
-    placement: String,
-    auto_recover: i64,
-    unit_hourly_cents: i64,
-    hourly_total_cents: i64,
-    commission_hourly_cents: i64,
-    estimated_month_cents: i64,
-    expires_at_ms: i64,
-    flavor_id: String,
-}
-
-pub async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> AppResult<Order> {
-    let row: Option<OrderRow> = sqlx::query_as(
-        "SELECT o.status, o.payment_method_id, o.created_at_ms, o.partner_id,
-                q.id AS quote_id, q.offer_id, q.image_id, q.sla_tier, q.instance_count, q.placement, q.auto_recover,
-                q.unit_hourly_cents, q.hourly_total_cents, q.commission_hourly_cents, q.estimated_month_cents,
-                q.expires_at_ms, q.flavor_id
-         FROM orders o JOIN quotes q ON q.id = o.quote_id WHERE o.id = $1 AND o.buyer_id = $2",
-    )
-    .bind(order_id)
-    .bind(buyer_id)
-    .fetch_optional(&state.db)
-    .await?;
-    let OrderRow {
-        status,
-        payment_method_id,
-        created_at_ms: created,
-        partner_id,
-        quote_id,
-        offer_id,
-        image_id,
-        sla_tier,
-        instance_count: count,
-        placement,
-        auto_recover,
-        unit_hourly_cents: unit,
-        hourly_total_cents: total,
-        commission_hourly_cents: commission,
-        estimated_month_cents: month,
-        expires_at_ms: expires,
-        flavor_id,
-    } = row.ok_or_else(|| AppError::not_found("order"))?;
-    let instances = load_instances(state, buyer_id, Some(order_id)).await?;
-    let holds: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT h.host_id, h.offer_id, s.company_name, hs.zone, h.hourly_cents
-         FROM quote_holds h JOIN hosts hs ON hs.id = h.host_id JOIN sellers s ON s.account_id = hs.seller_id
-         WHERE h.quote_id = $1 ORDER BY h.slot",
-    )
-    .bind(&quote_id)
-    .fetch_all(&state.db)
-    .await?;
-    let hosts = distinct(holds.iter().map(|h| h.0.clone())).len() as u32;
-    let zones = distinct(holds.iter().map(|h| h.3.clone()));
-    let placements = summarize(holds.into_iter().map(|(_, o, s, z, c)| (o, s, z, c)));
-    Ok(Order {
-        partner_id,
-        id: order_id.to_owned(),
-        status: match status.as_str() {
-            "completed" => OrderStatus::Completed,
-            "failed" => OrderStatus::Failed,
-            _ => OrderStatus::Processing,
-        },
-        quote: Quote {
-            id: quote_id,
-            offer_id,
-            image_id,
-            sla_tier,
-            flavor_id,
-            count: count as u32,
-            placement: Placement::parse(&placement).unwrap_or_default(),
-            auto_recover: auto_recover != 0,
-            hosts,
-            zones,
-            placements,
-            currency: "EUR".into(),
-            unit_hourly_cents: unit as u64,
-            hourly_total_cents: total as u64,
-            commission_hourly_cents: commission as u64,
-            estimated_month_cents: month as u64,
-            expires_at: rfc3339(expires),
-        },
-        payment_method_id,
-        instances,
-        created_at: rfc3339(created),
-    })
-}
-
-/// Parses an OpenSSH public key in full; ed25519, ECDSA and RSA (2048 bits
-/// or more) are accepted.
-pub fn ssh_key_check(value: &str) -> Result<(), String> {
-    validate::ssh_public_key(value)?;
-    let key = ssh_key::PublicKey::from_openssh(value.trim()).map_err(|_| {
-        "This is not a valid SSH public key: copy the whole line of your .pub file.".to_string()
-    })?;
-    match key.key_data() {
-        ssh_key::public::KeyData::Ed25519(_) | ssh_key::public::KeyData::Ecdsa(_) => Ok(()),
-        ssh_key::public::KeyData::Rsa(rsa) => {
-            let bits = rsa.n.as_positive_bytes().map_or(0, |n| n.len() * 8);
-            if bits >= 2048 {
-                Ok(())
-            } else {
-                Err("RSA keys must have at least 2048 bits: use an ed25519 key instead.".into())
-            }
-        }
-        _ => Err("Use an ed25519, ECDSA or RSA key.".into()),
-    }
 }

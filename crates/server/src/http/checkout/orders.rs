@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use sparecloud_api::Problem;
 use sparecloud_api::checkout::{Order, OrderRequest};
 
-use crate::domain::orders;
+use crate::domain::{order_view, orders};
 use crate::error::AppResult;
 use crate::http::extract::{AuthUser, IdempotencyKey, Json};
 use crate::state::AppState;
@@ -54,6 +54,6 @@ pub(super) async fn get_order(
     Path(id): Path<String>,
 ) -> AppResult<Json<Order>> {
     Ok(Json(
-        orders::load_order(&state, &user.account_id, &id).await?,
+        order_view::load_order(&state, &user.account_id, &id).await?,
     ))
 }
