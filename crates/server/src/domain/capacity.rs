@@ -11,6 +11,7 @@ use sparecloud_api::catalog::Capacity;
 
 use crate::clock::Millis;
 use crate::db::Conn;
+use crate::domain::catalog;
 use crate::domain::offer_index;
 use crate::domain::uptime::{UPTIME_WINDOW_MS, uptime_bp};
 
@@ -123,11 +124,11 @@ pub async fn refresh_offers(
     for (id, vcpu, ram, disk, avcpu, aram, adisk, status, draining, registered_at) in &hosts {
         uptimes.push(host_uptime_bp(conn, id, *registered_at, now).await?);
         if status == "online" && *draining == 0 {
-            free_per_host.push(Capacity {
-                vcpu: (vcpu - avcpu).max(0) as u32,
-                ram_gib: (ram - aram).max(0) as u32,
-                disk_gib: (disk - adisk).max(0) as u32,
-            });
+            free_per_host.push(catalog::capacity_from_row(
+                vcpu - avcpu,
+                ram - aram,
+                disk - adisk,
+            ));
         }
     }
     let free_total = free_per_host
@@ -223,11 +224,7 @@ fn fitting(free_per_host: &[Capacity], prices: &[(i64, i64, i64, i64)]) -> Fit {
         from_price_cents: None,
     };
     for &(vcpu, ram, disk, price) in prices {
-        let need = Capacity {
-            vcpu: vcpu as u32,
-            ram_gib: ram as u32,
-            disk_gib: disk as u32,
-        };
+        let need = catalog::capacity_from_row(vcpu, ram, disk);
         if free_per_host.iter().any(|free| free.fits(&need)) {
             fit.vcpu = fit.vcpu.max(vcpu);
             fit.ram_gib = fit.ram_gib.max(ram);

@@ -1,7 +1,7 @@
 //! The catalog: images, flavors, SLA tiers (with their credit schedules) and
 //! zones. Images, flavors and tiers are reference data seeded by migrations.
 
-use sparecloud_api::catalog::{Flavor, Image, SlaCredit, SlaTier, Zone};
+use sparecloud_api::catalog::{Capacity, Flavor, Image, SlaCredit, SlaTier, Zone};
 
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -30,6 +30,17 @@ pub async fn flavors(state: &AppState) -> AppResult<Vec<Flavor>> {
             .fetch_all(&state.db)
             .await?;
     Ok(rows.into_iter().map(flavor_from_row).collect())
+}
+
+/// A capacity read from BIGINT columns (a negative value, such as free
+/// capacity gone below zero, reads as none).
+pub fn capacity_from_row(vcpu: i64, ram_gib: i64, disk_gib: i64) -> Capacity {
+    let size = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+    Capacity {
+        vcpu: size(vcpu),
+        ram_gib: size(ram_gib),
+        disk_gib: size(disk_gib),
+    }
 }
 
 pub fn flavor_from_row((id, vcpu, ram_gib, disk_gib): (String, i64, i64, i64)) -> Flavor {

@@ -13,6 +13,7 @@ use sparecloud_api::instances::InstanceStatus;
 
 use crate::clock::Millis;
 use crate::db::{self, Conn};
+use crate::domain::catalog;
 use crate::domain::instance::{finish, placed_on, record_event};
 use crate::domain::placement::{self, Candidate};
 use crate::domain::{capacity, ledger};
@@ -57,11 +58,7 @@ struct Movable {
 
 impl Movable {
     fn size(&self) -> Capacity {
-        Capacity {
-            vcpu: self.vcpu as u32,
-            ram_gib: self.ram_gib as u32,
-            disk_gib: self.disk_gib as u32,
-        }
+        catalog::capacity_from_row(self.vcpu, self.ram_gib, self.disk_gib)
     }
 }
 

@@ -6,6 +6,7 @@ use sparecloud_api::seller::{DrainProgress, Host, HostStatus};
 
 use crate::clock::rfc3339;
 use crate::db;
+use crate::domain::catalog;
 use crate::domain::uptime::{UPTIME_WINDOW_MS, availability_bp, month_of, uptime_bp};
 use crate::domain::{capacity, ha};
 use crate::error::{AppError, AppResult};
@@ -104,16 +105,8 @@ pub async fn load_hosts(
         moved,
     ) in rows
     {
-        let capacity = Capacity {
-            vcpu: vcpu as u32,
-            ram_gib: ram as u32,
-            disk_gib: disk as u32,
-        };
-        let allocated = Capacity {
-            vcpu: avcpu as u32,
-            ram_gib: aram as u32,
-            disk_gib: adisk as u32,
-        };
+        let capacity = catalog::capacity_from_row(vcpu, ram, disk);
+        let allocated = catalog::capacity_from_row(avcpu, aram, adisk);
         // One read of the outages serves both windows.
         let (month_start, ..) = month_of(now);
         let outages =

@@ -3,12 +3,12 @@
 //! bills its last running time and gives its capacity back.
 
 use sparecloud_api::agent::ObservedState;
-use sparecloud_api::catalog::Capacity;
 use sparecloud_api::instances::InstanceStatus;
 
 use crate::auth::new_id;
 use crate::clock::Millis;
 use crate::db::Conn;
+use crate::domain::catalog;
 use crate::domain::{capacity, ledger};
 
 pub async fn set_desired(
@@ -78,11 +78,7 @@ pub async fn finish(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some((host_id, seller_id, zone, vcpu, ram, disk)) = row {
-        let need = Capacity {
-            vcpu: vcpu as u32,
-            ram_gib: ram as u32,
-            disk_gib: disk as u32,
-        };
+        let need = catalog::capacity_from_row(vcpu, ram, disk);
         capacity::release(conn, &host_id, need).await?;
         if let Some((Some(target),)) = moving_to {
             capacity::give_back(conn, &target, need, now).await?;

@@ -247,11 +247,9 @@ async fn load(db: &Pool, selection: &Selection<'_>) -> Result<Vec<(Offer, Derive
     .fetch_all(db)
     .await?
     {
-        free.entry((seller, zone)).or_default().push(Capacity {
-            vcpu: vcpu.max(0) as u32,
-            ram_gib: ram.max(0) as u32,
-            disk_gib: disk.max(0) as u32,
-        });
+        free.entry((seller, zone))
+            .or_default()
+            .push(catalog::capacity_from_row(vcpu, ram, disk));
     }
 
     let mut loaded = Vec::with_capacity(rows.len());
@@ -302,11 +300,7 @@ async fn load(db: &Pool, selection: &Selection<'_>) -> Result<Vec<(Offer, Derive
                 sla_tier,
                 availability_bp: availability as u32,
                 uptime_bp: uptime as u32,
-                free: Capacity {
-                    vcpu: fvcpu as u32,
-                    ram_gib: fram as u32,
-                    disk_gib: fdisk as u32,
-                },
+                free: catalog::capacity_from_row(fvcpu, fram, fdisk),
                 from_hourly_cents: fitting
                     .first()
                     .map_or(from_price.unwrap_or(0) as u64, |p| p.hourly_cents),

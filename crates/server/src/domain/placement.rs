@@ -10,6 +10,7 @@ use sparecloud_api::checkout::Placement;
 
 use crate::db::Conn;
 use crate::domain::capacity;
+use crate::domain::catalog;
 
 /// A host that could take an instance, through one of its seller's offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,11 +247,7 @@ async fn query(
                     zone,
                     offer_id,
                     hourly_cents,
-                    free: Capacity {
-                        vcpu: vcpu.max(0) as u32,
-                        ram_gib: ram.max(0) as u32,
-                        disk_gib: disk.max(0) as u32,
-                    },
+                    free: catalog::capacity_from_row(vcpu, ram, disk),
                 }
             },
         )

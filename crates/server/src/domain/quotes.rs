@@ -12,6 +12,7 @@ use crate::auth::new_id;
 use crate::clock::{Millis, rfc3339};
 use crate::db::{self, Conn};
 use crate::domain::capacity;
+use crate::domain::catalog;
 use crate::domain::placement::{self, Candidate};
 use crate::error::{AppError, AppResult, field};
 use crate::state::AppState;
@@ -104,11 +105,7 @@ async fn check(state: &AppState, request: &QuoteRequest) -> AppResult<Priced> {
     Ok(Priced {
         unit_cents,
         tier_bp,
-        need: Capacity {
-            vcpu: vcpu as u32,
-            ram_gib: ram as u32,
-            disk_gib: disk as u32,
-        },
+        need: catalog::capacity_from_row(vcpu, ram, disk),
     })
 }
 
@@ -330,16 +327,7 @@ async fn release_holds(conn: &mut Conn, quote_id: &str, now: Millis) -> AppResul
     .await?;
     let mut refreshed = Vec::new();
     for (host_id, vcpu, ram, disk, seller_id, zone) in holds {
-        capacity::release(
-            conn,
-            &host_id,
-            Capacity {
-                vcpu: vcpu as u32,
-                ram_gib: ram as u32,
-                disk_gib: disk as u32,
-            },
-        )
-        .await?;
+        capacity::release(conn, &host_id, catalog::capacity_from_row(vcpu, ram, disk)).await?;
         if !refreshed.contains(&(seller_id.clone(), zone.clone())) {
             refreshed.push((seller_id, zone));
         }

@@ -3,7 +3,6 @@
 //! online hosts in its zone (`capacity::refresh_offers`).
 
 use sparecloud_api::FieldError;
-use sparecloud_api::catalog::Capacity;
 use sparecloud_api::seller::{
     CreateOfferRequest, FlavorPrice, OfferStatus, SellerOffer, UpdateOfferRequest,
 };
@@ -203,11 +202,7 @@ pub async fn load_offers(
                     hourly_cents: cents as u64,
                 })
                 .collect(),
-            free: Capacity {
-                vcpu: fvcpu as u32,
-                ram_gib: fram as u32,
-                disk_gib: fdisk as u32,
-            },
+            free: catalog::capacity_from_row(fvcpu, fram, fdisk),
             id,
             zone,
             sla_tier,
