@@ -57,6 +57,15 @@ impl Payment {
         }
     }
 
+    /// The step is shown (again): a new card is asked for unless one is
+    /// chosen (a declined card was dropped from the draft), and errors wait
+    /// for the next Continue.
+    fn enter(&self) {
+        let has_card = self.draft.with_untracked(|d| d.payment_method_id.is_some());
+        self.use_new_card.set(!has_card);
+        self.submitted.set(false);
+    }
+
     /// Continue: saves the new card (when one is being added) or goes on
     /// with the chosen one, once everything checks out.
     pub(super) fn submit(&self) {
@@ -116,6 +125,7 @@ fn SignInToPay() -> impl IntoView {
 fn PaymentForm(draft: RwSignal<Draft>, payment: Payment) -> impl IntoView {
     let class = choice_class();
     let session = use_session();
+    payment.enter();
     let Payment {
         card,
         use_new_card,
