@@ -28,8 +28,12 @@ pub fn SignIn() -> impl IntoView {
         async move {
             let answer = api::sign_in(&request).await;
             if let Ok(started) = &answer {
-                session.set(started.clone());
-                navigate.with_value(|go| go(&next.get_untracked(), Default::default()));
+                let started = started.clone();
+                // Once the action has stored the answer: leaving unmounts the page.
+                queue_microtask(move || {
+                    session.set(started);
+                    navigate.with_value(|go| go(&next.get_untracked(), Default::default()));
+                });
             }
             answer
         }

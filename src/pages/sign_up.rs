@@ -32,8 +32,12 @@ pub fn SignUp() -> impl IntoView {
         async move {
             let answer = api::sign_up(&request).await;
             if let Ok(started) = &answer {
-                session.set(started.clone());
-                navigate.with_value(|go| go(&next.get_untracked(), Default::default()));
+                let started = started.clone();
+                // Once the action has stored the answer: leaving unmounts the page.
+                queue_microtask(move || {
+                    session.set(started);
+                    navigate.with_value(|go| go(&next.get_untracked(), Default::default()));
+                });
             }
             answer
         }

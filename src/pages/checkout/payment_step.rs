@@ -39,10 +39,15 @@ impl Payment {
             async move {
                 let saved = api::add_card(&token, &request).await;
                 if let Ok(method) = &saved {
-                    card.clear();
-                    use_new_card.set(false);
-                    draft.update(|d| d.payment_method_id = Some(method.id.clone()));
-                    on_done.run(());
+                    let id = method.id.clone();
+                    // Once the action has stored the result: moving on
+                    // unmounts the step.
+                    queue_microtask(move || {
+                        card.clear();
+                        use_new_card.set(false);
+                        draft.update(|d| d.payment_method_id = Some(id));
+                        on_done.run(());
+                    });
                 }
                 saved
             }

@@ -85,7 +85,10 @@ pub(super) fn ReviewStep(
         let token = token.clone();
         async move {
             let placed = api::place_order(&token, &key, &request).await;
-            match &placed {
+            let outcome = placed.clone();
+            // After the action has stored the result: what follows may
+            // unmount this step, and the action with it.
+            queue_microtask(move || match &outcome {
                 Ok(order) => {
                     Draft::forget(&offer_id.get_value());
                     // The host page learns of the sale: ids and amounts, no card data.
@@ -111,7 +114,7 @@ pub(super) fn ReviewStep(
                     quote.refetch();
                 }
                 Err(_) => {}
-            }
+            });
             placed
         }
     });

@@ -68,7 +68,8 @@ pub(super) fn ProfileSteps(step: Memo<usize>, go: Callback<usize>) -> impl IntoV
         async move {
             let saved = api::save_seller_profile(&token, &request).await;
             if saved.is_ok() {
-                go.run(4);
+                // Once the action has stored the result: step 4 unmounts this form.
+                queue_microtask(move || go.run(4));
             }
             saved
         }

@@ -45,37 +45,41 @@ pub async fn set_draining(
     hosts.pop().ok_or_else(|| AppError::not_found("host"))
 }
 
+#[derive(sqlx::FromRow)]
+struct HostRow {
+    id: String,
+    name: String,
+    zone: String,
+    vcpu: i64,
+    ram_gib: i64,
+    disk_gib: i64,
+    alloc_vcpu: i64,
+    alloc_ram_gib: i64,
+    alloc_disk_gib: i64,
+    status: String,
+    draining: i64,
+    last_heartbeat_ms: i64,
+    registered_at_ms: i64,
+    instances: i64,
+    migrating: i64,
+    moved: i64,
+}
+
+/// The seller's hosts (or the one `only` names) as the dashboard shows them.
 pub async fn load_hosts(
     state: &AppState,
     seller_id: &str,
     only: Option<&str>,
 ) -> AppResult<Vec<Host>> {
-    type Row = (
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<HostRow> = sqlx::query_as(
         "SELECT h.id, h.name, h.zone, h.vcpu, h.ram_gib, h.disk_gib, h.alloc_vcpu, h.alloc_ram_gib, h.alloc_disk_gib,
                 h.status, h.draining, h.last_heartbeat_ms, h.registered_at_ms,
-                (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed')),
+                (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed'))
+                  AS instances,
                 (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed')
-                   AND i.move_to_host_id IS NOT NULL),
+                   AND i.move_to_host_id IS NOT NULL) AS migrating,
                 (SELECT COUNT(*) FROM instance_placements p WHERE p.host_id = h.id AND p.left_because = 'migrated'
-                   AND p.to_ms >= COALESCE(h.drain_started_ms, 0))
+                   AND p.to_ms >= COALESCE(h.drain_started_ms, 0)) AS moved
          FROM hosts h WHERE h.seller_id = $1 AND ($2 = '' OR h.id = $2)
          ORDER BY h.zone, h.name, h.id",
     )
@@ -86,27 +90,23 @@ pub async fn load_hosts(
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
     let mut hosts = Vec::with_capacity(rows.len());
-    for (
-        id,
-        name,
-        zone,
-        vcpu,
-        ram,
-        disk,
-        avcpu,
-        aram,
-        adisk,
-        status,
-        draining,
-        heartbeat,
-        registered,
-        instances,
-        migrating,
-        moved,
-    ) in rows
-    {
-        let capacity = catalog::capacity_from_row(vcpu, ram, disk);
-        let allocated = catalog::capacity_from_row(avcpu, aram, adisk);
+    for row in rows {
+        let HostRow {
+            id,
+            name,
+            zone,
+            status,
+            draining,
+            last_heartbeat_ms: heartbeat,
+            registered_at_ms: registered,
+            instances,
+            migrating,
+            moved,
+            ..
+        } = row;
+        let capacity = catalog::capacity_from_row(row.vcpu, row.ram_gib, row.disk_gib);
+        let allocated =
+            catalog::capacity_from_row(row.alloc_vcpu, row.alloc_ram_gib, row.alloc_disk_gib);
         // One read of the outages serves both windows.
         let (month_start, ..) = month_of(now);
         let outages =

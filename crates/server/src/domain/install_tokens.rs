@@ -87,22 +87,25 @@ pub async fn revoke(state: &AppState, seller_id: &str, id: &str) -> AppResult<In
         .ok_or_else(|| AppError::not_found("install token"))
 }
 
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    label: String,
+    zone: String,
+    created_at_ms: i64,
+    expires_at_ms: i64,
+    used_at_ms: Option<i64>,
+    revoked_at_ms: Option<i64>,
+    host_id: Option<String>,
+}
+
+/// The seller's install tokens (or the one `only` names), newest first.
 pub async fn load_tokens(
     state: &AppState,
     seller_id: &str,
     only: Option<&str>,
 ) -> AppResult<Vec<InstallToken>> {
-    type Row = (
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<TokenRow> = sqlx::query_as(
         "SELECT id, label, zone, created_at_ms, expires_at_ms, used_at_ms, revoked_at_ms, host_id
          FROM install_tokens WHERE seller_id = $1 AND ($2 = '' OR id = $2)
          ORDER BY created_at_ms DESC, id DESC",
@@ -114,19 +117,17 @@ pub async fn load_tokens(
     let now = state.clock.now();
     Ok(rows
         .into_iter()
-        .map(
-            |(id, label, zone, created, expires, used, revoked, host_id)| InstallToken {
-                status: token_status(used, revoked, expires, now),
-                id,
-                label,
-                zone,
-                created_at: rfc3339(created),
-                expires_at: rfc3339(expires),
-                used_at: used.map(rfc3339),
-                revoked_at: revoked.map(rfc3339),
-                host_id,
-            },
-        )
+        .map(|t| InstallToken {
+            status: token_status(t.used_at_ms, t.revoked_at_ms, t.expires_at_ms, now),
+            id: t.id,
+            label: t.label,
+            zone: t.zone,
+            created_at: rfc3339(t.created_at_ms),
+            expires_at: rfc3339(t.expires_at_ms),
+            used_at: t.used_at_ms.map(rfc3339),
+            revoked_at: t.revoked_at_ms.map(rfc3339),
+            host_id: t.host_id,
+        })
         .collect())
 }
 

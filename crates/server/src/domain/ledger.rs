@@ -34,6 +34,22 @@ pub fn partner_share(commission_cents: i64, share_bp: i64) -> i64 {
     (i128::from(commission_cents) * i128::from(share_bp) / 10_000) as i64
 }
 
+/// What billing an instance reads of it.
+#[derive(sqlx::FromRow)]
+struct Billable {
+    running_since_ms: Option<i64>,
+    billed_ms: i64,
+    charged_cents: i64,
+    commission_cents: i64,
+    hourly_cents: i64,
+    commission_bp: i64,
+    buyer_id: String,
+    seller_id: String,
+    partner_id: Option<String>,
+    partner_share_bp: i64,
+    partner_cents: i64,
+}
+
 /// Bills an instance's running time up to `until` and, if `still_running`,
 /// keeps it running from there; otherwise its running segment ends.
 pub async fn accrue(
@@ -42,20 +58,7 @@ pub async fn accrue(
     until: Millis,
     still_running: bool,
 ) -> Result<(), sqlx::Error> {
-    type Row = (
-        Option<i64>,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        String,
-        String,
-        Option<String>,
-        i64,
-        i64,
-    );
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Billable> = sqlx::query_as(
         "SELECT running_since_ms, billed_ms, charged_cents, commission_cents, hourly_cents, commission_bp, buyer_id, seller_id,
                 partner_id, partner_share_bp, partner_cents
          FROM instances WHERE id = $1",
@@ -63,19 +66,19 @@ pub async fn accrue(
     .bind(instance_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((
-        Some(since),
+    let Some(Billable {
+        running_since_ms: Some(since),
         billed_ms,
-        charged,
-        commission,
-        hourly,
+        charged_cents: charged,
+        commission_cents: commission,
+        hourly_cents: hourly,
         commission_bp,
         buyer_id,
         seller_id,
         partner_id,
         partner_share_bp,
         partner_cents,
-    )) = row
+    }) = row
     else {
         return Ok(()); // not running: nothing to bill
     };

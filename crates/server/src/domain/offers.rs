@@ -152,6 +152,26 @@ pub async fn load_listed(
     Ok(listed)
 }
 
+/// An offer as `load` reads it.
+#[derive(sqlx::FromRow)]
+struct OfferRow {
+    id: String,
+    seller_id: String,
+    seller_name: String,
+    zone: String,
+    uptime_bp: i64,
+    availability_bp: i64,
+    free_vcpu: i64,
+    free_ram_gib: i64,
+    free_disk_gib: i64,
+    from_price_cents: Option<i64>,
+    created_at_ms: i64,
+    sla_tier: String,
+    fit_vcpu: i64,
+    fit_ram_gib: i64,
+    fit_disk_gib: i64,
+}
+
 /// An offer's derived search columns that its JSON does not carry.
 struct Derived {
     created_at_ms: i64,
@@ -180,25 +200,8 @@ async fn load(db: &Pool, selection: &Selection<'_>) -> Result<Vec<(Offer, Derive
         ),
     };
 
-    type OfferRow = (
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        Option<i64>,
-        i64,
-        String,
-        i64,
-        i64,
-        i64,
-    );
     let sql = format!(
-        "SELECT o.id, o.seller_id, s.company_name, o.zone, o.uptime_bp, t.availability_bp,
+        "SELECT o.id, o.seller_id, s.company_name AS seller_name, o.zone, o.uptime_bp, t.availability_bp,
                 o.free_vcpu, o.free_ram_gib, o.free_disk_gib, o.from_price_cents, o.created_at_ms, o.sla_tier,
                 o.fit_vcpu, o.fit_ram_gib, o.fit_disk_gib
          FROM offers o JOIN sellers s ON s.account_id = o.seller_id JOIN sla_tiers t ON t.id = o.sla_tier
@@ -253,26 +256,17 @@ async fn load(db: &Pool, selection: &Selection<'_>) -> Result<Vec<(Offer, Derive
     }
 
     let mut loaded = Vec::with_capacity(rows.len());
-    for (
-        id,
-        seller_id,
-        seller_name,
-        zone,
-        uptime,
-        availability,
-        fvcpu,
-        fram,
-        fdisk,
-        from_price,
-        created,
-        sla_tier,
-        fit_vcpu,
-        fit_ram_gib,
-        fit_disk_gib,
-    ) in rows
-    {
+    for row in rows {
+        let OfferRow {
+            id,
+            seller_name,
+            zone,
+            sla_tier,
+            created_at_ms: created,
+            ..
+        } = row;
         let hosts = free
-            .get(&(seller_id, zone.clone()))
+            .get(&(row.seller_id, zone.clone()))
             .map(Vec::as_slice)
             .unwrap_or_default();
         let fitting: Vec<OfferFlavorPrice> = prices
@@ -298,21 +292,25 @@ async fn load(db: &Pool, selection: &Selection<'_>) -> Result<Vec<(Offer, Derive
                 seller_name,
                 zone,
                 sla_tier,
-                availability_bp: availability as u32,
-                uptime_bp: uptime as u32,
-                free: catalog::capacity_from_row(fvcpu, fram, fdisk),
+                availability_bp: row.availability_bp as u32,
+                uptime_bp: row.uptime_bp as u32,
+                free: catalog::capacity_from_row(
+                    row.free_vcpu,
+                    row.free_ram_gib,
+                    row.free_disk_gib,
+                ),
                 from_hourly_cents: fitting
                     .first()
-                    .map_or(from_price.unwrap_or(0) as u64, |p| p.hourly_cents),
+                    .map_or(row.from_price_cents.unwrap_or(0) as u64, |p| p.hourly_cents),
                 prices: fitting,
                 currency: "EUR".into(),
                 created_at: rfc3339(created),
             },
             Derived {
                 created_at_ms: created,
-                fit_vcpu,
-                fit_ram_gib,
-                fit_disk_gib,
+                fit_vcpu: row.fit_vcpu,
+                fit_ram_gib: row.fit_ram_gib,
+                fit_disk_gib: row.fit_disk_gib,
             },
         ));
     }

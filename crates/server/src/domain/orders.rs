@@ -299,6 +299,25 @@ async fn pay_and_create(
     created
 }
 
+/// One instance's place, as its quote held it.
+#[derive(sqlx::FromRow)]
+struct HoldRow {
+    slot: i64,
+    host_id: String,
+    seller_id: String,
+    zone: String,
+    offer_id: String,
+    image_id: String,
+    flavor_id: String,
+    sla_tier: String,
+    vcpu: i64,
+    ram_gib: i64,
+    disk_gib: i64,
+    hourly_cents: i64,
+    placement: String,
+    auto_recover: i64,
+}
+
 async fn create_instances(
     state: &AppState,
     buyer_id: &str,
@@ -323,22 +342,6 @@ async fn create_instances(
         .bind(order_id)
         .fetch_one(&mut *tx)
         .await?;
-    type HoldRow = (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        String,
-        i64,
-    );
     let holds: Vec<HoldRow> = sqlx::query_as(
         "SELECT h.slot, h.host_id, hs.seller_id, hs.zone, h.offer_id, q.image_id, q.flavor_id, q.sla_tier,
                 f.vcpu, f.ram_gib, f.disk_gib, h.hourly_cents, q.placement, q.auto_recover
@@ -349,25 +352,9 @@ async fn create_instances(
     .bind(quote_id)
     .fetch_all(&mut *tx)
     .await?;
-    for (
-        slot,
-        host_id,
-        seller_id,
-        zone,
-        offer_id,
-        image_id,
-        flavor_id,
-        sla_tier,
-        vcpu,
-        ram,
-        disk,
-        hourly,
-        placement,
-        auto_recover,
-    ) in holds
-    {
+    for hold in holds {
         let id = new_id("ins");
-        let name = format!("{image_id}-{}", &id[id.len() - 4..]);
+        let name = format!("{}-{}", hold.image_id, &id[id.len() - 4..]);
         sqlx::query(
             "INSERT INTO instances (id, order_id, buyer_id, seller_id, offer_id, host_id, name, image_id, flavor_id, sla_tier,
                zone, vcpu, ram_gib, disk_gib, hourly_cents, commission_bp, ssh_public_key, status, desired_state,
@@ -377,33 +364,37 @@ async fn create_instances(
         .bind(&id)
         .bind(order_id)
         .bind(buyer_id)
-        .bind(&seller_id)
-        .bind(&offer_id)
-        .bind(&host_id)
+        .bind(&hold.seller_id)
+        .bind(&hold.offer_id)
+        .bind(&hold.host_id)
         .bind(&name)
-        .bind(&image_id)
-        .bind(&flavor_id)
-        .bind(&sla_tier)
-        .bind(&zone)
-        .bind(vcpu)
-        .bind(ram)
-        .bind(disk)
-        .bind(hourly)
+        .bind(&hold.image_id)
+        .bind(&hold.flavor_id)
+        .bind(&hold.sla_tier)
+        .bind(&hold.zone)
+        .bind(hold.vcpu)
+        .bind(hold.ram_gib)
+        .bind(hold.disk_gib)
+        .bind(hold.hourly_cents)
         .bind(state.settings.commission_bp)
         .bind(&ssh_key)
         .bind(now)
         .bind(&partner_id)
         .bind(partner_share_bp.unwrap_or(0))
-        .bind(&placement)
-        .bind(auto_recover)
+        .bind(&hold.placement)
+        .bind(hold.auto_recover)
         .execute(&mut *tx)
         .await?;
-        placed_on(&mut tx, &id, &host_id, now).await?;
+        placed_on(&mut tx, &id, &hold.host_id, now).await?;
         record_event(
             &mut tx,
             &id,
             "created",
-            &format!("Ordered; placed on a host in {zone} (slot {}).", slot + 1),
+            &format!(
+                "Ordered; placed on a host in {} (slot {}).",
+                hold.zone,
+                hold.slot + 1
+            ),
             now,
         )
         .await?;

@@ -153,24 +153,27 @@ async fn write_prices(conn: &mut Conn, offer_id: &str, prices: &[FlavorPrice]) -
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct OfferRow {
+    id: String,
+    zone: String,
+    sla_tier: String,
+    status: String,
+    from_price_cents: Option<i64>,
+    free_vcpu: i64,
+    free_ram_gib: i64,
+    free_disk_gib: i64,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+}
+
+/// The seller's offers (or the one `only` names), newest first.
 pub async fn load_offers(
     state: &AppState,
     seller_id: &str,
     only: Option<&str>,
 ) -> AppResult<Vec<SellerOffer>> {
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        Option<i64>,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<OfferRow> = sqlx::query_as(
         "SELECT id, zone, sla_tier, status, from_price_cents, free_vcpu, free_ram_gib, free_disk_gib, created_at_ms, updated_at_ms
          FROM offers WHERE seller_id = $1 AND ($2 = '' OR id = $2) ORDER BY created_at_ms DESC, id DESC",
     )
@@ -179,7 +182,10 @@ pub async fn load_offers(
     .fetch_all(&state.db)
     .await?;
     let mut offers = Vec::with_capacity(rows.len());
-    for (id, zone, sla_tier, status, from_price, fvcpu, fram, fdisk, created, updated) in rows {
+    for row in rows {
+        let OfferRow {
+            id, zone, sla_tier, ..
+        } = row;
         let prices: Vec<(String, i64)> = sqlx::query_as(
             "SELECT p.flavor_id, p.hourly_cents FROM offer_prices p JOIN flavors f ON f.id = p.flavor_id
              WHERE p.offer_id = $1 ORDER BY f.sort_order",
@@ -187,13 +193,13 @@ pub async fn load_offers(
         .bind(&id)
         .fetch_all(&state.db)
         .await?;
-        let status = if status == "paused" {
+        let status = if row.status == "paused" {
             OfferStatus::Paused
         } else {
             OfferStatus::Active
         };
         offers.push(SellerOffer {
-            listed: status == OfferStatus::Active && from_price.is_some(),
+            listed: status == OfferStatus::Active && row.from_price_cents.is_some(),
             status,
             prices: prices
                 .into_iter()
@@ -202,12 +208,12 @@ pub async fn load_offers(
                     hourly_cents: cents as u64,
                 })
                 .collect(),
-            free: catalog::capacity_from_row(fvcpu, fram, fdisk),
+            free: catalog::capacity_from_row(row.free_vcpu, row.free_ram_gib, row.free_disk_gib),
             id,
             zone,
             sla_tier,
-            created_at: rfc3339(created),
-            updated_at: rfc3339(updated),
+            created_at: rfc3339(row.created_at_ms),
+            updated_at: rfc3339(row.updated_at_ms),
         });
     }
     Ok(offers)
