@@ -3,23 +3,11 @@
 // accounts, the marketplace's filters in the URL and in the controls, and
 // an offer's page.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO_BUYER, ensureBuilt, launchBrowser, newPage, saveScreenshot, startDemoMarket } from './harness.mjs';
+import { DEMO_BUYER, serverAndBrowser, newPage, saveScreenshot, startDemoMarket } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  ensureBuilt();
-  server = await startDemoMarket();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = serverAndBrowser(startDemoMarket);
 
 /** The sellers named on the offer cards, in order, once loaded. */
 async function sellers(page) {
@@ -30,9 +18,9 @@ async function sellers(page) {
 }
 
 test('sign up, sign out, sign in with inline errors, and the session survives a reload', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(ctx.browser);
   try {
-    await page.goto(`${server.baseURL}/sign-up`);
+    await page.goto(`${ctx.server.baseURL}/sign-up`);
     await page.getByRole('heading', { name: 'Create your account' }).waitFor();
     // Inline validation before anything is sent.
     await page.getByRole('button', { name: 'Sign up' }).click();
@@ -46,14 +34,14 @@ test('sign up, sign out, sign in with inline errors, and the session survives a 
     await page.getByLabel('Email').fill('grace@example.com');
     await page.getByLabel('Password').fill('a long enough password');
     await page.getByRole('button', { name: 'Sign up' }).click();
-    await page.waitForURL(`${server.baseURL}/marketplace`);
+    await page.waitForURL(`${ctx.server.baseURL}/marketplace`);
     const nav = page.getByRole('navigation', { name: 'Main' });
     await nav.getByText('Grace Hopper').waitFor();
 
     // The same email again is refused by the server, next to the field.
     await nav.getByRole('button', { name: 'Sign out' }).click();
     await nav.getByRole('link', { name: 'Sign in' }).waitFor();
-    await page.goto(`${server.baseURL}/sign-up`);
+    await page.goto(`${ctx.server.baseURL}/sign-up`);
     await page.getByLabel('Your name').fill('Another Grace');
     await page.getByLabel('Email').fill('grace@example.com');
     await page.getByLabel('Password').fill('a long enough password');
@@ -62,14 +50,14 @@ test('sign up, sign out, sign in with inline errors, and the session survives a 
 
     // A wrong password is a clear message; the right one signs in and
     // returns to where the visitor was going.
-    await page.goto(`${server.baseURL}/sign-in?next=/offers/nothing-here`);
+    await page.goto(`${ctx.server.baseURL}/sign-in?next=/offers/nothing-here`);
     await page.getByLabel('Email').fill(DEMO_BUYER.email);
     await page.getByLabel('Password').fill('wrong password!');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').waitFor();
     await page.getByLabel('Password').fill(DEMO_BUYER.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${server.baseURL}/offers/nothing-here`);
+    await page.waitForURL(`${ctx.server.baseURL}/offers/nothing-here`);
     await page.reload();
     await nav.getByRole('button', { name: 'Sign out' }).waitFor();
     assert.deepEqual(page.pageErrors, []);
@@ -80,15 +68,15 @@ test('sign up, sign out, sign in with inline errors, and the session survives a 
 });
 
 test('the marketplace filters by URL and by its controls, and Back restores the view', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(ctx.browser);
   try {
     // A copied link shows the same view: the zone is set in the controls.
-    await page.goto(`${server.baseURL}/marketplace?zone=eu-west-1a`);
+    await page.goto(`${ctx.server.baseURL}/marketplace?zone=eu-west-1a`);
     assert.deepEqual(await sellers(page), ['Atlantic Racks']);
     assert.equal(await page.getByLabel('Zone').inputValue(), 'eu-west-1a');
 
     // Controls write the URL.
-    await page.goto(`${server.baseURL}/marketplace`);
+    await page.goto(`${ctx.server.baseURL}/marketplace`);
     assert.equal((await sellers(page)).length, 3);
     await page.getByLabel('Service level').selectOption('gold');
     await page.waitForURL(/sla=gold/);
@@ -121,9 +109,9 @@ test('the marketplace filters by URL and by its controls, and Back restores the 
 });
 
 test("an offer's page shows its service level, credits and sizes", async () => {
-  const page = await newPage(browser);
+  const page = await newPage(ctx.browser);
   try {
-    await page.goto(`${server.baseURL}/marketplace?sla=gold`);
+    await page.goto(`${ctx.server.baseURL}/marketplace?sla=gold`);
     await page.getByRole('link', { name: 'Nordlicht Hosting' }).click();
     await page.getByRole('heading', { level: 1, name: 'Nordlicht Hosting' }).waitFor();
     await page.getByText('99.9 %').first().waitFor();
@@ -139,10 +127,10 @@ test("an offer's page shows its service level, credits and sizes", async () => {
 });
 
 test('the marketplace, an offer and checkout fit a 360 px phone and work by keyboard', async () => {
-  const page = await newPage(browser, { viewport: { width: 360, height: 740 } });
+  const page = await newPage(ctx.browser, { viewport: { width: 360, height: 740 } });
   const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   try {
-    await page.goto(`${server.baseURL}/marketplace`);
+    await page.goto(`${ctx.server.baseURL}/marketplace`);
     assert.equal((await sellers(page)).length, 3);
     assert.ok((await overflow()) <= 0, 'the marketplace fits');
 

@@ -3,31 +3,19 @@
 // "running" on the Instances page (signing in mid-way), the inline card and
 // SSH key checks, and a declined card.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureBuilt, launchBrowser, newPage, saveScreenshot, startDemoMarket } from './harness.mjs';
+import { serverAndBrowser, newPage, saveScreenshot, startDemoMarket } from './harness.mjs';
 
 const SSH_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@laptop';
 const PASSWORD = 'correct horse battery';
 
-let server;
-let browser;
-
-before(async () => {
-  ensureBuilt();
-  server = await startDemoMarket();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = serverAndBrowser(startDemoMarket);
 
 /** A buyer account made through the API. */
 async function newBuyer(email) {
-  const res = await fetch(`${server.baseURL}/api/v1/accounts`, {
+  const res = await fetch(`${ctx.server.baseURL}/api/v1/accounts`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password: PASSWORD, display_name: 'Test Buyer', roles: ['buyer'] }),
@@ -43,7 +31,7 @@ async function signIn(page, email) {
 
 /** Opens the checkout of a demo seller's offer from the marketplace. */
 async function startCheckout(page, seller) {
-  await page.goto(`${server.baseURL}/marketplace`);
+  await page.goto(`${ctx.server.baseURL}/marketplace`);
   await page.getByRole('link', { name: seller }).click();
   await page.getByRole('heading', { level: 1, name: seller }).waitFor();
   await page.getByRole('link', { name: 'Rent' }).click();
@@ -74,7 +62,7 @@ async function chooseBasics(page) {
 
 /** Signed in already, through image, service level and size to payment. */
 async function atPayment(page, email, seller) {
-  await page.goto(`${server.baseURL}/sign-in`);
+  await page.goto(`${ctx.server.baseURL}/sign-in`);
   await signIn(page, email);
   await page.waitForURL(/\/marketplace/);
   await startCheckout(page, seller);
@@ -91,7 +79,7 @@ async function fillCard(page, number) {
 test('a full purchase, signing in mid-way, ends with the instance running on the Instances page', async () => {
   const email = 'full-purchase@example.com';
   await newBuyer(email);
-  const page = await newPage(browser);
+  const page = await newPage(ctx.browser);
   try {
     await startCheckout(page, 'Prairie Compute');
     assert.equal(await currentStep(page), '1. Image');
@@ -163,7 +151,7 @@ test('a full purchase, signing in mid-way, ends with the instance running on the
 test('the payment step checks the card number, expiry and SSH key inline before sending anything', async () => {
   const email = 'inline-checks@example.com';
   await newBuyer(email);
-  const page = await newPage(browser);
+  const page = await newPage(ctx.browser);
   try {
     await atPayment(page, email, 'Atlantic Racks');
     const sent = [];
@@ -192,7 +180,7 @@ test('the payment step checks the card number, expiry and SSH key inline before 
 test('a declined card keeps the buyer on the payment step with everything else intact', async () => {
   const email = 'declined@example.com';
   await newBuyer(email);
-  const page = await newPage(browser);
+  const page = await newPage(ctx.browser);
   try {
     await atPayment(page, email, 'Nordlicht Hosting');
     await fillCard(page, '4000 0000 0000 0002');
@@ -223,9 +211,9 @@ test('a declined card keeps the buyer on the payment step with everything else i
 test('a spread checkout places each instance in its own zone, across sellers, and says when a spread cannot be met', async () => {
   const email = 'spread@example.com';
   await newBuyer(email);
-  const page = await newPage(browser);
+  const page = await newPage(ctx.browser);
   try {
-    await page.goto(`${server.baseURL}/sign-in`);
+    await page.goto(`${ctx.server.baseURL}/sign-in`);
     await signIn(page, email);
     await page.waitForURL(/\/marketplace/);
     await startCheckout(page, 'Prairie Compute');

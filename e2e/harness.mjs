@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { after, before } from 'node:test';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const ARTIFACTS = join(ROOT, 'e2e', 'artifacts');
@@ -170,6 +171,24 @@ export async function until(what, check, timeoutMs = 30_000) {
 }
 
 /** The demo buyer that `--demo` creates. */
+/**
+ * Starts a server (with `start`) and a browser before the file's tests and
+ * stops both after them; the returned object holds them while they run.
+ */
+export function serverAndBrowser(start) {
+  const ctx = {};
+  before(async () => {
+    ensureBuilt();
+    ctx.server = await start();
+    ctx.browser = await launchBrowser();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.stop();
+  });
+  return ctx;
+}
+
 export const DEMO_BUYER = { email: 'buyer@demo.sparecloud.dev', password: 'demo-password-1' };
 
 export async function launchBrowser() {

@@ -4,31 +4,19 @@
 // its id, runs again on the seller's other host, and the buyer reads the
 // move in its event log.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO_BUYER, apiRequest, ensureBuilt, launchBrowser, newPage, saveScreenshot, startDemoMarket, until,
+  DEMO_BUYER, apiRequest, serverAndBrowser, newPage, saveScreenshot, startDemoMarket, until,
 } from './harness.mjs';
 
 const SELLER = { email: 'ops@nordlicht.demo.sparecloud.dev', password: DEMO_BUYER.password };
 const SSH_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@laptop';
 
-let server;
-let browser;
+const ctx = serverAndBrowser(startDemoMarket);
 
-before(async () => {
-  ensureBuilt();
-  server = await startDemoMarket();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const api = (...call) => apiRequest(server.baseURL, ...call);
+const api = (...call) => apiRequest(ctx.server.baseURL, ...call);
 
 /** The demo buyer's running instance on Nordlicht Hosting (gold, two hosts). */
 async function runningInstance() {
@@ -55,14 +43,14 @@ test('draining a host migrates its instance to another host, with progress for t
   const busy = (await api('GET', '/seller/hosts', sellerToken)).find((h) => h.instances > 0);
   assert.ok(busy, 'a Nordlicht host runs the instance');
 
-  const page = await newPage(browser);
+  const page = await newPage(ctx.browser);
   try {
-    await page.goto(`${server.baseURL}/sign-in`);
+    await page.goto(`${ctx.server.baseURL}/sign-in`);
     await page.getByLabel('Email').fill(SELLER.email);
     await page.getByLabel('Password').fill(SELLER.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL((url) => !url.pathname.startsWith('/sign-in'));
-    await page.goto(`${server.baseURL}/seller`);
+    await page.goto(`${ctx.server.baseURL}/seller`);
     const hosts = page.getByRole('region', { name: 'Hosts' });
     await hosts.getByRole('button', { name: `Drain ${busy.name}` }).click();
     // It asks first: draining stops and moves the host's instances.
@@ -99,14 +87,14 @@ test('draining a host migrates its instance to another host, with progress for t
   }
 
   // The buyer reads the move in the instance's event log.
-  const buyerPage = await newPage(browser);
+  const buyerPage = await newPage(ctx.browser);
   try {
-    await buyerPage.goto(`${server.baseURL}/sign-in`);
+    await buyerPage.goto(`${ctx.server.baseURL}/sign-in`);
     await buyerPage.getByLabel('Email').fill(DEMO_BUYER.email);
     await buyerPage.getByLabel('Password').fill(DEMO_BUYER.password);
     await buyerPage.getByRole('button', { name: 'Sign in' }).click();
     await buyerPage.waitForURL(/\/marketplace/);
-    await buyerPage.goto(`${server.baseURL}/instances/${buyer.id}`);
+    await buyerPage.goto(`${ctx.server.baseURL}/instances/${buyer.id}`);
     const log = buyerPage.getByRole('region', { name: 'Event log' });
     await log.getByText(/the instance stops here and starts again, with the same id/).waitFor();
     await log.getByText('Moved off the host in maintenance (eu-central-1a) to a host in eu-central-1a.').waitFor();

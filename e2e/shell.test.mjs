@@ -1,30 +1,18 @@
 // The app shell: the wasm app mounts, shows the site chrome, talks to the
 // real API, and renders the not-found page for unknown URLs.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureBuilt, launchBrowser, newPage, saveScreenshot, startServer } from './harness.mjs';
+import { serverAndBrowser, newPage, saveScreenshot, startServer } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  ensureBuilt();
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = serverAndBrowser(startServer);
 
 const HEADER_LINKS = ['Marketplace', 'Sell capacity', 'Instances', 'Sign in'];
 
 test('the home page mounts with the site header and a live API status', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(ctx.browser);
   try {
-    await page.goto(`${server.baseURL}/`);
+    await page.goto(`${ctx.server.baseURL}/`);
     const nav = page.getByRole('navigation', { name: 'Main' });
     for (const name of HEADER_LINKS) {
       await nav.getByRole('link', { name, exact: true }).waitFor({ state: 'visible' });
@@ -41,16 +29,16 @@ test('the home page mounts with the site header and a live API status', async ()
 });
 
 test('an unknown URL shows the not-found page inside the site chrome', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(ctx.browser);
   try {
-    const response = await page.goto(`${server.baseURL}/no/such/page`);
+    const response = await page.goto(`${ctx.server.baseURL}/no/such/page`);
     assert.equal(response.status(), 200, 'deep links get the app, which routes them');
     await page.getByRole('heading', { name: 'Page not found' }).waitFor();
     await page.getByText('/no/such/page').waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Marketplace' }).waitFor();
     // Its way out works without a reload.
     await page.getByRole('link', { name: 'Go to the home page' }).click();
-    await page.waitForURL(`${server.baseURL}/`);
+    await page.waitForURL(`${ctx.server.baseURL}/`);
     await page.getByRole('heading', { level: 1 }).waitFor();
     assert.deepEqual(page.pageErrors, []);
   } finally {
@@ -60,9 +48,9 @@ test('an unknown URL shows the not-found page inside the site chrome', async () 
 });
 
 test('the header works on a phone-sized screen and by keyboard', async () => {
-  const page = await newPage(browser, { viewport: { width: 360, height: 740 } });
+  const page = await newPage(ctx.browser, { viewport: { width: 360, height: 740 } });
   try {
-    await page.goto(`${server.baseURL}/`);
+    await page.goto(`${ctx.server.baseURL}/`);
     await page.getByRole('link', { name: 'Sign in' }).waitFor();
     // Nothing overflows the 360 px viewport sideways.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -80,7 +68,7 @@ test('the header works on a phone-sized screen and by keyboard', async () => {
 });
 
 test('unknown API paths answer problem+json, not the app', async () => {
-  const res = await fetch(`${server.baseURL}/api/v1/does-not-exist`);
+  const res = await fetch(`${ctx.server.baseURL}/api/v1/does-not-exist`);
   assert.equal(res.status, 404);
   assert.equal(res.headers.get('content-type'), 'application/problem+json');
   const body = await res.json();

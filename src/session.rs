@@ -2,9 +2,14 @@
 //! localStorage so that it survives reloads; sign-out revokes the token on
 //! the server and forgets it here.
 
+use std::future::Future;
+
 use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use serde::{Deserialize, Serialize};
 use sparecloud_api::accounts::{Account, Role, Session};
+
+use crate::api::ApiResult;
 
 const STORAGE_KEY: &str = "sparecloud.session";
 
@@ -69,6 +74,43 @@ pub fn use_session() -> SessionState {
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Where signing in leads: `?next=` when it is a path on this site, else
+/// the marketplace (the embed's, inside one).
+pub fn use_next() -> Memo<String> {
+    let query = use_query_map();
+    let home = format!("{}/marketplace", crate::embed::prefix());
+    Memo::new(move |_| safe_next(query.with(|q| q.get("next")).as_deref(), &home))
+}
+
+/// The action of the sign-in and sign-up forms: `start` asks the API for a
+/// session. Once the action has stored the answer (leaving unmounts the
+/// page that owns it), a new session is kept and the visitor goes on to
+/// `use_next()`.
+pub fn start_session_action<R, F, Fut>(start: F) -> Action<R, ApiResult<Session>>
+where
+    R: Clone + 'static,
+    F: Fn(R) -> Fut + 'static,
+    Fut: Future<Output = ApiResult<Session>> + 'static,
+{
+    let session = use_session();
+    let next = use_next();
+    let navigate = StoredValue::new_local(use_navigate());
+    Action::new_local(move |request: &R| {
+        let answer = start(request.clone());
+        async move {
+            let answer = answer.await;
+            if let Ok(started) = &answer {
+                let started = started.clone();
+                queue_microtask(move || {
+                    session.set(started);
+                    navigate.with_value(|go| go(&next.get_untracked(), Default::default()));
+                });
+            }
+            answer
+        }
+    })
 }
 
 /// Where to go after signing in: a path on this site, never another site;

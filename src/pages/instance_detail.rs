@@ -22,18 +22,6 @@ use crate::session::use_session;
 #[component]
 pub fn InstanceDetailPage() -> impl IntoView {
     let class = style! {
-        .facts {
-            display: grid;
-            grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr));
-            gap: var(--space-4);
-            margin-block: var(--space-5);
-        }
-        .fact {
-            padding: var(--space-4);
-            background: var(--color-surface);
-            border: 1px solid var(--color-border);
-            border-radius: var(--radius-lg);
-        }
         .fact strong {
             display: block;
             font-size: var(--text-lg);

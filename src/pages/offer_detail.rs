@@ -43,18 +43,6 @@ pub fn OfferDetail() -> impl IntoView {
 #[component]
 fn OfferView(offer: Offer, tier: Option<SlaTier>) -> impl IntoView {
     let class = style! {
-        .facts {
-            display: grid;
-            grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr));
-            gap: var(--space-4);
-            margin-block: var(--space-5);
-        }
-        .fact {
-            padding: var(--space-4);
-            background: var(--color-surface);
-            border: 1px solid var(--color-border);
-            border-radius: var(--radius-lg);
-        }
         dt {
             color: var(--color-text-muted);
             font-size: var(--text-sm);
@@ -62,16 +50,6 @@ fn OfferView(offer: Offer, tier: Option<SlaTier>) -> impl IntoView {
         dd {
             font-size: var(--text-lg);
             font-weight: 600;
-        }
-        table {
-            width: 100%;
-            border-collapse: collapse;
-            background: var(--color-surface);
-        }
-        th, td {
-            padding: var(--space-2) var(--space-3);
-            text-align: left;
-            border-bottom: 1px solid var(--color-border);
         }
         .num {
             text-align: right;
@@ -112,7 +90,7 @@ fn OfferView(offer: Offer, tier: Option<SlaTier>) -> impl IntoView {
         </dl>
         <section class=class aria-labelledby="sizes-heading">
             <h2 id="sizes-heading">"Sizes and prices"</h2>
-            <table class=class>
+            <table class=format!("data-table {class}")>
                 <thead>
                     <tr>
                         <th class=class scope="col">"Size"</th>
@@ -140,7 +118,7 @@ fn OfferView(offer: Offer, tier: Option<SlaTier>) -> impl IntoView {
         <section class=class aria-labelledby="credits-heading">
             <h2 id="credits-heading">"Service credits"</h2>
             <p>"If measured availability in a month falls below the commitment, you are credited automatically:"</p>
-            <table class=class>
+            <table class=format!("data-table {class}")>
                 <thead>
                     <tr>
                         <th class=class scope="col">"Monthly availability below"</th>

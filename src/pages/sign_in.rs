@@ -3,41 +3,24 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use sparecloud_api::accounts::SignInRequest;
 use sparecloud_api::validate;
 
 use crate::api;
 use crate::components::form::{FormAlert, TextField, alert_message, field_error};
-use crate::session::{safe_next, use_session};
+use crate::session::{start_session_action, use_next};
 
 /// Sign in, then go back to where the visitor came from (`?next=`).
 #[component]
 pub fn SignIn() -> impl IntoView {
-    let session = use_session();
     let query = use_query_map();
     let prefix = crate::embed::prefix();
-    let home = format!("{prefix}/marketplace");
-    let next = Memo::new(move |_| safe_next(query.with(|q| q.get("next")).as_deref(), &home));
+    let next = use_next();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let submitted = RwSignal::new(false);
-    let navigate = StoredValue::new_local(use_navigate());
-    let sign_in = Action::new_local(move |request: &SignInRequest| {
-        let request = request.clone();
-        async move {
-            let answer = api::sign_in(&request).await;
-            if let Ok(started) = &answer {
-                let started = started.clone();
-                // Once the action has stored the answer: leaving unmounts the page.
-                queue_microtask(move || {
-                    session.set(started);
-                    navigate.with_value(|go| go(&next.get_untracked(), Default::default()));
-                });
-            }
-            answer
-        }
-    });
+    let sign_in = start_session_action(|request: SignInRequest| async move { api::sign_in(&request).await });
     let problem = move || sign_in.value().get().and_then(Result::err);
 
     let email_error = field_error(problem, "email", submitted, email, validate::email);

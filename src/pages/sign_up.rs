@@ -3,22 +3,20 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use sparecloud_api::accounts::{Role, SignUpRequest};
 use sparecloud_api::validate;
 
 use crate::api;
 use crate::components::form::{FormAlert, TextField, alert_message, field_error, field_message};
-use crate::session::{safe_next, use_session};
+use crate::session::{start_session_action, use_next};
 
 /// Create an account (buyer, seller or both) and sign in with it.
 #[component]
 pub fn SignUp() -> impl IntoView {
-    let session = use_session();
     let query = use_query_map();
     let prefix = crate::embed::prefix();
-    let home = format!("{prefix}/marketplace");
-    let next = Memo::new(move |_| safe_next(query.with(|q| q.get("next")).as_deref(), &home));
+    let next = use_next();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
@@ -26,22 +24,7 @@ pub fn SignUp() -> impl IntoView {
     let seller =
         RwSignal::new(query.with_untracked(|q| q.get("role")).as_deref() == Some("seller"));
     let submitted = RwSignal::new(false);
-    let navigate = StoredValue::new_local(use_navigate());
-    let sign_up = Action::new_local(move |request: &SignUpRequest| {
-        let request = request.clone();
-        async move {
-            let answer = api::sign_up(&request).await;
-            if let Ok(started) = &answer {
-                let started = started.clone();
-                // Once the action has stored the answer: leaving unmounts the page.
-                queue_microtask(move || {
-                    session.set(started);
-                    navigate.with_value(|go| go(&next.get_untracked(), Default::default()));
-                });
-            }
-            answer
-        }
-    });
+    let sign_up = start_session_action(|request: SignUpRequest| async move { api::sign_up(&request).await });
     let problem = move || sign_up.value().get().and_then(Result::err);
     let email_error = field_error(problem, "email", submitted, email, validate::email);
     let password_error = field_error(problem, "password", submitted, password, validate::password);

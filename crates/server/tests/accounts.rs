@@ -59,12 +59,7 @@ async fn sign_up_validates_every_field() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.content_type, "application/problem+json");
     let body = res.json();
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = common::error_fields(&body);
     assert_eq!(fields, ["email", "password", "display_name", "roles"]);
 }
 

@@ -176,14 +176,7 @@ async fn heartbeats_move_instances_and_report_desired_state() {
     let status = |app: &TestApp, buyer: &str, id: &str| {
         let (app, buyer, id) = (app.clone(), buyer.to_owned(), id.to_owned());
         async move {
-            app.send(
-                "GET",
-                &format!("/api/v1/instances/{id}"),
-                Some(&buyer),
-                None,
-            )
-            .await
-            .json()
+            app.instance_detail(&buyer, &id).await
         }
     };
     app.heartbeat(&seller.host_credential, HOST, &[(&id, "provisioning")])
@@ -205,14 +198,7 @@ async fn heartbeats_move_instances_and_report_desired_state() {
         360
     );
 
-    let res = app
-        .send(
-            "POST",
-            &format!("/api/v1/instances/{id}/terminate"),
-            Some(&buyer),
-            None,
-        )
-        .await;
+    let res = app.instance_action(&buyer, &id, "terminate").await;
     assert_eq!(res.status, StatusCode::OK);
     let desired = app
         .heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
@@ -331,14 +317,6 @@ async fn heartbeats_need_a_valid_host_credential_and_only_touch_that_hosts_insta
     // Another seller's agent cannot move this instance.
     app.heartbeat(&other.host_credential, HOST, &[(id, "terminated")])
         .await;
-    let detail = app
-        .send(
-            "GET",
-            &format!("/api/v1/instances/{id}"),
-            Some(&buyer),
-            None,
-        )
-        .await
-        .json();
+    let detail = app.instance_detail(&buyer, &id).await;
     assert_eq!(detail["instance"]["status"], "pending");
 }

@@ -12,7 +12,6 @@ use axum::http::StatusCode;
 use common::TestApp;
 use serde_json::json;
 
-const SMALL_HOST: (u32, u32, u32) = (4, 8, 80);
 
 /// Collects every log line the server writes during a test.
 #[derive(Clone, Default)]
@@ -54,12 +53,7 @@ async fn card_numbers_and_cvcs_are_neither_stored_nor_logged() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let app = TestApp::new().await;
-    let seller = app
-        .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
-        .await;
-    let offer = app
-        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
-        .await;
+    let (seller, offer) = app.small_gold_offer().await;
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     let number = "3782 822463 10005";
     let cvc = "7391";

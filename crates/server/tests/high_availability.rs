@@ -634,14 +634,7 @@ async fn a_failed_instance_waiting_for_recovery_can_be_terminated() {
     let seen = detail(&app, &m.buyer, &id).await;
     assert_eq!(seen["instance"]["recovering"], true);
 
-    let res = app
-        .send(
-            "POST",
-            &format!("/api/v1/instances/{id}/terminate"),
-            Some(&m.buyer),
-            None,
-        )
-        .await;
+    let res = app.instance_action(&m.buyer, &id, "terminate").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     assert_eq!(res.json()["status"], "terminated");
     assert_eq!(res.json()["recovering"], false);
@@ -651,14 +644,7 @@ async fn a_failed_instance_waiting_for_recovery_can_be_terminated() {
     jobs::run_once(&app.state).await.unwrap();
     assert_eq!(whereabouts(&app, &id).await.2, "terminated");
     // Terminating it again is refused: it is over.
-    let again = app
-        .send(
-            "POST",
-            &format!("/api/v1/instances/{id}/terminate"),
-            Some(&m.buyer),
-            None,
-        )
-        .await;
+    let again = app.instance_action(&m.buyer, &id, "terminate").await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 }
 

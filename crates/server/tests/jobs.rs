@@ -173,15 +173,7 @@ async fn a_months_availability_and_credit_come_from_the_heartbeat_history() {
         .await
         .unwrap();
 
-    let detail = app
-        .send(
-            "GET",
-            &format!("/api/v1/instances/{id}"),
-            Some(&buyer),
-            None,
-        )
-        .await
-        .json();
+    let detail = app.instance_detail(&buyer, &id).await;
     let sla = &detail["sla"];
     assert_eq!(sla["month"], "2026-11");
     assert_eq!(sla["target_bp"], 9990);
@@ -239,15 +231,7 @@ async fn a_months_availability_and_credit_come_from_the_heartbeat_history() {
     };
     let buyer = sign_in("b@example.com").await;
     let seller_token = sign_in("s@example.com").await;
-    let detail = app
-        .send(
-            "GET",
-            &format!("/api/v1/instances/{id}"),
-            Some(&buyer),
-            None,
-        )
-        .await
-        .json();
+    let detail = app.instance_detail(&buyer, &id).await;
     assert_eq!(detail["credits"][0]["month"], "2026-11");
     assert_eq!(detail["credits"][0]["credit_cents"], credit);
     assert_eq!(detail["sla"]["month"], "2026-12");

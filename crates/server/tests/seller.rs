@@ -42,12 +42,7 @@ async fn offers_are_validated() {
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     let body = res.json();
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = common::error_fields(&body);
     assert_eq!(
         fields,
         ["prices[0]", "prices[1]", "prices[3]"],
@@ -211,14 +206,7 @@ async fn running_time_is_billed_per_second_with_the_commission_split() {
         .await;
     sparecloud_server::jobs::run_once(&app.state).await.unwrap();
     app.state.clock.advance(30_000);
-    let res = app
-        .send(
-            "POST",
-            &format!("/api/v1/instances/{id}/stop"),
-            Some(&buyer),
-            None,
-        )
-        .await;
+    let res = app.instance_action(&buyer, &id, "stop").await;
     assert_eq!(res.json()["status"], "stopping");
     app.heartbeat(&seller.host_credential, HOST, &[(&id, "stopped")])
         .await;
@@ -229,15 +217,7 @@ async fn running_time_is_billed_per_second_with_the_commission_split() {
         .await;
     sparecloud_server::jobs::run_once(&app.state).await.unwrap();
 
-    let detail = app
-        .send(
-            "GET",
-            &format!("/api/v1/instances/{id}"),
-            Some(&buyer),
-            None,
-        )
-        .await
-        .json();
+    let detail = app.instance_detail(&buyer, &id).await;
     assert_eq!(detail["instance"]["status"], "stopped");
     assert_eq!(detail["instance"]["cost_so_far_cents"], 90);
     let (entries, charged, commission, earned): (i64, i64, i64, i64) = sqlx::query_as(
@@ -262,26 +242,11 @@ async fn running_time_is_billed_per_second_with_the_commission_split() {
     assert_eq!(earnings["days"][0]["date"], "2026-11-18");
 
     // Start again: billing resumes from the restart.
-    let res = app
-        .send(
-            "POST",
-            &format!("/api/v1/instances/{id}/start"),
-            Some(&buyer),
-            None,
-        )
-        .await;
+    let res = app.instance_action(&buyer, &id, "start").await;
     assert_eq!(res.json()["status"], "provisioning");
     app.heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
         .await;
     app.state.clock.advance(10_000);
-    let detail = app
-        .send(
-            "GET",
-            &format!("/api/v1/instances/{id}"),
-            Some(&buyer),
-            None,
-        )
-        .await
-        .json();
+    let detail = app.instance_detail(&buyer, &id).await;
     assert_eq!(detail["instance"]["cost_so_far_cents"], 100);
 }

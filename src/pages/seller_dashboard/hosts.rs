@@ -66,7 +66,7 @@ pub(super) fn HostTable(
     }
     view! {
         {move || problem().map(|m| view! { <p class="alert alert-error" role="alert">{m}</p> })}
-        <table class=class>
+        <table class=format!("data-table {class}")>
             <thead><tr>
                 <th class=class scope="col">"Host"</th><th class=class scope="col">"Status"</th><th class=class scope="col">"Zone"</th>
                 <th class=class scope="col">"Used"</th><th class=class scope="col">"Free"</th>

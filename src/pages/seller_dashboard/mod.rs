@@ -48,16 +48,6 @@ pub(super) fn dash_class() -> &'static str {
             margin-top: var(--space-6);
             overflow-x: auto;
         }
-        table {
-            width: 100%;
-            border-collapse: collapse;
-            background: var(--color-surface);
-        }
-        th, td {
-            padding: var(--space-2) var(--space-3);
-            text-align: left;
-            border-bottom: 1px solid var(--color-border);
-        }
         th {
             white-space: nowrap;
         }

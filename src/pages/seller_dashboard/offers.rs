@@ -79,7 +79,7 @@ pub(super) fn OfferRow(
             <h3>{title}</h3>
             {move || problem().map(|m| view! { <p class="alert alert-error" role="alert">{m}</p> })}
             {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-            <table class=class>
+            <table class=format!("data-table {class}")>
                 <thead><tr><th class=class scope="col">"Size"</th><th class=class scope="col">"Price per hour (EUR)"</th></tr></thead>
                 <tbody>
                     {prices.into_iter().map(|(flavor, value)| {

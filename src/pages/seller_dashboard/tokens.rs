@@ -25,7 +25,7 @@ pub(super) fn TokenTable(
         return view! { <p>"No install tokens yet."</p> }.into_any();
     }
     view! {
-        <table class=class>
+        <table class=format!("data-table {class}")>
             <thead><tr>
                 <th class=class scope="col">"Label"</th><th class=class scope="col">"Zone"</th><th class=class scope="col">"Status"</th>
                 <th class=class scope="col">"Expires"</th><th class=class scope="col"><span class="visually-hidden">"Actions"</span></th>

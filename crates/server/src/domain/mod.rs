@@ -8,7 +8,7 @@
 //! `observe` `sla` `instances` `ssh_keys` · `quotes` · `order_view` ·
 //! `orders` · `accounts`
 //! `sellers` `install_tokens` `hosts` `seller_offers` `earnings` `agents`.
-//! `tests/architecture.rs` fails the build on a cycle.
+//! `tests/layout.rs` (at the workspace root) fails on a cycle.
 
 pub mod accounts;
 pub mod agents;

@@ -155,6 +155,19 @@ impl TestApp {
     }
 }
 
+/// The fields a validation problem names, in order.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A host with room for four s1.small instances: (vCPU, RAM GiB, disk GiB).
+pub const SMALL_HOST: (u32, u32, u32) = (4, 8, 80);
+
 pub const ED25519_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@laptop";
 
@@ -272,6 +285,41 @@ impl TestApp {
     }
 
     /// Saves a card for the buyer; returns the payment method id.
+    /// A seller with a small host in eu-west-1a and a gold offer of
+    /// s1.small at €1.20 an hour: the seller and the offer's id.
+    pub async fn small_gold_offer(&self) -> (Seller, String) {
+        let seller = self
+            .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+            .await;
+        let offer = self
+            .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
+            .await;
+        (seller, offer)
+    }
+
+    /// `POST /instances/{id}/{verb}`: stop, start or terminate.
+    pub async fn instance_action(&self, buyer_token: &str, id: &str, verb: &str) -> TestResponse {
+        self.send(
+            "POST",
+            &format!("/api/v1/instances/{id}/{verb}"),
+            Some(buyer_token),
+            None,
+        )
+        .await
+    }
+
+    /// The buyer's view of one instance (`GET /instances/{id}`).
+    pub async fn instance_detail(&self, buyer_token: &str, id: &str) -> Value {
+        self.send(
+            "GET",
+            &format!("/api/v1/instances/{id}"),
+            Some(buyer_token),
+            None,
+        )
+        .await
+        .json()
+    }
+
     pub async fn card(&self, buyer_token: &str, number: &str) -> String {
         let res = self
             .post(
