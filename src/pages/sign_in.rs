@@ -3,7 +3,6 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 use sparecloud_api::accounts::SignInRequest;
 use sparecloud_api::validate;
 
@@ -14,13 +13,13 @@ use crate::session::{start_session_action, use_next};
 /// Sign in, then go back to where the visitor came from (`?next=`).
 #[component]
 pub fn SignIn() -> impl IntoView {
-    let query = use_query_map();
     let prefix = crate::embed::prefix();
     let next = use_next();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let submitted = RwSignal::new(false);
-    let sign_in = start_session_action(|request: SignInRequest| async move { api::sign_in(&request).await });
+    let sign_in =
+        start_session_action(|request: SignInRequest| async move { api::sign_in(&request).await });
     let problem = move || sign_in.value().get().and_then(Result::err);
 
     let email_error = field_error(problem, "email", submitted, email, validate::email);

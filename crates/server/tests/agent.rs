@@ -175,9 +175,7 @@ async fn heartbeats_move_instances_and_report_desired_state() {
 
     let status = |app: &TestApp, buyer: &str, id: &str| {
         let (app, buyer, id) = (app.clone(), buyer.to_owned(), id.to_owned());
-        async move {
-            app.instance_detail(&buyer, &id).await
-        }
+        async move { app.instance_detail(&buyer, &id).await }
     };
     app.heartbeat(&seller.host_credential, HOST, &[(&id, "provisioning")])
         .await;
@@ -317,6 +315,6 @@ async fn heartbeats_need_a_valid_host_credential_and_only_touch_that_hosts_insta
     // Another seller's agent cannot move this instance.
     app.heartbeat(&other.host_credential, HOST, &[(id, "terminated")])
         .await;
-    let detail = app.instance_detail(&buyer, &id).await;
+    let detail = app.instance_detail(&buyer, id).await;
     assert_eq!(detail["instance"]["status"], "pending");
 }

@@ -12,7 +12,6 @@ use axum::http::StatusCode;
 use common::TestApp;
 use serde_json::json;
 
-
 /// Collects every log line the server writes during a test.
 #[derive(Clone, Default)]
 struct LogBuffer(Arc<Mutex<Vec<u8>>>);
@@ -53,7 +52,7 @@ async fn card_numbers_and_cvcs_are_neither_stored_nor_logged() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let app = TestApp::new().await;
-    let (seller, offer) = app.small_gold_offer().await;
+    let (_, offer) = app.small_gold_offer().await;
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     let number = "3782 822463 10005";
     let cvc = "7391";

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use common::{SMALL_HOST, TestApp};
 use serde_json::json;
 
-
 #[tokio::test]
 async fn a_quote_prices_the_order_and_holds_the_capacity() {
     let app = TestApp::new().await;
@@ -107,7 +106,7 @@ async fn an_order_creates_pending_instances_on_the_held_host() {
 #[tokio::test]
 async fn the_same_idempotency_key_returns_the_same_order_and_never_charges_twice() {
     let app = TestApp::new().await;
-    let (seller, offer) = app.small_gold_offer().await;
+    let (_, offer) = app.small_gold_offer().await;
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     let card = app.card(&buyer, "4242424242424242").await;
     let quote = app.quote(&buyer, &offer, "s1.small", 1).await.json();
@@ -172,7 +171,7 @@ async fn the_same_idempotency_key_returns_the_same_order_and_never_charges_twice
 #[tokio::test]
 async fn declined_cards_keep_the_quote_for_another_card() {
     let app = TestApp::new().await;
-    let (seller, offer) = app.small_gold_offer().await;
+    let (_, offer) = app.small_gold_offer().await;
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     let declined = app.card(&buyer, "4000 0000 0000 0002").await;
     let no_funds = app.card(&buyer, "4000 0000 0000 9995").await;
@@ -212,7 +211,7 @@ async fn declined_cards_keep_the_quote_for_another_card() {
 #[tokio::test]
 async fn orders_need_a_valid_ssh_key_an_own_card_and_an_own_live_quote() {
     let app = TestApp::new().await;
-    let (seller, offer) = app.small_gold_offer().await;
+    let (_, offer) = app.small_gold_offer().await;
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     let other = app.sign_up("o@example.com", &["buyer"]).await;
     let others_card = app.card(&other, "4242 4242 4242 4242").await;

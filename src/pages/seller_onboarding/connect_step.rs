@@ -44,10 +44,6 @@ pub(super) fn ConnectStep(go: Callback<usize>) -> impl IntoView {
         }
         .connected {
             font-weight: 500;
-            padding: var(--space-3);
-            background: var(--color-success-bg);
-            color: var(--color-success);
-            border-radius: var(--radius);
         }
     };
     let session = use_session();
@@ -162,7 +158,7 @@ pub(super) fn ConnectStep(go: Callback<usize>) -> impl IntoView {
                     <p>{move || { tick.track(); format!("Expires in {}", countdown(js_sys::Date::now(), expires_ms)) }}</p>
                     {move || match connected() {
                         Some(host) => view! {
-                            <p class=format!("connected {class}") role="status">
+                            <p class=format!("alert alert-success connected {class}") role="status">
                                 <strong>"Connected"</strong>
                                 {format!(": {} in {} with {} vCPU, {} GiB RAM and {} GiB disk to sell.",
                                     host.name, host.zone, host.capacity.vcpu, host.capacity.ram_gib, host.capacity.disk_gib)}

@@ -35,12 +35,6 @@ pub(super) fn PricingStep() -> impl IntoView {
             border: 1px solid var(--color-border);
             border-radius: var(--radius);
         }
-        .live {
-            padding: var(--space-3);
-            background: var(--color-success-bg);
-            color: var(--color-success);
-            border-radius: var(--radius);
-        }
     };
     let session = use_session();
     let token = session.token().unwrap_or_default();
@@ -142,7 +136,7 @@ pub(super) fn PricingStep() -> impl IntoView {
                             </p>
                         </form>
                         {move || published().map(|offer| view! {
-                            <div class=format!("live {class}") role="status">
+                            <div class="alert alert-success" role="status">
                                 <p><strong>"Your offer is live."</strong>
                                     {if offer.listed { " Buyers can rent it now." } else { " It will be listed as soon as a host has room for one of its sizes." }}
                                 </p>

@@ -18,7 +18,7 @@ use crate::domain::uptime::{UPTIME_WINDOW_MS, uptime_bp};
 /// Takes `need` on a host if it is online, not draining, and still fits it.
 /// Returns whether it did.
 pub async fn allocate(conn: &mut Conn, host_id: &str, need: Capacity) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
+    let taken = change_allocation(
         "UPDATE hosts SET
            alloc_vcpu = alloc_vcpu + $2,
            alloc_ram_gib = alloc_ram_gib + $3,
@@ -27,32 +27,46 @@ pub async fn allocate(conn: &mut Conn, host_id: &str, need: Capacity) -> Result<
            AND alloc_vcpu + $2 <= vcpu
            AND alloc_ram_gib + $3 <= ram_gib
            AND alloc_disk_gib + $4 <= disk_gib",
+        conn,
+        host_id,
+        need,
     )
-    .bind(host_id)
-    .bind(i64::from(need.vcpu))
-    .bind(i64::from(need.ram_gib))
-    .bind(i64::from(need.disk_gib))
-    .execute(&mut *conn)
     .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(taken == 1)
 }
 
 /// Gives capacity back (never below zero).
 pub async fn release(conn: &mut Conn, host_id: &str, need: Capacity) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    change_allocation(
         "UPDATE hosts SET
            alloc_vcpu = CASE WHEN alloc_vcpu >= $2 THEN alloc_vcpu - $2 ELSE 0 END,
            alloc_ram_gib = CASE WHEN alloc_ram_gib >= $3 THEN alloc_ram_gib - $3 ELSE 0 END,
            alloc_disk_gib = CASE WHEN alloc_disk_gib >= $4 THEN alloc_disk_gib - $4 ELSE 0 END
          WHERE id = $1",
+        conn,
+        host_id,
+        need,
     )
-    .bind(host_id)
-    .bind(i64::from(need.vcpu))
-    .bind(i64::from(need.ram_gib))
-    .bind(i64::from(need.disk_gib))
-    .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Runs an UPDATE of a host's allocation with `$1` the host and `$2`..`$4`
+/// the size; how many rows it changed.
+async fn change_allocation(
+    sql: &str,
+    conn: &mut Conn,
+    host_id: &str,
+    need: Capacity,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(sql)
+        .bind(host_id)
+        .bind(i64::from(need.vcpu))
+        .bind(i64::from(need.ram_gib))
+        .bind(i64::from(need.disk_gib))
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected())
 }
 
 /// Uptime of one host over the last 30 days, from its recorded outages.
