@@ -20,7 +20,7 @@ WEB_SOURCES := $(shell find src style public -type f 2>/dev/null) index.html Tru
                Cargo.toml Cargo.lock rust-toolchain.toml scripts/trunk-post-build.sh \
                $(shell find crates/api -type f -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 
-.PHONY: help setup toolchain trunk wasm-bindgen node-deps chromium build web server run test \
+.PHONY: help setup toolchain trunk wasm-bindgen node-deps chromium qemu test-image build web server run test \
         test-rust test-e2e fmt lint clean
 
 help:
@@ -31,7 +31,7 @@ help:
 
 ## ---- set-up (idempotent) -------------------------------------------------
 
-setup: toolchain trunk wasm-bindgen node-deps chromium
+setup: toolchain trunk wasm-bindgen node-deps chromium qemu test-image
 
 toolchain:
 	@rustup toolchain list | grep -q '^$(TOOLCHAIN)' \
@@ -58,6 +58,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 chromium:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
+
+# QEMU (from bookworm-backports, beside the image's qemu-utils), genisoimage
+# and an SSH client, for the agent's qemu driver and its tests.
+qemu:
+	@scripts/install-qemu.sh
+
+# The tiny test guest, built offline from Debian packages (cached).
+test-image: qemu
+	@scripts/build-test-image.sh target/images/tiny
 
 ## ---- build ---------------------------------------------------------------
 

@@ -18,9 +18,15 @@ use crate::components::status_badge::StatusBadge;
 use crate::format;
 use crate::session::use_session;
 
-/// The SSH command for an instance with an address.
+/// The SSH command for an instance with an address: `host` (port 22) or
+/// `host:port` (a port the seller's host forwards to the instance).
 pub fn ssh_command(address: &str) -> String {
-    format!("ssh root@{address}")
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.parse::<u16>().is_ok() => {
+            format!("ssh -p {port} root@{host}")
+        }
+        _ => format!("ssh root@{address}"),
+    }
 }
 
 /// The buyer's instances with live status, cost so far and actions.
@@ -243,5 +249,9 @@ mod tests {
     #[test]
     fn the_ssh_command_logs_in_as_root() {
         assert_eq!(super::ssh_command("198.51.100.7"), "ssh root@198.51.100.7");
+        assert_eq!(
+            super::ssh_command("seller.example:22017"),
+            "ssh -p 22017 root@seller.example"
+        );
     }
 }

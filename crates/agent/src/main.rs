@@ -1,13 +1,8 @@
 //! `sparecloud-agent`: the seller's host agent. It registers the host with an
 //! install token, then heartbeats with the host's capacity and the observed
 //! state of its instances, and runs the instances the marketplace places on
-//! it through a `Driver` (for now the `sim` driver, a simulation).
-
-mod capacity;
-mod client;
-mod driver;
-mod error;
-mod state;
+//! it through a `Driver`: `qemu` (real virtual machines) or `sim` (a
+//! simulation, for demos).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,10 +12,13 @@ use clap::{Parser, Subcommand};
 use sparecloud_api::agent::{HeartbeatRequest, RegisterRequest};
 use sparecloud_api::catalog::Capacity;
 
-use crate::client::ApiClient;
-use crate::driver::{Driver, SimDriver, UnixMillis, reconcile};
-use crate::error::AgentError;
-use crate::state::{HostState, StateDir, Status};
+use sparecloud_agent::capacity;
+use sparecloud_agent::client::ApiClient;
+use sparecloud_agent::driver::qemu::command::Accel;
+use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver};
+use sparecloud_agent::driver::{Driver, SimDriver, UnixMillis, reconcile};
+use sparecloud_agent::error::AgentError;
+use sparecloud_agent::state::{HostState, StateDir, Status};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,9 +62,96 @@ enum Command {
         sim_boot_secs: u64,
         #[command(flatten)]
         capacity: CapacityArgs,
+        #[command(flatten)]
+        driver: DriverArgs,
     },
     /// Show what the agent knows: host, API, last heartbeat, instances.
     Status,
+}
+
+/// Which hypervisor runs the instances, and how.
+#[derive(Debug, Clone, clap::Args)]
+struct DriverArgs {
+    /// `qemu` runs real virtual machines; `sim` simulates them (demos).
+    #[arg(long, env = "SPARECLOUD_AGENT_DRIVER", value_enum, default_value_t = DriverKind::Sim)]
+    driver: DriverKind,
+    /// Where the VM images are (`<image>/disk.qcow2`, optionally with
+    /// `vmlinuz` and `initrd.img`); defaults to `images/` in the state dir.
+    #[arg(long, env = "SPARECLOUD_AGENT_IMAGES_DIR")]
+    images_dir: Option<PathBuf>,
+    /// The ports buyers' SSH connections are forwarded from, FIRST-LAST.
+    #[arg(long, env = "SPARECLOUD_AGENT_SSH_PORTS", default_value = "22000-22999", value_parser = parse_port_range)]
+    ssh_ports: std::ops::RangeInclusive<u16>,
+    /// The address those ports listen on.
+    #[arg(long, env = "SPARECLOUD_AGENT_SSH_BIND", default_value = "0.0.0.0")]
+    ssh_bind: String,
+    /// The host name or address buyers reach this host at (its hostname
+    /// by default).
+    #[arg(long, env = "SPARECLOUD_AGENT_SSH_HOST")]
+    ssh_host: Option<String>,
+    /// Hardware virtualisation (`kvm`) or software emulation (`tcg`).
+    #[arg(long, env = "SPARECLOUD_AGENT_ACCEL", value_enum, default_value_t = AccelArg::Tcg)]
+    accel: AccelArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DriverKind {
+    Sim,
+    Qemu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AccelArg {
+    Kvm,
+    Tcg,
+}
+
+fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let (first, last) = text
+        .split_once('-')
+        .ok_or_else(|| "give the ports as FIRST-LAST, e.g. 22000-22999".to_owned())?;
+    let first: u16 = first
+        .trim()
+        .parse()
+        .map_err(|_| format!("{first:?} is not a port"))?;
+    let last: u16 = last
+        .trim()
+        .parse()
+        .map_err(|_| format!("{last:?} is not a port"))?;
+    if first == 0 || first > last {
+        return Err("the range must be FIRST-LAST with 0 < FIRST <= LAST".into());
+    }
+    Ok(first..=last)
+}
+
+impl DriverArgs {
+    fn open(
+        &self,
+        state_dir: &std::path::Path,
+        sim_boot_ms: UnixMillis,
+    ) -> std::io::Result<Box<dyn Driver>> {
+        Ok(match self.driver {
+            DriverKind::Sim => Box::new(SimDriver::load(state_dir, sim_boot_ms)?),
+            DriverKind::Qemu => Box::new(QemuDriver::load(QemuConfig {
+                qemu: "qemu-system-x86_64".into(),
+                qemu_img: "qemu-img".into(),
+                images_dir: self
+                    .images_dir
+                    .clone()
+                    .unwrap_or_else(|| state_dir.join("images")),
+                vms_dir: state_dir.join("vms"),
+                accel: match self.accel {
+                    AccelArg::Kvm => Accel::Kvm,
+                    AccelArg::Tcg => Accel::Tcg,
+                },
+                ssh_bind: self.ssh_bind.clone(),
+                ssh_host: self.ssh_host.clone().unwrap_or_else(|| {
+                    sysinfo::System::host_name().unwrap_or_else(|| "localhost".into())
+                }),
+                ssh_ports: self.ssh_ports.clone(),
+            })?),
+        })
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -126,7 +211,8 @@ async fn main() -> ExitCode {
         Command::Run {
             sim_boot_secs,
             capacity,
-        } => run(&state, sim_boot_secs, &capacity).await,
+            driver,
+        } => run(&state, sim_boot_secs, &capacity, &driver).await,
         Command::Status => status(&state, &cli.state_dir),
     };
     match result {
@@ -204,6 +290,7 @@ async fn run(
     state: &StateDir,
     sim_boot_secs: u64,
     capacity_args: &CapacityArgs,
+    driver_args: &DriverArgs,
 ) -> Result<(), AgentError> {
     let host = state.load_host()?;
     let capacity = host_capacity(
@@ -212,12 +299,17 @@ async fn run(
         host.declared_disk_gib,
         &state.path,
     )?;
-    let mut driver = SimDriver::load(&state.path, sim_boot_secs * 1000)
+    let mut driver = driver_args
+        .open(&state.path, sim_boot_secs * 1000)
         .map_err(|e| AgentError::State(state.path.clone(), e.to_string()))?;
-    tracing::info!(
-        host_id = %host.host_id, api = %host.api, driver = driver.name(),
-        "agent running; the sim driver is a simulation and starts no real virtual machines"
-    );
+    if driver.name() == "sim" {
+        tracing::info!(
+            host_id = %host.host_id, api = %host.api, driver = driver.name(),
+            "agent running; the sim driver is a simulation and starts no real virtual machines"
+        );
+    } else {
+        tracing::info!(host_id = %host.host_id, api = %host.api, driver = driver.name(), "agent running");
+    }
     let client = ApiClient::new(&host.api);
     let mut status = state.load_status();
     let mut backoff = Duration::from_secs(1);
@@ -240,7 +332,7 @@ async fn run(
                 backoff = Duration::from_secs(1);
                 let interval =
                     Duration::from_secs(u64::from(response.heartbeat_interval_secs.max(1)));
-                let changes = reconcile(&mut driver, &response.instances, now_ms())
+                let changes = reconcile(driver.as_mut(), &response.instances, now_ms())
                     .map_err(|e| AgentError::State(state.path.clone(), e.to_string()))?;
                 status = Status {
                     last_heartbeat_unix: Some(now_ms() / 1000),

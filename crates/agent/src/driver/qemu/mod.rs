@@ -1,0 +1,582 @@
+//! The `qemu` driver: every instance a real virtual machine.
+//!
+//! An instance lives in `vms/<id>/`: a qcow2 overlay on its image's
+//! read-only base (`images/<image>/disk.qcow2`) sized to the flavor, a
+//! cloud-init seed with the buyer's SSH key, and `vm.json` (what the agent
+//! wants of it). QEMU runs detached in a session of its own with a pidfile,
+//! a QMP socket and the serial console logged to `console.log`, so the
+//! machine outlives an agent restart; a restarted agent recognises its
+//! process by the pid in the pidfile *and* the guest's name on that
+//! process's command line, and never starts a second copy. Stopping is
+//! ACPI (QMP `system_powerdown`), then `quit` after a grace period. The
+//! guest's SSH port is forwarded from a port of the seller's range.
+
+pub mod command;
+pub mod qmp;
+pub mod seed;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::ops::RangeInclusive;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sparecloud_api::agent::{DesiredInstance, ObservedInstance, ObservedState};
+
+use super::{Driver, UnixMillis};
+use crate::state::write_private;
+use command::{Accel, Boot, Machine, VmPaths, guest_name, qemu_args};
+use qmp::Qmp;
+
+/// How long a guest has to power off after the ACPI button before QEMU is
+/// told to quit.
+const STOP_GRACE_MS: UnixMillis = 30_000;
+/// How long a started QEMU may take to write its pidfile.
+const START_GRACE_MS: UnixMillis = 15_000;
+
+/// Where and how the driver runs machines.
+#[derive(Debug, Clone)]
+pub struct QemuConfig {
+    pub qemu: PathBuf,
+    pub qemu_img: PathBuf,
+    /// `<image id>/disk.qcow2` (+ `vmlinuz` and `initrd.img` for images
+    /// booted by QEMU, + `user` naming the login user, root by default).
+    pub images_dir: PathBuf,
+    pub vms_dir: PathBuf,
+    pub accel: Accel,
+    /// The address QEMU listens on for forwarded SSH ports.
+    pub ssh_bind: String,
+    /// The host name or address buyers reach those ports at.
+    pub ssh_host: String,
+    pub ssh_ports: RangeInclusive<u16>,
+}
+
+/// What the agent wants of one machine, kept in `vm.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct VmRecord {
+    image_id: String,
+    vcpu: u32,
+    ram_gib: u32,
+    disk_gib: u32,
+    ssh_port: u16,
+    /// Whether it should run (false once a stop was asked).
+    running: bool,
+    #[serde(default)]
+    started_at: Option<UnixMillis>,
+    #[serde(default)]
+    stopping_since: Option<UnixMillis>,
+    /// Why it cannot run, when it cannot.
+    #[serde(default)]
+    failed: Option<String>,
+}
+
+pub struct QemuDriver {
+    config: QemuConfig,
+    vms: BTreeMap<String, VmRecord>,
+    /// QEMU processes this agent started (reaped when they exit).
+    children: BTreeMap<String, Child>,
+    last: BTreeMap<String, ObservedState>,
+    /// Destroyed, not yet reported.
+    gone: Vec<String>,
+}
+
+impl QemuDriver {
+    /// Loads the machines recorded under `config.vms_dir`.
+    pub fn load(config: QemuConfig) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&config.vms_dir)?;
+        let mut vms = BTreeMap::new();
+        for entry in std::fs::read_dir(&config.vms_dir)? {
+            let dir = entry?.path();
+            let record = VmPaths::new(dir.clone()).record();
+            let Ok(bytes) = std::fs::read(&record) else {
+                continue;
+            };
+            let Some(id) = dir.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            match serde_json::from_slice::<VmRecord>(&bytes) {
+                Ok(vm) => {
+                    vms.insert(id.to_owned(), vm);
+                }
+                Err(error) => tracing::warn!(%id, %error, "unreadable vm.json: ignored"),
+            }
+        }
+        Ok(Self {
+            config,
+            vms,
+            children: BTreeMap::new(),
+            last: BTreeMap::new(),
+            gone: Vec::new(),
+        })
+    }
+
+    fn paths(&self, id: &str) -> VmPaths {
+        VmPaths::new(self.config.vms_dir.join(id))
+    }
+
+    fn save(&self, id: &str) -> std::io::Result<()> {
+        if let Some(vm) = self.vms.get(id) {
+            let json = serde_json::to_vec_pretty(vm).map_err(std::io::Error::other)?;
+            write_private(&self.paths(id).record(), &json)?;
+        }
+        Ok(())
+    }
+
+    /// The pid of the instance's QEMU, if it runs.
+    pub fn pid(&mut self, id: &str) -> Option<u32> {
+        if let Some(child) = self.children.get_mut(id)
+            && let Ok(Some(_)) = child.try_wait()
+        {
+            self.children.remove(id);
+        }
+        let pid: u32 = std::fs::read_to_string(self.paths(id).pidfile())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        is_guest_process(pid, id).then_some(pid)
+    }
+
+    /// The lowest port of the range that no machine has and that is free.
+    fn free_port(&self) -> std::io::Result<u16> {
+        let taken: Vec<u16> = self.vms.values().map(|vm| vm.ssh_port).collect();
+        pick_port(&self.config.ssh_ports, &taken, |port| {
+            TcpListener::bind((self.config.ssh_bind.as_str(), port)).is_ok()
+        })
+        .ok_or_else(|| std::io::Error::other("no free SSH port left in the range"))
+    }
+
+    fn image(&self, image_id: &str) -> std::io::Result<(PathBuf, Boot, String)> {
+        if !image_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        {
+            return Err(std::io::Error::other(format!("bad image id {image_id:?}")));
+        }
+        let dir = self.config.images_dir.join(image_id);
+        let base = dir.join("disk.qcow2");
+        if !base.is_file() {
+            return Err(std::io::Error::other(format!(
+                "this host does not have the image {image_id} ({} is missing)",
+                base.display()
+            )));
+        }
+        let (kernel, initrd) = (dir.join("vmlinuz"), dir.join("initrd.img"));
+        let boot = if kernel.is_file() && initrd.is_file() {
+            Boot::Kernel { kernel, initrd }
+        } else {
+            Boot::Disk
+        };
+        let user = std::fs::read_to_string(dir.join("user"))
+            .map(|u| u.trim().to_owned())
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "root".to_owned());
+        Ok((base, boot, user))
+    }
+
+    /// Makes the instance's disk, seed and record.
+    fn build(&mut self, spec: &DesiredInstance) -> std::io::Result<()> {
+        let (base, _, user) = self.image(&spec.image_id)?;
+        let paths = self.paths(&spec.id);
+        std::fs::create_dir_all(&paths.dir)?;
+        let base = std::fs::canonicalize(base)?;
+        let output = Command::new(&self.config.qemu_img)
+            .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
+            .arg(&base)
+            .arg(paths.disk())
+            .arg(format!("{}G", spec.disk_gib.max(1)))
+            .output()?;
+        if !output.status.success() {
+            return Err(std::io::Error::other(format!(
+                "qemu-img create failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        seed::write_seed(
+            &paths.dir,
+            &paths.seed(),
+            &spec.id,
+            &user,
+            &spec.ssh_public_key,
+        )?;
+        Ok(())
+    }
+
+    fn spawn(&mut self, id: &str) -> std::io::Result<()> {
+        let vm = self
+            .vms
+            .get(id)
+            .cloned()
+            .ok_or_else(|| std::io::Error::other(format!("no instance {id}")))?;
+        let (_, boot, _) = self.image(&vm.image_id)?;
+        let paths = self.paths(id);
+        let _ = std::fs::remove_file(paths.pidfile());
+        let machine = Machine {
+            id,
+            vcpu: vm.vcpu,
+            ram_gib: vm.ram_gib,
+            boot: &boot,
+            accel: self.config.accel,
+            ssh_bind: &self.config.ssh_bind,
+            ssh_port: vm.ssh_port,
+        };
+        let log = std::fs::File::create(paths.dir.join("qemu.log"))?;
+        let mut command = Command::new(&self.config.qemu);
+        command
+            .args(qemu_args(&machine, &paths))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        // SAFETY: setsid is async-signal-safe; the machine gets a session
+        // of its own, so signals to the agent's group never reach it and it
+        // outlives the agent.
+        unsafe {
+            command.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let child = command.spawn()?;
+        self.children.insert(id.to_owned(), child);
+        Ok(())
+    }
+
+    /// Ends QEMU at once (QMP `quit`, then SIGKILL) and waits for it.
+    fn kill(&mut self, id: &str) {
+        let Some(pid) = self.pid(id) else {
+            return;
+        };
+        if let Ok(mut qmp) = Qmp::connect(&self.paths(id).qmp(), Duration::from_secs(2)) {
+            let _ = qmp.execute("quit", None);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.pid(id).is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if self.pid(id).is_some() {
+            // SAFETY: plain kill(2) of a process we verified is this guest's.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+            while self.pid(id).is_some() && Instant::now() < deadline + Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        if let Some(mut child) = self.children.remove(id) {
+            let _ = child.wait();
+        }
+    }
+
+    fn address(&self, port: u16) -> String {
+        format!("{}:{port}", self.config.ssh_host)
+    }
+
+    /// Whether the guest's SSH server answers with its banner.
+    fn ssh_answers(&self, port: u16) -> bool {
+        let host = match self.config.ssh_bind.as_str() {
+            "0.0.0.0" | "::" | "" => "127.0.0.1",
+            bind => bind,
+        };
+        let Some(addr) = (host, port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+        else {
+            return false;
+        };
+        ssh_banner(addr, Duration::from_millis(700))
+    }
+
+    fn observe_one(&mut self, id: &str, now: UnixMillis) -> ObservedState {
+        let Some(vm) = self.vms.get(id).cloned() else {
+            return ObservedState::Terminated;
+        };
+        if vm.failed.is_some() {
+            return ObservedState::Failed;
+        }
+        let alive = self.pid(id).is_some();
+        if !vm.running {
+            if !alive {
+                return ObservedState::Stopped;
+            }
+            if vm
+                .stopping_since
+                .is_some_and(|since| now >= since + STOP_GRACE_MS)
+            {
+                tracing::warn!(%id, "the guest ignored the power button: quitting QEMU");
+                self.kill(id);
+                return ObservedState::Stopped;
+            }
+            return ObservedState::Stopping;
+        }
+        if !alive {
+            let starting = vm.started_at.is_some_and(|at| now < at + START_GRACE_MS);
+            return if starting {
+                ObservedState::Provisioning
+            } else {
+                ObservedState::Stopped
+            };
+        }
+        if self.ssh_answers(vm.ssh_port) {
+            ObservedState::Running
+        } else {
+            ObservedState::Provisioning
+        }
+    }
+}
+
+/// Whether `pid` is the QEMU of instance `id` (its command line names the
+/// guest), not a process that reused the pid.
+fn is_guest_process(pid: u32, id: &str) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let name = guest_name(id);
+    cmdline.split(|b| *b == 0).any(|arg| arg == name.as_bytes())
+}
+
+/// The lowest port of `range` not in `taken` for which `free` holds.
+fn pick_port(
+    range: &RangeInclusive<u16>,
+    taken: &[u16],
+    free: impl Fn(u16) -> bool,
+) -> Option<u16> {
+    range
+        .clone()
+        .find(|port| !taken.contains(port) && free(*port))
+}
+
+/// Whether an SSH server answers at `addr`: user-mode networking accepts
+/// the connection before the guest listens, so the banner is what counts.
+fn ssh_banner(addr: SocketAddr, timeout: Duration) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, timeout) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(timeout));
+    let mut banner = [0u8; 4];
+    stream.read_exact(&mut banner).is_ok() && &banner == b"SSH-"
+}
+
+impl Driver for QemuDriver {
+    fn name(&self) -> &'static str {
+        "qemu"
+    }
+
+    fn create(&mut self, spec: &DesiredInstance, now: UnixMillis) -> std::io::Result<()> {
+        let port = self.free_port()?;
+        let mut record = VmRecord {
+            image_id: spec.image_id.clone(),
+            vcpu: spec.vcpu,
+            ram_gib: spec.ram_gib,
+            disk_gib: spec.disk_gib,
+            ssh_port: port,
+            running: true,
+            started_at: Some(now),
+            stopping_since: None,
+            failed: None,
+        };
+        std::fs::create_dir_all(self.paths(&spec.id).dir)?;
+        if let Err(error) = self.build(spec) {
+            tracing::error!(id = %spec.id, %error, "cannot create the instance");
+            record.failed = Some(error.to_string());
+        }
+        self.vms.insert(spec.id.clone(), record);
+        self.save(&spec.id)?;
+        self.last
+            .insert(spec.id.clone(), ObservedState::Provisioning);
+        if self.vms[&spec.id].failed.is_none()
+            && let Err(error) = self.spawn(&spec.id)
+        {
+            tracing::error!(id = %spec.id, %error, "cannot start QEMU");
+            if let Some(vm) = self.vms.get_mut(&spec.id) {
+                vm.failed = Some(error.to_string());
+            }
+            self.save(&spec.id)?;
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, id: &str, now: UnixMillis) -> std::io::Result<()> {
+        if let Some(vm) = self.vms.get_mut(id) {
+            vm.running = true;
+            vm.started_at = Some(now);
+            vm.stopping_since = None;
+        }
+        self.save(id)?;
+        self.last.insert(id.to_owned(), ObservedState::Provisioning);
+        // Never a second copy of a machine that still runs.
+        if self.pid(id).is_none() {
+            self.spawn(id)?;
+        }
+        Ok(())
+    }
+
+    fn stop(&mut self, id: &str, now: UnixMillis) -> std::io::Result<()> {
+        if let Some(vm) = self.vms.get_mut(id) {
+            vm.running = false;
+            vm.stopping_since = Some(now);
+        }
+        self.save(id)?;
+        self.last.insert(id.to_owned(), ObservedState::Stopping);
+        if self.pid(id).is_some()
+            && let Ok(mut qmp) = Qmp::connect(&self.paths(id).qmp(), Duration::from_secs(2))
+        {
+            qmp.execute("system_powerdown", None)?;
+        }
+        Ok(())
+    }
+
+    fn destroy(&mut self, id: &str) -> std::io::Result<()> {
+        self.kill(id);
+        let dir = self.paths(id).dir;
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        self.vms.remove(id);
+        self.last.remove(id);
+        self.gone.push(id.to_owned());
+        Ok(())
+    }
+
+    fn observe(&mut self, now: UnixMillis) -> std::io::Result<Vec<ObservedInstance>> {
+        let ids: Vec<String> = self.vms.keys().cloned().collect();
+        let mut observed = Vec::with_capacity(ids.len() + self.gone.len());
+        for id in ids {
+            let state = self.observe_one(&id, now);
+            self.last.insert(id.clone(), state);
+            let address =
+                (state == ObservedState::Running).then(|| self.address(self.vms[&id].ssh_port));
+            observed.push(ObservedInstance { id, state, address });
+        }
+        for id in self.gone.drain(..) {
+            observed.push(ObservedInstance {
+                id,
+                state: ObservedState::Terminated,
+                address: None,
+            });
+        }
+        Ok(observed)
+    }
+
+    fn state(&self, id: &str) -> Option<ObservedState> {
+        let vm = self.vms.get(id)?;
+        Some(match self.last.get(id) {
+            Some(state) => *state,
+            None if vm.failed.is_some() => ObservedState::Failed,
+            None if vm.running => ObservedState::Provisioning,
+            None => ObservedState::Stopped,
+        })
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.vms.keys().cloned().collect()
+    }
+
+    fn report_gone(&mut self, id: &str) {
+        self.gone.push(id.to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn ports_come_from_the_range_skipping_taken_and_busy_ones() {
+        let range = 22000..=22003;
+        assert_eq!(pick_port(&range, &[], |_| true), Some(22000));
+        assert_eq!(pick_port(&range, &[22000, 22001], |_| true), Some(22002));
+        assert_eq!(pick_port(&range, &[22000], |p| p != 22001), Some(22002));
+        assert_eq!(
+            pick_port(&range, &[22000, 22001, 22002, 22003], |_| true),
+            None
+        );
+    }
+
+    #[test]
+    fn a_process_is_the_guest_only_if_its_command_line_names_it() {
+        let own = std::process::id();
+        assert!(
+            !is_guest_process(own, "ins_1"),
+            "the test runner is no guest"
+        );
+        assert!(!is_guest_process(u32::MAX, "ins_1"));
+    }
+
+    #[test]
+    fn only_an_ssh_banner_counts_as_an_answer() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().take(2).enumerate() {
+                let mut stream = stream.unwrap();
+                let reply: &[u8] = if i == 0 {
+                    b"HTTP/1.1 400\r\n"
+                } else {
+                    b"SSH-2.0-dropbear\r\n"
+                };
+                std::io::Write::write_all(&mut stream, reply).unwrap();
+            }
+        });
+        assert!(!ssh_banner(addr, Duration::from_secs(1)));
+        assert!(ssh_banner(addr, Duration::from_secs(1)));
+    }
+
+    fn driver(dir: &Path) -> QemuDriver {
+        QemuDriver::load(QemuConfig {
+            qemu: "qemu-system-x86_64".into(),
+            qemu_img: "qemu-img".into(),
+            images_dir: dir.join("images"),
+            vms_dir: dir.join("vms"),
+            accel: Accel::Tcg,
+            ssh_bind: "127.0.0.1".into(),
+            ssh_host: "203.0.113.9".into(),
+            ssh_ports: 22000..=22009,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_instance_of_an_image_the_host_lacks_fails_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut driver = driver(dir.path());
+        let spec = DesiredInstance {
+            id: "ins_x".into(),
+            image_id: "debian-12".into(),
+            vcpu: 1,
+            ram_gib: 1,
+            disk_gib: 10,
+            ssh_public_key: "ssh-ed25519 AAAA".into(),
+            state: sparecloud_api::agent::DesiredState::Running,
+        };
+        driver.create(&spec, 0).unwrap();
+        let seen = driver.observe(1).unwrap();
+        assert_eq!(seen[0].state, ObservedState::Failed);
+        let record: VmRecord =
+            serde_json::from_slice(&std::fs::read(dir.path().join("vms/ins_x/vm.json")).unwrap())
+                .unwrap();
+        assert!(
+            record
+                .failed
+                .unwrap()
+                .contains("does not have the image debian-12")
+        );
+        // A restarted agent knows it failed.
+        let again = super::tests::driver(dir.path());
+        assert_eq!(again.state("ins_x"), Some(ObservedState::Failed));
+        // Destroying it removes its files and reports it gone once.
+        let mut driver = again;
+        driver.destroy("ins_x").unwrap();
+        assert!(!dir.path().join("vms/ins_x").exists());
+        let seen = driver.observe(2).unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].state, ObservedState::Terminated);
+        assert!(driver.observe(3).unwrap().is_empty());
+    }
+}

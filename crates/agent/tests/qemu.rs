@@ -1,0 +1,258 @@
+//! The qemu driver with real QEMU (software emulation here) and the tiny
+//! test image that `scripts/build-test-image.sh` builds from Debian
+//! packages: a buyer's SSH key logs in, the machine has the flavor's cores
+//! and memory, files survive a stop and a start, the guest cannot reach the
+//! host's loopback, a restarted agent adopts the running machine without
+//! starting a second one, and terminating removes every file. Every QEMU
+//! this test starts is stopped by it, by pid.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sparecloud_agent::driver::Driver;
+use sparecloud_agent::driver::qemu::command::Accel;
+use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver};
+use sparecloud_api::agent::{DesiredInstance, DesiredState, ObservedState};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The test image, built (or taken from the cache) by the project's script.
+fn test_image(images: &Path) {
+    let cache = workspace().join("target/images/tiny");
+    let status = Command::new(workspace().join("scripts/build-test-image.sh"))
+        .arg(&cache)
+        .status()
+        .expect("run scripts/build-test-image.sh");
+    assert!(status.success(), "the test image could not be built");
+    let dir = images.join("sparecloud-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["vmlinuz", "initrd.img", "disk.qcow2"] {
+        std::fs::copy(cache.join(file), dir.join(file)).unwrap();
+    }
+}
+
+/// A free range of ports for forwarded SSH.
+fn free_ports() -> std::ops::RangeInclusive<u16> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    port..=port.saturating_add(20)
+}
+
+fn driver(dir: &Path, ports: std::ops::RangeInclusive<u16>) -> QemuDriver {
+    QemuDriver::load(QemuConfig {
+        qemu: "qemu-system-x86_64".into(),
+        qemu_img: "qemu-img".into(),
+        images_dir: dir.join("images"),
+        vms_dir: dir.join("vms"),
+        accel: Accel::Tcg,
+        ssh_bind: "127.0.0.1".into(),
+        ssh_host: "127.0.0.1".into(),
+        ssh_ports: ports,
+    })
+    .unwrap()
+}
+
+/// Stops every QEMU of the test, by pid, however the test ends.
+struct Machines<'a> {
+    vms_dir: &'a Path,
+}
+
+impl Drop for Machines<'_> {
+    fn drop(&mut self) {
+        let Ok(entries) = std::fs::read_dir(self.vms_dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if let Ok(pid) = std::fs::read_to_string(entry.path().join("qemu.pid")) {
+                let _ = Command::new("kill").args(["-9", pid.trim()]).status();
+            }
+        }
+    }
+}
+
+fn wait_for(driver: &mut QemuDriver, id: &str, want: ObservedState, secs: u64) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let seen = driver.observe(now_ms()).unwrap();
+        let me = seen
+            .iter()
+            .find(|i| i.id == id)
+            .expect("the instance is observed");
+        if me.state == want {
+            return me.address.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} is {:?}, not {want:?}, after {secs} s",
+            me.state
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn ssh(key: &Path, address: &str, command: &str) -> std::process::Output {
+    let (host, port) = address.rsplit_once(':').unwrap();
+    Command::new("ssh")
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=10",
+            "-o",
+            "LogLevel=ERROR",
+        ])
+        .arg("-i")
+        .arg(key)
+        .args(["-p", port, &format!("root@{host}"), command])
+        .output()
+        .expect("run ssh")
+}
+
+fn ssh_ok(key: &Path, address: &str, command: &str) -> String {
+    let out = ssh(key, address, command);
+    assert!(
+        out.status.success(),
+        "ssh {command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// How many processes name the guest on their command line.
+fn guest_processes(id: &str) -> usize {
+    let name = format!("sparecloud-{id}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .filter(|cmdline| cmdline.split(|b| *b == 0).any(|arg| arg == name.as_bytes()))
+        .count()
+}
+
+#[test]
+fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    test_image(&dir.path().join("images"));
+    let vms_dir = dir.path().join("vms");
+    let _machines = Machines { vms_dir: &vms_dir };
+    let key = dir.path().join("buyer_key");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", ""])
+        .arg("-f")
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let public_key = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let ports = free_ports();
+    let mut qemu = driver(dir.path(), ports.clone());
+
+    let id = "ins_0193test";
+    let spec = DesiredInstance {
+        id: id.into(),
+        image_id: "sparecloud-test".into(),
+        vcpu: 1,
+        ram_gib: 1,
+        disk_gib: 20,
+        ssh_public_key: public_key.trim().into(),
+        state: DesiredState::Running,
+    };
+    qemu.create(&spec, now_ms()).unwrap();
+    let address = wait_for(&mut qemu, id, ObservedState::Running, 120).expect("an address");
+    assert!(address.starts_with("127.0.0.1:"), "{address}");
+
+    // The buyer's key logs in; the machine is the flavor.
+    let facts = ssh_ok(
+        &key,
+        &address,
+        "hostname; nproc; free -m | awk '/Mem:/ {print $2}'",
+    );
+    let facts: Vec<&str> = facts.lines().collect();
+    assert_eq!(facts[0], "ins-0193test");
+    assert_eq!(facts[1], "1", "one vCPU");
+    let mem: u32 = facts[2].trim().parse().unwrap();
+    assert!(
+        (700..=1024).contains(&mem),
+        "about 1 GiB of memory: {mem} MiB"
+    );
+    ssh_ok(
+        &key,
+        &address,
+        "echo 'the buyer was here' > /root/notes.txt && sync",
+    );
+    // Another key does not log in.
+    let stranger = dir.path().join("stranger_key");
+    Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", ""])
+        .arg("-f")
+        .arg(&stranger)
+        .status()
+        .unwrap();
+    assert!(!ssh(&stranger, &address, "true").status.success());
+
+    // A service on the host's loopback is out of the guest's reach.
+    let service = TcpListener::bind("127.0.0.1:0").unwrap();
+    service.set_nonblocking(true).unwrap();
+    let port = service.local_addr().unwrap().port();
+    let probe = ssh(
+        &key,
+        &address,
+        &format!("nc -w 3 10.0.2.2 {port} </dev/null && echo reached || echo unreachable"),
+    );
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "unreachable");
+    assert!(
+        service.accept().is_err(),
+        "nothing connected to the host service"
+    );
+
+    // Stop (ACPI power button) and start: the file is still there.
+    qemu.stop(id, now_ms()).unwrap();
+    wait_for(&mut qemu, id, ObservedState::Stopped, 60);
+    assert_eq!(
+        guest_processes(id),
+        0,
+        "QEMU exits when the guest powers off"
+    );
+    qemu.start(id, now_ms()).unwrap();
+    let address = wait_for(&mut qemu, id, ObservedState::Running, 120).expect("an address");
+    assert_eq!(
+        ssh_ok(&key, &address, "cat /root/notes.txt").trim(),
+        "the buyer was here"
+    );
+
+    // The agent restarts: the machine runs on, is adopted, not started twice.
+    let pid = qemu.pid(id).expect("running");
+    drop(qemu);
+    let mut qemu = driver(dir.path(), ports);
+    assert_eq!(qemu.pid(id), Some(pid));
+    let seen = qemu.observe(now_ms()).unwrap();
+    assert_eq!(seen[0].state, ObservedState::Running);
+    qemu.start(id, now_ms()).unwrap();
+    assert_eq!(qemu.pid(id), Some(pid));
+    assert_eq!(guest_processes(id), 1, "one QEMU for the instance");
+
+    // Terminate: the process and every file of the instance are gone.
+    qemu.destroy(id).unwrap();
+    assert_eq!(guest_processes(id), 0);
+    assert!(!vms_dir.join(id).exists());
+    let seen = qemu.observe(now_ms()).unwrap();
+    assert_eq!(seen[0].state, ObservedState::Terminated);
+}
