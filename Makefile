@@ -66,7 +66,7 @@ qemu:
 
 # The tiny test guest, built offline from Debian packages (cached).
 test-image: qemu
-	@scripts/build-test-image.sh target/images/tiny
+	@scripts/build-test-image.sh target/images/sparecloud-test
 
 ## ---- build ---------------------------------------------------------------
 
@@ -82,7 +82,7 @@ server: toolchain
 
 ## ---- run -----------------------------------------------------------------
 
-run: build
+run: build test-image
 	SPARECLOUD_RUN_DIR=$(RUN_DIR) scripts/run-demo.sh
 
 ## ---- test ----------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -113,22 +113,34 @@ export async function startServer({ args = [], env = {} } = {}) {
 
 /**
  * The server with `make run`'s demo data (three sellers, their hosts and
- * offers, the demo buyer) and a simulated agent for every demo host, as
- * separate processes. Returns the server's handle; `stop()` stops all.
+ * offers, the demo buyer) and an agent for every demo host, as separate
+ * processes: simulated, but with `qemuHost` the lab host runs real virtual
+ * machines of the test image under QEMU (SSH forwarded on loopback).
+ * Returns the server's handle; `stop()` stops all, the lab's QEMUs by pid.
  */
-export async function startDemoMarket() {
+export async function startDemoMarket({ qemuHost = false } = {}) {
   const server = await startServer({
     // The agents' credentials name the API they talk to: this server.
-    args: ({ dir, baseURL }) => ['--demo', '--demo-agents-dir', join(dir, 'agents'), '--public-url', baseURL],
+    args: ({ dir, baseURL }) => [
+      '--demo', '--demo-agents-dir', join(dir, 'agents'), '--public-url', baseURL,
+      ...(qemuHost ? ['--demo-qemu-host'] : []),
+    ],
   });
   const agentBin = resolve(ROOT, process.env.SPARECLOUD_AGENT_BIN ?? 'target/debug/sparecloud-agent');
   const agentsDir = join(server.dir, 'agents');
-  const agents = readdirSync(agentsDir).map((host) =>
-    spawn(agentBin, ['run', '--sim-boot-secs', '1'], {
-      env: { ...process.env, SPARECLOUD_AGENT_STATE_DIR: join(agentsDir, host), RUST_LOG: 'warn' },
+  const sshPort = await freePort();
+  const agents = readdirSync(agentsDir).map((host) => {
+    const dir = join(agentsDir, host);
+    const qemu = existsSync(join(dir, 'driver')) && readFileSync(join(dir, 'driver'), 'utf8').trim() === 'qemu';
+    const args = qemu
+      ? ['run', '--driver', 'qemu', '--images-dir', join(ROOT, 'target', 'images'), '--ssh-host', '127.0.0.1',
+         '--ssh-bind', '127.0.0.1', '--ssh-ports', `${sshPort}-${sshPort + 20}`]
+      : ['run', '--sim-boot-secs', '1'];
+    return spawn(agentBin, args, {
+      env: { ...process.env, SPARECLOUD_AGENT_STATE_DIR: dir, RUST_LOG: 'warn' },
       stdio: 'ignore',
-    }),
-  );
+    });
+  });
   const stopServer = server.stop;
   server.stop = async () => {
     await Promise.all(
@@ -139,6 +151,17 @@ export async function startDemoMarket() {
         }
       }),
     );
+    // Virtual machines outlive their agent by design: stop each by its pid.
+    for (const host of readdirSync(agentsDir)) {
+      const vms = join(agentsDir, host, 'vms');
+      if (!existsSync(vms)) continue;
+      for (const vm of readdirSync(vms)) {
+        const pidfile = join(vms, vm, 'qemu.pid');
+        if (existsSync(pidfile)) {
+          try { process.kill(Number(readFileSync(pidfile, 'utf8').trim()), 'SIGKILL'); } catch { /* gone */ }
+        }
+      }
+    }
     await stopServer();
   };
   return server;

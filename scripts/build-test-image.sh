@@ -5,13 +5,13 @@
 # and the buyer's SSH keys, and a 64 MiB ext4 disk (qcow2) mounted as
 # /root, so what a buyer writes there survives a stop and a start.
 #
-#   scripts/build-test-image.sh [OUT_DIR]     (default target/images/tiny)
+#   scripts/build-test-image.sh [OUT_DIR]     (default target/images/sparecloud-test)
 #
 # Writes OUT_DIR/{vmlinuz,initrd.img,disk.qcow2,SHA256SUMS}. Cached: does
 # nothing when OUT_DIR/SHA256SUMS is newer than this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-target/images/tiny}
+out=${1:-target/images/sparecloud-test}
 if [ -f "$out/SHA256SUMS" ] && [ "$out/SHA256SUMS" -nt "$0" ]; then
   exit 0
 fi

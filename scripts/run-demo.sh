@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make run`: the server with demo data on http://127.0.0.1:8080, and a
-# simulated agent for every demo host. Ctrl-C (or SIGTERM) stops them all.
+# `make run`: the server with demo data on http://127.0.0.1:8080, an agent
+# for every demo host (simulated, but for the lab host: this machine,
+# running real virtual machines of the test image under QEMU). Ctrl-C (or
+# SIGTERM) stops them all, the lab's virtual machines included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,10 +18,14 @@ stop() {
   trap - INT TERM EXIT
   [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
+  # Virtual machines outlive their agent by design; the demo's do not.
+  for pidfile in "$data"/demo-agents/*/vms/*/qemu.pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
 }
 trap stop INT TERM EXIT
 
-./target/release/sparecloud-server --bind "$bind" --demo --demo-agents-dir "$data/demo-agents" &
+./target/release/sparecloud-server --bind "$bind" --demo --demo-qemu-host --demo-agents-dir "$data/demo-agents" &
 pids+=($!)
 for _ in $(seq 1 100); do
   curl -fsS "http://$bind/api/v1/health" >/dev/null 2>&1 && break
@@ -32,10 +38,18 @@ node scripts/partner-demo.mjs --port "${SPARECLOUD_PARTNER_PORT:-8081}" --sparec
 pids+=($!)
 
 for host in "$data"/demo-agents/*/; do
-  SPARECLOUD_AGENT_STATE_DIR="$host" ./target/release/sparecloud-agent run &
+  if [ "$(cat "$host/driver" 2>/dev/null)" = qemu ]; then
+    # This machine: real virtual machines, SSH forwarded on loopback.
+    SPARECLOUD_AGENT_STATE_DIR="$host" ./target/release/sparecloud-agent run --driver qemu \
+      --images-dir target/images --ssh-host 127.0.0.1 --ssh-bind 127.0.0.1 --ssh-ports 22000-22099 &
+  else
+    SPARECLOUD_AGENT_STATE_DIR="$host" ./target/release/sparecloud-agent run &
+  fi
   pids+=($!)
 done
-echo "Sparecloud is running on http://$bind with ${#pids[@]} processes (demo sellers' agents are simulations)."
+echo "Sparecloud is running on http://$bind with ${#pids[@]} processes."
+echo "The demo sellers' agents are simulations, but for \"Sparecloud Lab (this machine)\": buy the"
+echo "\"Sparecloud test image (busybox)\" there and SSH in with the command on the Instances page."
 echo "Demo buyer: buyer@demo.sparecloud.dev / demo-password-1. Ctrl-C stops everything."
 echo "Demo partner portal (the embed on another origin): http://127.0.0.1:${SPARECLOUD_PARTNER_PORT:-8081}"
 wait "${pids[0]}"

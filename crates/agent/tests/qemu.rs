@@ -29,7 +29,7 @@ fn now_ms() -> u64 {
 
 /// The test image, built (or taken from the cache) by the project's script.
 fn test_image(images: &Path) {
-    let cache = workspace().join("target/images/tiny");
+    let cache = workspace().join("target/images/sparecloud-test");
     let status = Command::new(workspace().join("scripts/build-test-image.sh"))
         .arg(&cache)
         .status()

@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, env = "SPARECLOUD_DEMO")]
     pub demo: bool,
 
+    /// With `--demo`: also a seller whose one host is this machine, running
+    /// real virtual machines (the agent's qemu driver) of the test image.
+    #[arg(long, env = "SPARECLOUD_DEMO_QEMU_HOST", requires = "demo")]
+    pub demo_qemu_host: bool,
+
     /// Where `--demo` writes the demo hosts' agent state (one directory per host).
     #[arg(
         long,

@@ -28,6 +28,18 @@ struct DemoSeller {
     prices: &'static [(&'static str, i64)],
 }
 
+/// The seller whose one host is this machine, running real virtual
+/// machines of the test image (`--demo-qemu-host`).
+const LAB: DemoSeller = DemoSeller {
+    email: "lab@sparecloud.dev",
+    company: "Sparecloud Lab (this machine)",
+    country: "DE",
+    zone: "lab-local",
+    tier: "bronze",
+    hosts: &[("lab-qemu-01", 2, 4, 40)],
+    prices: &[("s1.small", 3)],
+};
+
 const SELLERS: [DemoSeller; 3] = [
     DemoSeller {
         email: "ops@nordlicht.demo.sparecloud.dev",
@@ -86,22 +98,41 @@ const SELLERS: [DemoSeller; 3] = [
 
 /// Seeds the demo data unless it is there already, writing agent state for
 /// the demo hosts under `agents_dir`.
-pub async fn seed(state: &AppState, agents_dir: &Path) -> AppResult<()> {
-    let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts WHERE email = $1")
-        .bind(DEMO_BUYER_EMAIL)
-        .fetch_one(&state.db)
-        .await?;
-    if existing > 0 {
-        tracing::info!("demo data already present");
-        return Ok(());
-    }
-    let now = state.clock.now();
+/// With `qemu_host`, also the lab seller whose host is this machine (its
+/// agent directory gets a `driver` file saying `qemu`).
+pub async fn seed(state: &AppState, agents_dir: &Path, qemu_host: bool) -> AppResult<()> {
     let password_hash = hash_password(DEMO_PASSWORD)?;
     let api = state
         .settings
         .public_url
         .clone()
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    if qemu_host && !account_exists(state, LAB.email).await? {
+        let mut agent_files = Vec::new();
+        let mut tx = db::begin_write(&state.db).await?;
+        let now = state.clock.now();
+        seed_seller(
+            &mut tx,
+            &LAB,
+            &password_hash,
+            &api,
+            agents_dir,
+            &mut agent_files,
+            now,
+        )
+        .await?;
+        write_agent_files(&agent_files, Some("qemu"))?;
+        tx.commit().await?;
+        tracing::info!(
+            host = LAB.hosts[0].0,
+            "demo host running real virtual machines seeded"
+        );
+    }
+    if account_exists(state, DEMO_BUYER_EMAIL).await? {
+        tracing::info!("demo data already present");
+        return Ok(());
+    }
+    let now = state.clock.now();
     let mut tx = db::begin_write(&state.db).await?;
     sqlx::query(
         "INSERT INTO accounts (id, email, password_hash, display_name, is_buyer, is_seller, created_at_ms)
@@ -115,92 +146,18 @@ pub async fn seed(state: &AppState, agents_dir: &Path) -> AppResult<()> {
     .await?;
     let mut agent_files = Vec::new();
     for seller in &SELLERS {
-        let seller_id = new_id("acc");
-        sqlx::query(
-            "INSERT INTO accounts (id, email, password_hash, display_name, is_buyer, is_seller, created_at_ms)
-             VALUES ($1, $2, $3, $4, 0, 1, $5)",
+        seed_seller(
+            &mut tx,
+            seller,
+            &password_hash,
+            &api,
+            agents_dir,
+            &mut agent_files,
+            now,
         )
-        .bind(&seller_id)
-        .bind(seller.email)
-        .bind(&password_hash)
-        .bind(seller.company)
-        .bind(now)
-        .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO sellers (account_id, company_name, country, payout_reference, default_sla_tier, created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, 'DEMO-PAYOUT', $4, $5, $5)",
-        )
-        .bind(&seller_id)
-        .bind(seller.company)
-        .bind(seller.country)
-        .bind(seller.tier)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        for (name, vcpu, ram, disk) in seller.hosts {
-            let host_id = new_id("hst");
-            let credential = new_token("sc_h");
-            sqlx::query(
-                "INSERT INTO hosts (id, seller_id, name, zone, credential_hash, vcpu, ram_gib, disk_gib, status,
-                                    registered_at_ms, last_heartbeat_ms, agent_version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'online', $9, $9, 'demo')",
-            )
-            .bind(&host_id)
-            .bind(&seller_id)
-            .bind(*name)
-            .bind(seller.zone)
-            .bind(token_hash(&credential))
-            .bind(*vcpu)
-            .bind(*ram)
-            .bind(*disk)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            // The demo hosts are simulated: their agents report the declared
-            // capacity rather than this machine's.
-            let state_json = serde_json::json!({
-                "api": api, "host_id": host_id, "credential": credential, "zone": seller.zone, "name": name,
-                "declared_capacity": {"vcpu": vcpu, "ram_gib": ram, "disk_gib": disk},
-            });
-            agent_files.push((agents_dir.join(name), state_json));
-        }
-        let offer_id = new_id("off");
-        sqlx::query(
-            "INSERT INTO offers (id, seller_id, zone, sla_tier, status, created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, 'active', $5, $5)",
-        )
-        .bind(&offer_id)
-        .bind(&seller_id)
-        .bind(seller.zone)
-        .bind(seller.tier)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        for (flavor, cents) in seller.prices {
-            sqlx::query(
-                "INSERT INTO offer_prices (offer_id, flavor_id, hourly_cents) VALUES ($1, $2, $3)",
-            )
-            .bind(&offer_id)
-            .bind(*flavor)
-            .bind(*cents)
-            .execute(&mut *tx)
-            .await?;
-        }
-        capacity::refresh_offers(&mut tx, &seller_id, seller.zone, now).await?;
     }
-    for (dir, state_json) in &agent_files {
-        write_private(
-            &dir.join("host.json"),
-            &serde_json::to_vec_pretty(state_json).unwrap_or_default(),
-        )
-        .map_err(|e| {
-            AppError::internal_from(
-                format!("cannot write demo agent state in {}", dir.display()),
-                e,
-            )
-        })?;
-    }
+    write_agent_files(&agent_files, None)?;
     tx.commit().await?;
     // The demo partner portal that `make run` serves on a second origin.
     let partner = partners::NewPartner {
@@ -226,6 +183,39 @@ pub async fn seed(state: &AppState, agents_dir: &Path) -> AppResult<()> {
     Ok(())
 }
 
+async fn account_exists(state: &AppState, email: &str) -> AppResult<bool> {
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts WHERE email = $1")
+        .bind(email)
+        .fetch_one(&state.db)
+        .await?;
+    Ok(count > 0)
+}
+
+/// Each demo host's agent state (`host.json`, 0600) and, when given, the
+/// driver its agent runs (`driver`), for `make run` and the browser tests.
+fn write_agent_files(
+    agent_files: &[(std::path::PathBuf, serde_json::Value)],
+    driver: Option<&str>,
+) -> AppResult<()> {
+    for (dir, state_json) in agent_files {
+        let written = write_private(
+            &dir.join("host.json"),
+            &serde_json::to_vec_pretty(state_json).unwrap_or_default(),
+        )
+        .and_then(|()| match driver {
+            Some(driver) => std::fs::write(dir.join("driver"), driver),
+            None => Ok(()),
+        });
+        written.map_err(|e| {
+            AppError::internal_from(
+                format!("cannot write demo agent state in {}", dir.display()),
+                e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// The demo partner's id.
 pub const DEMO_PARTNER: &str = "demo-portal";
 
@@ -240,4 +230,91 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)?.write_all(contents)
+}
+
+/// One demo seller with its hosts (agent state for each goes to
+/// `agent_files`) and its offer.
+async fn seed_seller(
+    tx: &mut db::Conn,
+    seller: &DemoSeller,
+    password_hash: &str,
+    api: &str,
+    agents_dir: &Path,
+    agent_files: &mut Vec<(std::path::PathBuf, serde_json::Value)>,
+    now: i64,
+) -> AppResult<()> {
+    let seller_id = new_id("acc");
+    sqlx::query(
+        "INSERT INTO accounts (id, email, password_hash, display_name, is_buyer, is_seller, created_at_ms)
+         VALUES ($1, $2, $3, $4, 0, 1, $5)",
+    )
+    .bind(&seller_id)
+    .bind(seller.email)
+    .bind(password_hash)
+    .bind(seller.company)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO sellers (account_id, company_name, country, payout_reference, default_sla_tier, created_at_ms, updated_at_ms)
+         VALUES ($1, $2, $3, 'DEMO-PAYOUT', $4, $5, $5)",
+    )
+    .bind(&seller_id)
+    .bind(seller.company)
+    .bind(seller.country)
+    .bind(seller.tier)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    for (name, vcpu, ram, disk) in seller.hosts {
+        let host_id = new_id("hst");
+        let credential = new_token("sc_h");
+        sqlx::query(
+            "INSERT INTO hosts (id, seller_id, name, zone, credential_hash, vcpu, ram_gib, disk_gib, status,
+                                registered_at_ms, last_heartbeat_ms, agent_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'online', $9, $9, 'demo')",
+        )
+        .bind(&host_id)
+        .bind(&seller_id)
+        .bind(*name)
+        .bind(seller.zone)
+        .bind(token_hash(&credential))
+        .bind(*vcpu)
+        .bind(*ram)
+        .bind(*disk)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        // The demo hosts are simulated: their agents report the declared
+        // capacity rather than this machine's.
+        let state_json = serde_json::json!({
+            "api": api, "host_id": host_id, "credential": credential, "zone": seller.zone, "name": name,
+            "declared_capacity": {"vcpu": vcpu, "ram_gib": ram, "disk_gib": disk},
+        });
+        agent_files.push((agents_dir.join(name), state_json));
+    }
+    let offer_id = new_id("off");
+    sqlx::query(
+        "INSERT INTO offers (id, seller_id, zone, sla_tier, status, created_at_ms, updated_at_ms)
+         VALUES ($1, $2, $3, $4, 'active', $5, $5)",
+    )
+    .bind(&offer_id)
+    .bind(&seller_id)
+    .bind(seller.zone)
+    .bind(seller.tier)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    for (flavor, cents) in seller.prices {
+        sqlx::query(
+            "INSERT INTO offer_prices (offer_id, flavor_id, hourly_cents) VALUES ($1, $2, $3)",
+        )
+        .bind(&offer_id)
+        .bind(*flavor)
+        .bind(*cents)
+        .execute(&mut *tx)
+        .await?;
+    }
+    capacity::refresh_offers(tx, &seller_id, seller.zone, now).await?;
+    Ok(())
 }

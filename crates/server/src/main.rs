@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let state = AppState::new(pool, Settings::from_config(&config));
     if config.demo {
-        demo::seed(&state, &config.demo_agents_dir).await?;
+        demo::seed(&state, &config.demo_agents_dir, config.demo_qemu_host).await?;
     }
     db::optimize(&state.db).await?;
 

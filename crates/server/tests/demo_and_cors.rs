@@ -13,11 +13,35 @@ use serde_json::json;
 use sparecloud_server::{AppState, Settings, app, demo};
 
 #[tokio::test]
+async fn the_demo_can_add_a_host_of_this_machine_that_runs_real_machines_once() {
+    let app = TestApp::new().await;
+    let agents = app.dir.path().join("demo-agents");
+    demo::seed(&app.state, &agents, true).await.unwrap();
+    demo::seed(&app.state, &agents, true).await.unwrap();
+    let offers = app.get("/api/v1/offers").await.json();
+    assert_eq!(offers["total"], 4, "the three demo sellers and the lab");
+    let lab = agents.join("lab-qemu-01");
+    assert_eq!(std::fs::read_to_string(lab.join("driver")).unwrap(), "qemu");
+    assert!(
+        !agents.join("nordlicht-fra-01/driver").exists(),
+        "the others are simulated"
+    );
+    let images = app.get("/api/v1/images").await.json();
+    assert!(
+        images
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == "sparecloud-test" && i["name"] == "Sparecloud test image (busybox)")
+    );
+}
+
+#[tokio::test]
 async fn demo_data_is_a_living_marketplace_seeded_once() {
     let app = TestApp::new().await;
     let agents = app.dir.path().join("demo-agents");
-    demo::seed(&app.state, &agents).await.unwrap();
-    demo::seed(&app.state, &agents).await.unwrap();
+    demo::seed(&app.state, &agents, false).await.unwrap();
+    demo::seed(&app.state, &agents, false).await.unwrap();
 
     let offers = app.get("/api/v1/offers").await.json();
     assert_eq!(offers["total"], 3);
