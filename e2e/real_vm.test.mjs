@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_BUYER, newPage, saveScreenshot, serverAndBrowser, startDemoMarket } from './harness.mjs';
+import { DEMO_BUYER, newPage, saveScreenshot, serverAndBrowser, startDemoMarket, until } from './harness.mjs';
 
 const ctx = serverAndBrowser(() => startDemoMarket({ qemuHost: true }));
 const LAB = 'Sparecloud Lab (this machine)';
@@ -72,6 +72,16 @@ test('a buyer rents a real machine and logs in over SSH with the command the Ins
     });
     const mine = instances.find((i) => i.name === name);
     assert.equal(hostname, mine.id.replaceAll('_', '-').toLowerCase(), 'the machine is the instance');
+
+    // Its console output, as the host sent it, is on the instance's page.
+    await card.getByRole('heading').getByRole('link').click();
+    await page.getByRole('heading', { name: 'Console output' }).waitFor();
+    await until('the console output', async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      const log = page.getByRole('log', { name: 'Console output' });
+      return (await log.count()) > 0 && (await log.innerText()).includes('sparecloud: ready');
+    }, 30_000);
+    await page.goto(`${ctx.server.baseURL}/instances`);
 
     // Terminate it: the buyer's machine is gone.
     await card.getByRole('button', { name: 'Terminate' }).click();

@@ -9,7 +9,7 @@ use sparecloud_api::catalog::{Image, SlaTier, Zone};
 use sparecloud_api::checkout::{
     CardRequest, IDEMPOTENCY_KEY_HEADER, Order, OrderRequest, PaymentMethod, Quote, QuoteRequest,
 };
-use sparecloud_api::instances::{Instance, InstanceDetail};
+use sparecloud_api::instances::{Instance, InstanceConsole, InstanceDetail};
 use sparecloud_api::offers::{Market, Offer, OfferPage};
 use sparecloud_api::partners::EmbedConfig;
 use sparecloud_api::problem::kinds;
@@ -120,6 +120,11 @@ pub async fn instances(token: &str) -> ApiResult<Vec<Instance>> {
 
 pub async fn instance(token: &str, id: &str) -> ApiResult<InstanceDetail> {
     get(&format!("/instances/{}", encode(id)), Some(token)).await
+}
+
+/// The end of the instance's serial console, as its host last sent it.
+pub async fn instance_console(token: &str, id: &str) -> ApiResult<InstanceConsole> {
+    get(&format!("/instances/{}/console", encode(id)), Some(token)).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -98,7 +98,59 @@ pub fn InstanceDetailPage() -> impl IntoView {
                     })}
                 </ErrorBoundary>
             </Transition>
+            <ConsoleOutput />
         </div>
+    }
+}
+
+/// The end of the instance's serial console, as its host last sent it
+/// (EC2's "Get system log"), reloaded on request.
+#[component]
+fn ConsoleOutput() -> impl IntoView {
+    let class = style! {
+        pre {
+            max-height: 24rem;
+            overflow: auto;
+            padding: var(--space-3);
+            background: var(--color-text);
+            color: var(--color-surface);
+            border-radius: var(--radius);
+            font-size: var(--text-sm);
+            line-height: 1.4;
+            white-space: pre-wrap;
+            overflow-wrap: anywhere;
+        }
+    };
+    let session = use_session();
+    let id = use_id();
+    let console = LocalResource::new(move || {
+        let id = id.get();
+        let token = session.token().unwrap_or_default();
+        async move { api::instance_console(&token, &id).await }
+    });
+    view! {
+        <section aria-labelledby="console-heading">
+            <h2 id="console-heading">"Console output"</h2>
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading the console…"</p> }>
+                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+                    {move || Suspend::new(async move {
+                        let console = console.await?;
+                        Ok::<_, Problem>(match console.updated_at {
+                            Some(at) => view! {
+                                <p class="field-hint">{format!("As the host sent it at {}.", at.replace('T', " ").trim_end_matches('Z'))}</p>
+                                <pre class=class role="log" aria-label="Console output" tabindex="0">{console.output}</pre>
+                            }.into_any(),
+                            None => view! {
+                                <p>"Nothing yet: the host sends the console once the machine starts (simulated hosts have none)."</p>
+                            }.into_any(),
+                        })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+            <button class="button button-secondary" type="button" on:click=move |_| console.refetch()>
+                "Refresh"
+            </button>
+        </section>
     }
 }
 

@@ -19,6 +19,9 @@ pub enum AgentError {
     State(PathBuf, String),
     #[error("{0}")]
     Capacity(String),
+    /// What the qemu driver needs and this host lacks, one line each.
+    #[error("this host cannot run virtual machines yet:\n  {}", .0.join("\n  "))]
+    NotReady(Vec<String>),
 }
 
 impl AgentError {

@@ -15,7 +15,7 @@ use sparecloud_api::catalog::Capacity;
 use sparecloud_agent::capacity;
 use sparecloud_agent::client::ApiClient;
 use sparecloud_agent::driver::qemu::command::Accel;
-use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver};
+use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, preflight};
 use sparecloud_agent::driver::{Driver, SimDriver, UnixMillis, reconcile};
 use sparecloud_agent::error::AgentError;
 use sparecloud_agent::state::{HostState, StateDir, Status};
@@ -125,32 +125,48 @@ fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String>
 }
 
 impl DriverArgs {
+    /// The driver, after checking that the host has what it needs.
     fn open(
         &self,
         state_dir: &std::path::Path,
         sim_boot_ms: UnixMillis,
-    ) -> std::io::Result<Box<dyn Driver>> {
+    ) -> Result<Box<dyn Driver>, AgentError> {
+        let state_error =
+            |e: std::io::Error| AgentError::State(state_dir.to_path_buf(), e.to_string());
         Ok(match self.driver {
-            DriverKind::Sim => Box::new(SimDriver::load(state_dir, sim_boot_ms)?),
-            DriverKind::Qemu => Box::new(QemuDriver::load(QemuConfig {
-                qemu: "qemu-system-x86_64".into(),
-                qemu_img: "qemu-img".into(),
-                images_dir: self
-                    .images_dir
-                    .clone()
-                    .unwrap_or_else(|| state_dir.join("images")),
-                vms_dir: state_dir.join("vms"),
-                accel: match self.accel {
-                    AccelArg::Kvm => Accel::Kvm,
-                    AccelArg::Tcg => Accel::Tcg,
-                },
-                ssh_bind: self.ssh_bind.clone(),
-                ssh_host: self.ssh_host.clone().unwrap_or_else(|| {
-                    sysinfo::System::host_name().unwrap_or_else(|| "localhost".into())
-                }),
-                ssh_ports: self.ssh_ports.clone(),
-            })?),
+            DriverKind::Sim => {
+                Box::new(SimDriver::load(state_dir, sim_boot_ms).map_err(state_error)?)
+            }
+            DriverKind::Qemu => {
+                let config = self.qemu_config(state_dir);
+                let missing = preflight(&config);
+                if !missing.is_empty() {
+                    return Err(AgentError::NotReady(missing));
+                }
+                Box::new(QemuDriver::load(config).map_err(state_error)?)
+            }
         })
+    }
+
+    fn qemu_config(&self, state_dir: &std::path::Path) -> QemuConfig {
+        QemuConfig {
+            qemu: "qemu-system-x86_64".into(),
+            qemu_img: "qemu-img".into(),
+            images_dir: self
+                .images_dir
+                .clone()
+                .unwrap_or_else(|| state_dir.join("images")),
+            vms_dir: state_dir.join("vms"),
+            accel: match self.accel {
+                AccelArg::Kvm => Accel::Kvm,
+                AccelArg::Tcg => Accel::Tcg,
+            },
+            ssh_bind: self.ssh_bind.clone(),
+            ssh_host: self.ssh_host.clone().unwrap_or_else(|| {
+                sysinfo::System::host_name().unwrap_or_else(|| "localhost".into())
+            }),
+            ssh_ports: self.ssh_ports.clone(),
+        }
     }
 }
 
@@ -299,9 +315,7 @@ async fn run(
         host.declared_disk_gib,
         &state.path,
     )?;
-    let mut driver = driver_args
-        .open(&state.path, sim_boot_secs * 1000)
-        .map_err(|e| AgentError::State(state.path.clone(), e.to_string()))?;
+    let mut driver = driver_args.open(&state.path, sim_boot_secs * 1000)?;
     if driver.name() == "sim" {
         tracing::info!(
             host_id = %host.host_id, api = %host.api, driver = driver.name(),
@@ -323,6 +337,7 @@ async fn run(
             capacity,
             instances: observed,
             agent_version: env!("CARGO_PKG_VERSION").into(),
+            hypervisor: Some(driver.hypervisor()),
         };
         let wait = match client.heartbeat(&host.credential, &request).await {
             Ok(response) => {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sparecloud_agent::driver::Driver;
 use sparecloud_agent::driver::qemu::command::Accel;
-use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver};
+use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, console_tail};
 use sparecloud_api::agent::{DesiredInstance, DesiredState, ObservedState};
 
 fn workspace() -> PathBuf {
@@ -178,6 +178,12 @@ fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_
     qemu.create(&spec, now_ms()).unwrap();
     let address = wait_for(&mut qemu, id, ObservedState::Running, 120).expect("an address");
     assert!(address.starts_with("127.0.0.1:"), "{address}");
+    // The serial console is logged, and its end is what heartbeats carry.
+    let console = console_tail(&vms_dir.join(id).join("console.log"), 64 * 1024).unwrap();
+    assert!(
+        console.contains("sparecloud: ready, hostname ins-0193test"),
+        "{console}"
+    );
 
     // The buyer's key logs in; the machine is the flavor.
     let facts = ssh_ok(

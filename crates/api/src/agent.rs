@@ -50,7 +50,15 @@ pub struct ObservedInstance {
     pub state: ObservedState,
     #[serde(default)]
     pub address: Option<String>,
+    /// The end of the serial console's output (at most
+    /// `CONSOLE_TAIL_BYTES`), sent when it changed since the last heartbeat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console: Option<String>,
 }
+
+/// How much of an instance's console output the marketplace keeps: the
+/// last 64 KiB, as EC2's "Get system log".
+pub const CONSOLE_TAIL_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -58,6 +66,80 @@ pub struct HeartbeatRequest {
     pub capacity: Capacity,
     pub instances: Vec<ObservedInstance>,
     pub agent_version: String,
+    /// How the host runs its instances (older agents do not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypervisor: Option<Hypervisor>,
+}
+
+/// How a host runs its instances: the agent's driver and, for real
+/// machines, the accelerator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Hypervisor {
+    pub driver: HypervisorDriver,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accel: Option<Accelerator>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HypervisorDriver {
+    /// Real virtual machines under QEMU.
+    Qemu,
+    /// A simulation (demo hosts).
+    Sim,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Accelerator {
+    /// Hardware virtualisation.
+    Kvm,
+    /// Software emulation: works anywhere, much slower.
+    Tcg,
+}
+
+impl HypervisorDriver {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HypervisorDriver::Qemu => "qemu",
+            HypervisorDriver::Sim => "sim",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Qemu, Self::Sim]
+            .into_iter()
+            .find(|d| d.as_str() == value)
+    }
+}
+
+impl Accelerator {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Accelerator::Kvm => "kvm",
+            Accelerator::Tcg => "tcg",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Kvm, Self::Tcg]
+            .into_iter()
+            .find(|a| a.as_str() == value)
+    }
+}
+
+impl Hypervisor {
+    /// How the seller reads it.
+    pub fn describe(&self) -> &'static str {
+        match (self.driver, self.accel) {
+            (HypervisorDriver::Sim, _) => "Simulated",
+            (HypervisorDriver::Qemu, Some(Accelerator::Kvm)) => "QEMU with KVM",
+            (HypervisorDriver::Qemu, _) => "QEMU, software emulation (slow)",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,4 +169,36 @@ pub struct HeartbeatResponse {
     pub heartbeat_interval_secs: u32,
     /// Every instance the host should have, in the state it should be in.
     pub instances: Vec<DesiredInstance>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hypervisors_read_as_sellers_expect_and_older_agents_still_parse() {
+        let kvm = Hypervisor {
+            driver: HypervisorDriver::Qemu,
+            accel: Some(Accelerator::Kvm),
+        };
+        assert_eq!(kvm.describe(), "QEMU with KVM");
+        let tcg = Hypervisor {
+            accel: Some(Accelerator::Tcg),
+            ..kvm
+        };
+        assert_eq!(tcg.describe(), "QEMU, software emulation (slow)");
+        let json = serde_json::to_value(tcg).unwrap();
+        assert_eq!(json, serde_json::json!({"driver": "qemu", "accel": "tcg"}));
+        for driver in [HypervisorDriver::Qemu, HypervisorDriver::Sim] {
+            assert_eq!(HypervisorDriver::parse(driver.as_str()), Some(driver));
+        }
+        assert_eq!(Accelerator::parse("hvf"), None);
+        let old: HeartbeatRequest = serde_json::from_str(
+            r#"{"capacity":{"vcpu":1,"ram_gib":1,"disk_gib":1},"instances":[],"agent_version":"0.1.0"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.hypervisor, None);
+        let bad = serde_json::from_str::<Hypervisor>(r#"{"driver":"xen"}"#);
+        assert!(bad.is_err(), "unknown drivers are refused");
+    }
 }

@@ -91,6 +91,18 @@ pub struct InstanceEvent {
     pub message: String,
 }
 
+/// `GET /instances/{id}/console`: the end of the instance's serial console
+/// output, as its host last sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InstanceConsole {
+    pub output: String,
+    /// When the host last sent it; none yet for an instance whose host has
+    /// sent nothing (or a simulated one).
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
 /// `GET /instances/{id}`: the instance and its event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -104,6 +104,9 @@ pub struct Host {
     /// points: what service credits are computed from.
     pub month_availability_bp: u32,
     pub registered_at: String,
+    /// How the host runs instances, as its agent last said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypervisor: Option<crate::agent::Hypervisor>,
     /// While the host drains: how moving its instances off is going.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainProgress>,

@@ -318,3 +318,133 @@ async fn heartbeats_need_a_valid_host_credential_and_only_touch_that_hosts_insta
     let detail = app.instance_detail(&buyer, id).await;
     assert_eq!(detail["instance"]["status"], "pending");
 }
+
+#[tokio::test]
+async fn heartbeats_say_how_the_host_runs_instances_and_the_seller_sees_it() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", HOST)
+        .await;
+    let heartbeat = |hypervisor: serde_json::Value| {
+        let app = app.clone();
+        let credential = seller.host_credential.clone();
+        async move {
+            app.post(
+                "/api/v1/agent/heartbeat",
+                Some(&credential),
+                serde_json::json!({"capacity": {"vcpu": HOST.0, "ram_gib": HOST.1, "disk_gib": HOST.2},
+                                   "instances": [], "agent_version": "test", "hypervisor": hypervisor}),
+            )
+            .await
+        }
+    };
+    let hosts = || {
+        let app = app.clone();
+        let token = seller.token.clone();
+        async move {
+            app.send("GET", "/api/v1/seller/hosts", Some(&token), None)
+                .await
+                .json()
+        }
+    };
+    // An older agent says nothing: nothing is shown.
+    assert!(hosts().await[0].get("hypervisor").is_none());
+
+    let res = heartbeat(serde_json::json!({"driver": "qemu", "accel": "tcg"})).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(
+        hosts().await[0]["hypervisor"],
+        serde_json::json!({"driver": "qemu", "accel": "tcg"})
+    );
+
+    // Whatever else an agent sends is refused and changes nothing.
+    let res = heartbeat(serde_json::json!({"driver": "xen", "accel": "tcg"})).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = heartbeat(serde_json::json!({"driver": "qemu", "accel": "<script>"})).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(hosts().await[0]["hypervisor"]["accel"], "tcg");
+
+    // A simulation has no accelerator.
+    heartbeat(serde_json::json!({"driver": "sim"})).await;
+    assert_eq!(
+        hosts().await[0]["hypervisor"],
+        serde_json::json!({"driver": "sim"})
+    );
+}
+
+#[tokio::test]
+async fn the_buyer_reads_the_console_its_host_sent_and_no_one_else_writes_or_reads_it() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", HOST)
+        .await;
+    let other = app
+        .seller_with_host("t@example.com", "eu-west-1a", HOST)
+        .await;
+    let offer = app
+        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 100)])
+        .await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let stranger = app.sign_up("x@example.com", &["buyer"]).await;
+    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+    let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await.json();
+    let id = order["instances"][0]["id"].as_str().unwrap();
+    let console = |token: String| {
+        let app = app.clone();
+        let path = format!("/api/v1/instances/{id}/console");
+        async move { app.send("GET", &path, Some(&token), None).await }
+    };
+    let send = |credential: String, output: String| {
+        let app = app.clone();
+        let id = id.to_owned();
+        async move {
+            app.post(
+                "/api/v1/agent/heartbeat",
+                Some(&credential),
+                serde_json::json!({"capacity": {"vcpu": HOST.0, "ram_gib": HOST.1, "disk_gib": HOST.2},
+                    "instances": [{"id": id, "state": "provisioning", "console": output}],
+                    "agent_version": "test"}),
+            )
+            .await
+        }
+    };
+
+    // Nothing yet.
+    let res = console(buyer.clone()).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json()["output"], "");
+    assert!(res.json()["updated_at"].is_null());
+
+    // The host sends its console: the buyer reads it, cleaned.
+    let res = send(
+        seller.host_credential.clone(),
+        "Linux version 6.1\r\n\u{1b}[1msparecloud: ready\u{1b}[0m\n".into(),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let read = console(buyer.clone()).await.json();
+    assert_eq!(
+        read["output"],
+        "Linux version 6.1\n[1msparecloud: ready[0m\n"
+    );
+    assert!(read["updated_at"].is_string());
+
+    // Another seller's host cannot write it; another buyer cannot read it.
+    send(other.host_credential.clone(), "forged".into()).await;
+    assert_eq!(
+        console(buyer.clone()).await.json()["output"],
+        "Linux version 6.1\n[1msparecloud: ready[0m\n"
+    );
+    assert_eq!(console(stranger).await.status, StatusCode::NOT_FOUND);
+
+    // At most the last 64 KiB is kept, even of a larger heartbeat.
+    let long = format!("{}\nthe end\n", "x".repeat(200 * 1024));
+    let res = send(seller.host_credential.clone(), long).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let kept = console(buyer).await.json()["output"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(kept.len() <= 64 * 1024);
+    assert!(kept.ends_with("the end\n"));
+}

@@ -70,7 +70,7 @@ pub(super) fn HostTable(
             <thead><tr>
                 <th class=class scope="col">"Host"</th><th class=class scope="col">"Status"</th><th class=class scope="col">"Zone"</th>
                 <th class=class scope="col">"Used"</th><th class=class scope="col">"Free"</th>
-                <th class=class scope="col">"Last heartbeat"</th><th class=class scope="col">"Uptime (30 days)"</th><th class=class scope="col">"This month"</th>
+                <th class=class scope="col">"Last heartbeat"</th><th class=class scope="col">"Uptime (30 days)"</th><th class=class scope="col">"This month"</th><th class=class scope="col">"Runs"</th>
                 <th class=class scope="col"><span class="visually-hidden">"Actions"</span></th>
             </tr></thead>
             <tbody>
@@ -97,6 +97,7 @@ pub(super) fn HostTable(
                             <td class=class>{h.last_heartbeat_at.replace('T', " ").trim_end_matches('Z').to_owned()}</td>
                             <td class=class>{format::percent_bp(h.uptime_bp)}</td>
                             <td class=class>{format::percent_bp(h.month_availability_bp)}</td>
+                            <td class=class>{h.hypervisor.map_or("—", |v| v.describe())}</td>
                             <td class=class>
                                 <button class="button button-secondary" type="button"
                                     aria-label=format!("{} {name}", if draining { "Resume" } else { "Drain" })
@@ -115,7 +116,7 @@ pub(super) fn HostTable(
                             let id = confirm_id.clone();
                             view! {
                                 <tr>
-                                    <td class=format!("migration {class}") colspan="9">
+                                    <td class=format!("migration {class}") colspan="10">
                                         <div role="alertdialog" aria-label=format!("Confirm draining {confirm_name}")>
                                             <p>{format!(
                                                 "Drain {confirm_name}? No new instances are placed on it, and its {instances} instance(s) are stopped and started again, with the same ids, on other hosts that keep their service level and spread. Buyers see the move in their event logs."
@@ -137,7 +138,7 @@ pub(super) fn HostTable(
                             let total = progress.moved + progress.migrating + progress.waiting;
                             view! {
                                 <tr>
-                                    <td class=format!("migration {class}") colspan="9">
+                                    <td class=format!("migration {class}") colspan="10">
                                         <progress max=total.max(1) value=if total == 0 { 1 } else { progress.moved }
                                             aria-label=format!("Migration off {}", h.name)></progress>
                                         " "

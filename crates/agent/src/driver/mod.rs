@@ -5,7 +5,9 @@
 pub mod qemu;
 pub mod sim;
 
-use sparecloud_api::agent::{DesiredInstance, DesiredState, ObservedInstance, ObservedState};
+use sparecloud_api::agent::{
+    DesiredInstance, DesiredState, Hypervisor, ObservedInstance, ObservedState,
+};
 
 pub use sim::SimDriver;
 
@@ -15,6 +17,8 @@ pub type UnixMillis = u64;
 pub trait Driver {
     /// A short name for logs ("sim").
     fn name(&self) -> &'static str;
+    /// What the host tells the marketplace about how it runs instances.
+    fn hypervisor(&self) -> Hypervisor;
     fn create(&mut self, spec: &DesiredInstance, now: UnixMillis) -> std::io::Result<()>;
     fn start(&mut self, id: &str, now: UnixMillis) -> std::io::Result<()>;
     fn stop(&mut self, id: &str, now: UnixMillis) -> std::io::Result<()>;

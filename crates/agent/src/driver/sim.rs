@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use sparecloud_api::agent::{DesiredInstance, ObservedInstance, ObservedState};
+use sparecloud_api::agent::{
+    DesiredInstance, Hypervisor, HypervisorDriver, ObservedInstance, ObservedState,
+};
 
 use super::{Driver, UnixMillis};
 use crate::state::write_private;
@@ -91,6 +93,13 @@ impl Driver for SimDriver {
         "sim"
     }
 
+    fn hypervisor(&self) -> Hypervisor {
+        Hypervisor {
+            driver: HypervisorDriver::Sim,
+            accel: None,
+        }
+    }
+
     fn create(&mut self, spec: &DesiredInstance, now: UnixMillis) -> std::io::Result<()> {
         tracing::info!(id = %spec.id, image = %spec.image_id, "sim: creating instance");
         self.data.instances.insert(
@@ -155,6 +164,7 @@ impl Driver for SimDriver {
                 id: id.clone(),
                 state,
                 address,
+                console: None,
             });
         }
         for id in self.data.gone.drain(..) {
@@ -162,6 +172,7 @@ impl Driver for SimDriver {
                 id,
                 state: ObservedState::Terminated,
                 address: None,
+                console: None,
             });
             changed = true;
         }

@@ -14,7 +14,7 @@ use sparecloud_api::validate;
 use crate::auth::{new_id, new_token, token_hash};
 use crate::clock::Millis;
 use crate::db::{self, Conn};
-use crate::domain::{capacity, ledger, observe};
+use crate::domain::{capacity, consoles, ledger, observe};
 use crate::error::{AppError, AppResult, field};
 use crate::state::AppState;
 
@@ -149,12 +149,17 @@ pub async fn heartbeat(
     // nothing else, and then no transaction holds the write lock longer.
     let (seller_id, zone, old_status, vcpu, ram, disk): (String, String, String, i64, i64, i64) =
         sqlx::query_as(
-            "UPDATE hosts SET last_heartbeat_ms = $2, agent_version = $3 WHERE id = $1
+            "UPDATE hosts SET last_heartbeat_ms = $2, agent_version = $3,
+               hypervisor_driver = COALESCE($4, hypervisor_driver),
+               hypervisor_accel = CASE WHEN $4 IS NULL THEN hypervisor_accel ELSE $5 END
+             WHERE id = $1
              RETURNING seller_id, zone, status, vcpu, ram_gib, disk_gib",
         )
         .bind(host_id)
         .bind(now)
         .bind(&request.agent_version)
+        .bind(request.hypervisor.map(|h| h.driver.as_str()))
+        .bind(request.hypervisor.and_then(|h| h.accel).map(|a| a.as_str()))
         .fetch_one(&state.db)
         .await?;
     let capacity = request.capacity;
@@ -207,6 +212,7 @@ pub async fn heartbeat(
         }
         tx.commit().await?;
     }
+    consoles::record(state, host_id, &request.instances, now).await?;
     let mut conn = state.db.acquire().await?;
     let desired = desired_instances(&mut conn, host_id).await?;
     Ok(HeartbeatResponse {

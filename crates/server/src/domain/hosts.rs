@@ -1,6 +1,7 @@
 //! The seller's hosts: capacity, status, measured availability and drain
 //! progress, and draining them for maintenance.
 
+use sparecloud_api::agent::{Accelerator, Hypervisor, HypervisorDriver};
 use sparecloud_api::catalog::Capacity;
 use sparecloud_api::seller::{DrainProgress, Host, HostStatus};
 
@@ -63,6 +64,8 @@ struct HostRow {
     instances: i64,
     migrating: i64,
     moved: i64,
+    hypervisor_driver: Option<String>,
+    hypervisor_accel: Option<String>,
 }
 
 /// The seller's hosts (or the one `only` names) as the dashboard shows them.
@@ -73,7 +76,7 @@ pub async fn load_hosts(
 ) -> AppResult<Vec<Host>> {
     let rows: Vec<HostRow> = sqlx::query_as(
         "SELECT h.id, h.name, h.zone, h.vcpu, h.ram_gib, h.disk_gib, h.alloc_vcpu, h.alloc_ram_gib, h.alloc_disk_gib,
-                h.status, h.draining, h.last_heartbeat_ms, h.registered_at_ms,
+                h.status, h.draining, h.last_heartbeat_ms, h.registered_at_ms, h.hypervisor_driver, h.hypervisor_accel,
                 (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed'))
                   AS instances,
                 (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed')
@@ -104,6 +107,14 @@ pub async fn load_hosts(
             moved,
             ..
         } = row;
+        let hypervisor = row
+            .hypervisor_driver
+            .as_deref()
+            .and_then(HypervisorDriver::parse)
+            .map(|driver| Hypervisor {
+                driver,
+                accel: row.hypervisor_accel.as_deref().and_then(Accelerator::parse),
+            });
         let capacity = catalog::capacity_from_row(row.vcpu, row.ram_gib, row.disk_gib);
         let allocated =
             catalog::capacity_from_row(row.alloc_vcpu, row.alloc_ram_gib, row.alloc_disk_gib);
@@ -136,6 +147,7 @@ pub async fn load_hosts(
             uptime_bp,
             month_availability_bp,
             registered_at: rfc3339(registered),
+            hypervisor,
             drain: (draining != 0).then_some(DrainProgress {
                 moved: moved as u32,
                 migrating: migrating as u32,

@@ -5,7 +5,7 @@
 //! Layers, lowest first (a module imports only from those before it):
 //! `uptime` (pure) · `catalog` `ledger` `payments` `partners` `offers` ·
 //! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` ·
-//! `observe` `sla` `instances` `ssh_keys` · `quotes` · `order_view` ·
+//! `observe` `sla` `instances` `ssh_keys` · `consoles` · `quotes` · `order_view` ·
 //! `orders` · `accounts`
 //! `sellers` `install_tokens` `hosts` `seller_offers` `earnings` `agents`.
 //! `tests/layout.rs` (at the workspace root) fails on a cycle.
@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod agents;
 pub mod capacity;
 pub mod catalog;
+pub mod consoles;
 pub mod earnings;
 pub mod ha;
 pub mod hosts;

@@ -1,6 +1,6 @@
 //! `/agent/register` and `/agent/heartbeat`: the agent protocol.
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use sparecloud_api::Problem;
 use sparecloud_api::agent::{
@@ -14,10 +14,15 @@ use crate::error::AppResult;
 use crate::http::extract::{HostAuth, Json};
 use crate::state::AppState;
 
+/// Heartbeats may carry the end of several instances' consoles (64 KiB
+/// each), so the agent's routes take more than other API bodies.
+const AGENT_BODY_BYTES: usize = 4 * 1024 * 1024;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
         .routes(routes!(heartbeat))
+        .layer(DefaultBodyLimit::max(AGENT_BODY_BYTES))
 }
 
 /// Trades an install token (single use) for a long-lived host credential.

@@ -2,10 +2,11 @@
 
 use axum::extract::{Path, State};
 use sparecloud_api::Problem;
-use sparecloud_api::instances::{Instance, InstanceDetail};
+use sparecloud_api::instances::{Instance, InstanceConsole, InstanceDetail};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::consoles;
 use crate::domain::instances::{self, Action};
 use crate::error::AppResult;
 use crate::http::extract::{AuthUser, Json};
@@ -15,6 +16,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_instances))
         .routes(routes!(get_instance))
+        .routes(routes!(get_console))
         .routes(routes!(stop_instance))
         .routes(routes!(start_instance))
         .routes(routes!(terminate_instance))
@@ -47,6 +49,22 @@ async fn get_instance(
     Ok(Json(
         instances::detail(&state, &user.account_id, &id).await?,
     ))
+}
+
+/// The end (64 KiB) of the instance's serial console output, as its host
+/// last sent it: what the machine printed while booting, and since.
+#[utoipa::path(get, path = "/instances/{id}/console", tag = "instances", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Instance id")),
+    responses(
+        (status = 200, body = InstanceConsole),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_console(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<InstanceConsole>> {
+    Ok(Json(consoles::read(&state, &user.account_id, &id).await?))
 }
 
 /// Asks the host to stop the instance; billing stops when it has.

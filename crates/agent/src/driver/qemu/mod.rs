@@ -25,7 +25,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use sparecloud_api::agent::{DesiredInstance, ObservedInstance, ObservedState};
+use sparecloud_api::agent::{
+    Accelerator, CONSOLE_TAIL_BYTES, DesiredInstance, Hypervisor, HypervisorDriver,
+    ObservedInstance, ObservedState,
+};
 
 use super::{Driver, UnixMillis};
 use crate::state::write_private;
@@ -55,6 +58,64 @@ pub struct QemuConfig {
     pub ssh_ports: RangeInclusive<u16>,
 }
 
+/// What is missing on this host to run machines, each said plainly with
+/// how to fix it; empty when all is there.
+pub fn preflight(config: &QemuConfig) -> Vec<String> {
+    let mut missing = Vec::new();
+    let found = |program: &std::path::Path| {
+        Command::new(program)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !found(&config.qemu) {
+        missing.push(format!(
+            "QEMU ({}) is not installed: on Debian, `apt-get install qemu-system-x86` (from bookworm-backports when qemu-utils comes from there).",
+            config.qemu.display()
+        ));
+    }
+    if !found(&config.qemu_img) {
+        missing.push(format!(
+            "qemu-img ({}) is not installed: `apt-get install qemu-utils`.",
+            config.qemu_img.display()
+        ));
+    }
+    if !found(std::path::Path::new("genisoimage")) {
+        missing.push("genisoimage is not installed (it makes the cloud-init seeds): `apt-get install genisoimage`.".into());
+    }
+    if config.accel == Accel::Kvm
+        && std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .is_err()
+    {
+        missing.push("--accel kvm needs /dev/kvm, which this host does not have (or this user cannot open): enable virtualisation in the firmware, load kvm_intel or kvm_amd, or use --accel tcg.".into());
+    }
+    if !config.images_dir.is_dir() {
+        missing.push(format!(
+            "The images directory {} does not exist: create it and put each image in <image id>/disk.qcow2.",
+            config.images_dir.display()
+        ));
+    }
+    let free = config
+        .ssh_ports
+        .clone()
+        .take(64)
+        .any(|port| TcpListener::bind((config.ssh_bind.as_str(), port)).is_ok());
+    if !free {
+        missing.push(format!(
+            "No port of --ssh-ports {}-{} can be opened on {}: choose a free range (and open it in the firewall for buyers).",
+            config.ssh_ports.start(),
+            config.ssh_ports.end(),
+            config.ssh_bind
+        ));
+    }
+    missing
+}
+
 /// What the agent wants of one machine, kept in `vm.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct VmRecord {
@@ -80,6 +141,8 @@ pub struct QemuDriver {
     /// QEMU processes this agent started (reaped when they exit).
     children: BTreeMap<String, Child>,
     last: BTreeMap<String, ObservedState>,
+    /// The console log's length when it was last sent, per instance.
+    console_sent: BTreeMap<String, u64>,
     /// Destroyed, not yet reported.
     gone: Vec<String>,
 }
@@ -110,6 +173,7 @@ impl QemuDriver {
             vms,
             children: BTreeMap::new(),
             last: BTreeMap::new(),
+            console_sent: BTreeMap::new(),
             gone: Vec::new(),
         })
     }
@@ -330,6 +394,37 @@ impl QemuDriver {
     }
 }
 
+impl QemuDriver {
+    /// The end of the instance's console log, when it grew since it was
+    /// last sent (a restarted agent sends it once more).
+    fn console_if_changed(&mut self, id: &str) -> Option<String> {
+        let path = self.paths(id).console_log();
+        let len = std::fs::metadata(&path).ok()?.len();
+        if self.console_sent.get(id) == Some(&len) {
+            return None;
+        }
+        let text = console_tail(&path, CONSOLE_TAIL_BYTES).ok()?;
+        self.console_sent.insert(id.to_owned(), len);
+        Some(text)
+    }
+}
+
+/// The last `max` bytes of a console log, as text: invalid UTF-8 replaced,
+/// carriage returns and other control characters (terminal escapes) but
+/// newlines and tabs dropped.
+pub fn console_tail(path: &std::path::Path, max: usize) -> std::io::Result<String> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(max as u64)))?;
+    let mut bytes = Vec::with_capacity(max);
+    file.take(max as u64).read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes)
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect())
+}
+
 /// Whether `pid` is the QEMU of instance `id` (its command line names the
 /// guest), not a process that reused the pid.
 fn is_guest_process(pid: u32, id: &str) -> bool {
@@ -365,6 +460,16 @@ fn ssh_banner(addr: SocketAddr, timeout: Duration) -> bool {
 impl Driver for QemuDriver {
     fn name(&self) -> &'static str {
         "qemu"
+    }
+
+    fn hypervisor(&self) -> Hypervisor {
+        Hypervisor {
+            driver: HypervisorDriver::Qemu,
+            accel: Some(match self.config.accel {
+                Accel::Kvm => Accelerator::Kvm,
+                Accel::Tcg => Accelerator::Tcg,
+            }),
+        }
     }
 
     fn create(&mut self, spec: &DesiredInstance, now: UnixMillis) -> std::io::Result<()> {
@@ -451,13 +556,21 @@ impl Driver for QemuDriver {
             self.last.insert(id.clone(), state);
             let address =
                 (state == ObservedState::Running).then(|| self.address(self.vms[&id].ssh_port));
-            observed.push(ObservedInstance { id, state, address });
+            let console = self.console_if_changed(&id);
+            observed.push(ObservedInstance {
+                id,
+                state,
+                address,
+                console,
+            });
         }
         for id in self.gone.drain(..) {
+            self.console_sent.remove(&id);
             observed.push(ObservedInstance {
                 id,
                 state: ObservedState::Terminated,
                 address: None,
+                console: None,
             });
         }
         Ok(observed)
@@ -486,6 +599,66 @@ impl Driver for QemuDriver {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn the_console_tail_is_the_end_of_the_log_as_clean_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("console.log");
+        let mut bytes = b"old line\n".repeat(100);
+        bytes.extend_from_slice(b"\x1b[2Jboot\r\nready \xff\tok\n");
+        std::fs::write(&log, &bytes).unwrap();
+        let tail = console_tail(&log, 24).unwrap();
+        assert!(tail.ends_with("[2Jboot\nready \u{fffd}\tok\n"), "{tail:?}");
+        assert!(!tail.contains('\x1b') && !tail.contains('\r'));
+        assert_eq!(
+            console_tail(&log, 1 << 20)
+                .unwrap()
+                .matches("old line")
+                .count(),
+            100
+        );
+    }
+
+    #[test]
+    fn preflight_says_what_is_missing_and_how_to_install_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = QemuConfig {
+            qemu: "/nonexistent/qemu-system-x86_64".into(),
+            qemu_img: "/nonexistent/qemu-img".into(),
+            images_dir: dir.path().join("no-images"),
+            vms_dir: dir.path().join("vms"),
+            accel: Accel::Tcg,
+            ssh_bind: "127.0.0.1".into(),
+            ssh_host: "127.0.0.1".into(),
+            ssh_ports: 22000..=22009,
+        };
+        let missing = preflight(&config);
+        assert!(
+            missing
+                .iter()
+                .any(|m| m.contains("apt-get install qemu-system-x86")),
+            "{missing:#?}"
+        );
+        assert!(
+            missing
+                .iter()
+                .any(|m| m.contains("apt-get install qemu-utils"))
+        );
+        assert!(
+            missing
+                .iter()
+                .any(|m| m.contains("no-images does not exist"))
+        );
+        // Every port of the range busy: said too.
+        let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = busy.local_addr().unwrap().port();
+        config.ssh_ports = port..=port;
+        assert!(
+            preflight(&config)
+                .iter()
+                .any(|m| m.contains("No port of --ssh-ports"))
+        );
+    }
 
     #[test]
     fn ports_come_from_the_range_skipping_taken_and_busy_ones() {
