@@ -15,7 +15,7 @@ use sparecloud_api::catalog::Capacity;
 use sparecloud_agent::capacity;
 use sparecloud_agent::client::ApiClient;
 use sparecloud_agent::driver::qemu::command::Accel;
-use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, preflight};
+use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, choose_accel, preflight};
 use sparecloud_agent::driver::{Driver, SimDriver, UnixMillis, reconcile};
 use sparecloud_agent::error::AgentError;
 use sparecloud_agent::state::{HostState, StateDir, Status};
@@ -89,8 +89,9 @@ struct DriverArgs {
     /// by default).
     #[arg(long, env = "SPARECLOUD_AGENT_SSH_HOST")]
     ssh_host: Option<String>,
-    /// Hardware virtualisation (`kvm`) or software emulation (`tcg`).
-    #[arg(long, env = "SPARECLOUD_AGENT_ACCEL", value_enum, default_value_t = AccelArg::Tcg)]
+    /// Hardware virtualisation (`kvm`), software emulation (`tcg`), or
+    /// `auto`: KVM when a test boot with it works, else software emulation.
+    #[arg(long, env = "SPARECLOUD_AGENT_ACCEL", value_enum, default_value_t = AccelArg::Auto)]
     accel: AccelArg,
 }
 
@@ -102,6 +103,7 @@ enum DriverKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum AccelArg {
+    Auto,
     Kvm,
     Tcg,
 }
@@ -149,17 +151,27 @@ impl DriverArgs {
     }
 
     fn qemu_config(&self, state_dir: &std::path::Path) -> QemuConfig {
+        let images_dir = self
+            .images_dir
+            .clone()
+            .unwrap_or_else(|| state_dir.join("images"));
         QemuConfig {
             qemu: "qemu-system-x86_64".into(),
             qemu_img: "qemu-img".into(),
-            images_dir: self
-                .images_dir
-                .clone()
-                .unwrap_or_else(|| state_dir.join("images")),
+            images_dir: images_dir.clone(),
             vms_dir: state_dir.join("vms"),
             accel: match self.accel {
                 AccelArg::Kvm => Accel::Kvm,
                 AccelArg::Tcg => Accel::Tcg,
+                AccelArg::Auto => {
+                    let (accel, why) = choose_accel(
+                        std::path::Path::new("qemu-system-x86_64"),
+                        &images_dir,
+                        &state_dir.join("probe"),
+                    );
+                    tracing::info!(accel = accel.as_str(), "{why}");
+                    accel
+                }
             },
             ssh_bind: self.ssh_bind.clone(),
             ssh_host: self.ssh_host.clone().unwrap_or_else(|| {

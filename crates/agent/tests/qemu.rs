@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sparecloud_agent::driver::Driver;
 use sparecloud_agent::driver::qemu::command::Accel;
-use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, console_tail};
+use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, choose_accel, console_tail, probe_boot};
 use sparecloud_api::agent::{DesiredInstance, DesiredState, ObservedState};
 
 fn workspace() -> PathBuf {
@@ -53,17 +53,7 @@ fn free_ports() -> std::ops::RangeInclusive<u16> {
 }
 
 fn driver(dir: &Path, ports: std::ops::RangeInclusive<u16>) -> QemuDriver {
-    QemuDriver::load(QemuConfig {
-        qemu: "qemu-system-x86_64".into(),
-        qemu_img: "qemu-img".into(),
-        images_dir: dir.join("images"),
-        vms_dir: dir.join("vms"),
-        accel: Accel::Tcg,
-        ssh_bind: "127.0.0.1".into(),
-        ssh_host: "127.0.0.1".into(),
-        ssh_ports: ports,
-    })
-    .unwrap()
+    QemuDriver::load(QemuConfig::on_loopback(dir, ports)).unwrap()
 }
 
 /// Stops every QEMU of the test, by pid, however the test ends.
@@ -261,4 +251,41 @@ fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_
     assert!(!vms_dir.join(id).exists());
     let seen = qemu.observe(now_ms()).unwrap();
     assert_eq!(seen[0].state, ObservedState::Terminated);
+}
+
+#[test]
+fn a_test_boot_tells_a_working_accelerator_from_a_broken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    test_image(&dir.path().join("images"));
+    let image = dir.path().join("images/sparecloud-test");
+    let qemu = Path::new("qemu-system-x86_64");
+    let work = dir.path().join("probe");
+    // Software emulation boots anywhere.
+    probe_boot(
+        qemu,
+        Accel::Tcg,
+        &image.join("vmlinuz"),
+        &image.join("initrd.img"),
+        &work,
+        Duration::from_secs(60),
+    )
+    .expect("a TCG test boot");
+    // Something that is no kernel does not boot, and says why.
+    let bogus = dir.path().join("not-a-kernel");
+    std::fs::write(&bogus, "hello").unwrap();
+    let error = probe_boot(qemu, Accel::Tcg, &bogus, &image.join("initrd.img"), &work, Duration::from_secs(20))
+        .unwrap_err();
+    assert!(!error.is_empty());
+    // The automatic choice agrees with a test boot (KVM crashes here).
+    let (accel, why) = choose_accel(qemu, &dir.path().join("images"), &work);
+    let kvm_boots = probe_boot(
+        qemu,
+        Accel::Kvm,
+        &image.join("vmlinuz"),
+        &image.join("initrd.img"),
+        &work,
+        Duration::from_secs(30),
+    )
+    .is_ok();
+    assert_eq!(accel == Accel::Kvm, kvm_boots, "{why}");
 }

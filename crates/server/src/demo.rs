@@ -107,20 +107,17 @@ pub async fn seed(state: &AppState, agents_dir: &Path, qemu_host: bool) -> AppRe
         .public_url
         .clone()
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let seeding = |now| Seeding {
+        password_hash: &password_hash,
+        api: &api,
+        agents_dir,
+        now,
+    };
     if qemu_host && !account_exists(state, LAB.email).await? {
         let mut agent_files = Vec::new();
         let mut tx = db::begin_write(&state.db).await?;
         let now = state.clock.now();
-        seed_seller(
-            &mut tx,
-            &LAB,
-            &password_hash,
-            &api,
-            agents_dir,
-            &mut agent_files,
-            now,
-        )
-        .await?;
+        seed_seller(&mut tx, &LAB, &seeding(now), &mut agent_files).await?;
         write_agent_files(&agent_files, Some("qemu"))?;
         tx.commit().await?;
         tracing::info!(
@@ -146,16 +143,7 @@ pub async fn seed(state: &AppState, agents_dir: &Path, qemu_host: bool) -> AppRe
     .await?;
     let mut agent_files = Vec::new();
     for seller in &SELLERS {
-        seed_seller(
-            &mut tx,
-            seller,
-            &password_hash,
-            &api,
-            agents_dir,
-            &mut agent_files,
-            now,
-        )
-        .await?;
+        seed_seller(&mut tx, seller, &seeding(now), &mut agent_files).await?;
     }
     write_agent_files(&agent_files, None)?;
     tx.commit().await?;
@@ -232,17 +220,29 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(contents)
 }
 
+/// What every demo account and host is made with.
+#[derive(Clone, Copy)]
+struct Seeding<'a> {
+    password_hash: &'a str,
+    api: &'a str,
+    agents_dir: &'a Path,
+    now: i64,
+}
+
 /// One demo seller with its hosts (agent state for each goes to
 /// `agent_files`) and its offer.
 async fn seed_seller(
     tx: &mut db::Conn,
     seller: &DemoSeller,
-    password_hash: &str,
-    api: &str,
-    agents_dir: &Path,
+    with: &Seeding<'_>,
     agent_files: &mut Vec<(std::path::PathBuf, serde_json::Value)>,
-    now: i64,
 ) -> AppResult<()> {
+    let Seeding {
+        password_hash,
+        api,
+        agents_dir,
+        now,
+    } = *with;
     let seller_id = new_id("acc");
     sqlx::query(
         "INSERT INTO accounts (id, email, password_hash, display_name, is_buyer, is_seller, created_at_ms)

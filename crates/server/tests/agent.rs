@@ -5,7 +5,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::TestApp;
+use common::{Seller, TestApp};
 
 const HOST: (u32, u32, u32) = (8, 16, 200);
 
@@ -289,16 +289,16 @@ async fn a_silent_host_goes_offline_after_three_intervals_and_back_online_on_its
     assert_eq!(listed().await, 1);
 }
 
-#[tokio::test]
-async fn heartbeats_need_a_valid_host_credential_and_only_touch_that_hosts_instances() {
-    let app = TestApp::new().await;
-    let res = app.heartbeat("sc_h_forged", HOST, &[]).await;
-    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        res.json()["type"],
-        "https://sparecloud.dev/problems/host-credential-invalid"
-    );
+/// Two sellers with a host each in eu-west-1a, and a buyer's order of one
+/// s1.small from the first.
+struct Ordered {
+    seller: Seller,
+    other: Seller,
+    buyer: String,
+    id: String,
+}
 
+async fn ordered(app: &TestApp) -> Ordered {
     let seller = app
         .seller_with_host("s@example.com", "eu-west-1a", HOST)
         .await;
@@ -311,7 +311,29 @@ async fn heartbeats_need_a_valid_host_credential_and_only_touch_that_hosts_insta
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     let card = app.card(&buyer, "4242 4242 4242 4242").await;
     let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await.json();
-    let id = order["instances"][0]["id"].as_str().unwrap();
+    let id = order["instances"][0]["id"].as_str().unwrap().to_owned();
+    Ordered {
+        seller,
+        other,
+        buyer,
+        id,
+    }
+}
+
+#[tokio::test]
+async fn heartbeats_need_a_valid_host_credential_and_only_touch_that_hosts_instances() {
+    let app = TestApp::new().await;
+    let res = app.heartbeat("sc_h_forged", HOST, &[]).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.json()["type"],
+        "https://sparecloud.dev/problems/host-credential-invalid"
+    );
+
+    let Ordered {
+        other, buyer, id, ..
+    } = ordered(&app).await;
+    let id = id.as_str();
     // Another seller's agent cannot move this instance.
     app.heartbeat(&other.host_credential, HOST, &[(id, "terminated")])
         .await;
@@ -375,20 +397,14 @@ async fn heartbeats_say_how_the_host_runs_instances_and_the_seller_sees_it() {
 #[tokio::test]
 async fn the_buyer_reads_the_console_its_host_sent_and_no_one_else_writes_or_reads_it() {
     let app = TestApp::new().await;
-    let seller = app
-        .seller_with_host("s@example.com", "eu-west-1a", HOST)
-        .await;
-    let other = app
-        .seller_with_host("t@example.com", "eu-west-1a", HOST)
-        .await;
-    let offer = app
-        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 100)])
-        .await;
-    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let Ordered {
+        seller,
+        other,
+        buyer,
+        id,
+    } = ordered(&app).await;
+    let id = id.as_str();
     let stranger = app.sign_up("x@example.com", &["buyer"]).await;
-    let card = app.card(&buyer, "4242 4242 4242 4242").await;
-    let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await.json();
-    let id = order["instances"][0]["id"].as_str().unwrap();
     let console = |token: String| {
         let app = app.clone();
         let path = format!("/api/v1/instances/{id}/console");

@@ -58,6 +58,121 @@ pub struct QemuConfig {
     pub ssh_ports: RangeInclusive<u16>,
 }
 
+/// Boots `kernel` and `initrd` with `accel` for at most `timeout` and says
+/// whether the guest kernel got as far as starting its init: a real test
+/// boot, since a host may offer `/dev/kvm` whose guests still crash.
+pub fn probe_boot(
+    qemu: &std::path::Path,
+    accel: Accel,
+    kernel: &std::path::Path,
+    initrd: &std::path::Path,
+    work_dir: &std::path::Path,
+    timeout: Duration,
+) -> Result<(), String> {
+    std::fs::create_dir_all(work_dir).map_err(|e| e.to_string())?;
+    let serial = work_dir.join("probe-serial.log");
+    let _ = std::fs::remove_file(&serial);
+    let (accel_arg, cpu) = match accel {
+        Accel::Kvm => ("kvm", "host"),
+        Accel::Tcg => ("tcg", "max"),
+    };
+    let mut child = Command::new(qemu)
+        .args(["-accel", accel_arg, "-cpu", cpu, "-machine", "q35", "-m", "256"])
+        .args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"])
+        .arg("-kernel")
+        .arg(kernel)
+        .arg("-initrd")
+        .arg(initrd)
+        .args(["-append", "console=ttyS0 panic=-1"])
+        .arg("-serial")
+        .arg(format!("file:{}", serial.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start QEMU: {e}"))?;
+    let deadline = Instant::now() + timeout;
+    let booted = loop {
+        let log = std::fs::read_to_string(&serial).unwrap_or_default();
+        if log.contains("Run /init") || log.contains("Freeing unused kernel") {
+            break Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            let reason = stderr.lines().next().unwrap_or("no message").to_owned();
+            break Err(format!("the test boot ended ({status}): {reason}"));
+        }
+        if Instant::now() >= deadline {
+            break Err(format!("no boot within {} s", timeout.as_secs()));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    booted
+}
+
+/// The accelerator to use: KVM when `/dev/kvm` opens and a test boot of a
+/// kernel image from `images_dir` works with it, else software emulation;
+/// with the reason for the choice.
+pub fn choose_accel(qemu: &std::path::Path, images_dir: &std::path::Path, work_dir: &std::path::Path) -> (Accel, String) {
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_err()
+    {
+        return (Accel::Tcg, "no usable /dev/kvm: software emulation".into());
+    }
+    let kernel_image = std::fs::read_dir(images_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|dir| dir.join("vmlinuz").is_file() && dir.join("initrd.img").is_file());
+    let Some(image) = kernel_image else {
+        return (
+            Accel::Tcg,
+            "no kernel image to test KVM with: software emulation (use --accel kvm to insist)".into(),
+        );
+    };
+    match probe_boot(
+        qemu,
+        Accel::Kvm,
+        &image.join("vmlinuz"),
+        &image.join("initrd.img"),
+        work_dir,
+        Duration::from_secs(30),
+    ) {
+        Ok(()) => (Accel::Kvm, "a test boot with KVM worked".into()),
+        Err(reason) => (
+            Accel::Tcg,
+            format!("/dev/kvm is there but a test boot with it failed ({reason}): software emulation"),
+        ),
+    }
+}
+
+impl QemuConfig {
+    /// Machines under `dir` (`images/`, `vms/`) in software emulation, with
+    /// SSH forwarded on loopback from `ssh_ports`: a laptop's set-up, and
+    /// the tests'.
+    pub fn on_loopback(dir: &std::path::Path, ssh_ports: RangeInclusive<u16>) -> Self {
+        QemuConfig {
+            qemu: "qemu-system-x86_64".into(),
+            qemu_img: "qemu-img".into(),
+            images_dir: dir.join("images"),
+            vms_dir: dir.join("vms"),
+            accel: Accel::Tcg,
+            ssh_bind: "127.0.0.1".into(),
+            ssh_host: "127.0.0.1".into(),
+            ssh_ports,
+        }
+    }
+}
+
 /// What is missing on this host to run machines, each said plainly with
 /// how to fix it; empty when all is there.
 pub fn preflight(config: &QemuConfig) -> Vec<String> {
@@ -626,11 +741,7 @@ mod tests {
             qemu: "/nonexistent/qemu-system-x86_64".into(),
             qemu_img: "/nonexistent/qemu-img".into(),
             images_dir: dir.path().join("no-images"),
-            vms_dir: dir.path().join("vms"),
-            accel: Accel::Tcg,
-            ssh_bind: "127.0.0.1".into(),
-            ssh_host: "127.0.0.1".into(),
-            ssh_ports: 22000..=22009,
+            ..QemuConfig::on_loopback(dir.path(), 22000..=22009)
         };
         let missing = preflight(&config);
         assert!(
@@ -702,17 +813,7 @@ mod tests {
     }
 
     fn driver(dir: &Path) -> QemuDriver {
-        QemuDriver::load(QemuConfig {
-            qemu: "qemu-system-x86_64".into(),
-            qemu_img: "qemu-img".into(),
-            images_dir: dir.join("images"),
-            vms_dir: dir.join("vms"),
-            accel: Accel::Tcg,
-            ssh_bind: "127.0.0.1".into(),
-            ssh_host: "203.0.113.9".into(),
-            ssh_ports: 22000..=22009,
-        })
-        .unwrap()
+        QemuDriver::load(QemuConfig::on_loopback(dir, 22000..=22009)).unwrap()
     }
 
     #[test]
