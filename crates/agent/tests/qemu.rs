@@ -13,7 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sparecloud_agent::driver::Driver;
 use sparecloud_agent::driver::qemu::command::Accel;
-use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, choose_accel, console_tail, probe_boot};
+use sparecloud_agent::driver::qemu::{
+    QemuConfig, QemuDriver, choose_accel, console_tail, probe_boot,
+};
 use sparecloud_api::agent::{DesiredInstance, DesiredState, ObservedState};
 
 fn workspace() -> PathBuf {
@@ -273,8 +275,15 @@ fn a_test_boot_tells_a_working_accelerator_from_a_broken_one() {
     // Something that is no kernel does not boot, and says why.
     let bogus = dir.path().join("not-a-kernel");
     std::fs::write(&bogus, "hello").unwrap();
-    let error = probe_boot(qemu, Accel::Tcg, &bogus, &image.join("initrd.img"), &work, Duration::from_secs(20))
-        .unwrap_err();
+    let error = probe_boot(
+        qemu,
+        Accel::Tcg,
+        &bogus,
+        &image.join("initrd.img"),
+        &work,
+        Duration::from_secs(20),
+    )
+    .unwrap_err();
     assert!(!error.is_empty());
     // The automatic choice agrees with a test boot (KVM crashes here).
     let (accel, why) = choose_accel(qemu, &dir.path().join("images"), &work);

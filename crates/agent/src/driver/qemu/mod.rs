@@ -77,8 +77,16 @@ pub fn probe_boot(
         Accel::Tcg => ("tcg", "max"),
     };
     let mut child = Command::new(qemu)
-        .args(["-accel", accel_arg, "-cpu", cpu, "-machine", "q35", "-m", "256"])
-        .args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"])
+        .args([
+            "-accel", accel_arg, "-cpu", cpu, "-machine", "q35", "-m", "256",
+        ])
+        .args([
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-no-reboot",
+        ])
         .arg("-kernel")
         .arg(kernel)
         .arg("-initrd")
@@ -118,7 +126,11 @@ pub fn probe_boot(
 /// The accelerator to use: KVM when `/dev/kvm` opens and a test boot of a
 /// kernel image from `images_dir` works with it, else software emulation;
 /// with the reason for the choice.
-pub fn choose_accel(qemu: &std::path::Path, images_dir: &std::path::Path, work_dir: &std::path::Path) -> (Accel, String) {
+pub fn choose_accel(
+    qemu: &std::path::Path,
+    images_dir: &std::path::Path,
+    work_dir: &std::path::Path,
+) -> (Accel, String) {
     if std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -136,7 +148,8 @@ pub fn choose_accel(qemu: &std::path::Path, images_dir: &std::path::Path, work_d
     let Some(image) = kernel_image else {
         return (
             Accel::Tcg,
-            "no kernel image to test KVM with: software emulation (use --accel kvm to insist)".into(),
+            "no kernel image to test KVM with: software emulation (use --accel kvm to insist)"
+                .into(),
         );
     };
     match probe_boot(
@@ -150,7 +163,9 @@ pub fn choose_accel(qemu: &std::path::Path, images_dir: &std::path::Path, work_d
         Ok(()) => (Accel::Kvm, "a test boot with KVM worked".into()),
         Err(reason) => (
             Accel::Tcg,
-            format!("/dev/kvm is there but a test boot with it failed ({reason}): software emulation"),
+            format!(
+                "/dev/kvm is there but a test boot with it failed ({reason}): software emulation"
+            ),
         ),
     }
 }
