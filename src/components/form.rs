@@ -73,6 +73,17 @@ pub fn TextField(
     }
 }
 
+/// The email field of the sign-in and sign-up forms.
+#[component]
+pub fn EmailField(
+    value: RwSignal<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <TextField id="email" label="Email" value=value error=error input_type="email" autocomplete="email" />
+    }
+}
+
 /// A problem from the API shown above a form.
 #[component]
 pub fn FormAlert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {

@@ -117,10 +117,6 @@ fn InstanceCard(
         article {
             display: grid;
             gap: var(--space-3);
-            padding: var(--space-4);
-            background: var(--color-surface);
-            border: 1px solid var(--color-border);
-            border-radius: var(--radius-lg);
         }
         .head {
             display: flex;
@@ -186,7 +182,7 @@ fn InstanceCard(
             .with(|acting| matches!(acting, Some((for_id, _)) if id.with_value(|id| id == for_id)))
     });
     view! {
-        <article class=class aria-label=name.clone()>
+        <article class=format!("card-surface {class}") aria-label=name.clone()>
             <div class=format!("head {class}")>
                 <h2 class=class><A href=detail_href>{title}</A></h2>
                 <StatusBadge status=status />

@@ -7,7 +7,7 @@ use sparecloud_api::accounts::SignInRequest;
 use sparecloud_api::validate;
 
 use crate::api;
-use crate::components::form::{FormAlert, TextField, alert_message, field_error};
+use crate::components::form::{EmailField, FormAlert, TextField, alert_message, field_error};
 use crate::session::{start_session_action, use_next};
 
 /// Sign in, then go back to where the visitor came from (`?next=`).
@@ -49,14 +49,7 @@ pub fn SignIn() -> impl IntoView {
             <p class="lead">"Welcome back. Sign in to rent capacity or manage your hosts."</p>
             <form class="stack form-card" on:submit=on_submit novalidate>
                 <FormAlert message=alert_message(problem) />
-                <TextField
-                    id="email"
-                    label="Email"
-                    value=email
-                    error=email_error
-                    input_type="email"
-                    autocomplete="email"
-                />
+                <EmailField value=email error=email_error />
                 <TextField
                     id="password"
                     label="Password"

@@ -8,7 +8,9 @@ use sparecloud_api::accounts::{Role, SignUpRequest};
 use sparecloud_api::validate;
 
 use crate::api;
-use crate::components::form::{FormAlert, TextField, alert_message, field_error, field_message};
+use crate::components::form::{
+    EmailField, FormAlert, TextField, alert_message, field_error, field_message,
+};
 use crate::session::{start_session_action, use_next};
 
 /// Create an account (buyer, seller or both) and sign in with it.
@@ -75,14 +77,7 @@ pub fn SignUp() -> impl IntoView {
             <form class="stack form-card" on:submit=on_submit novalidate>
                 <FormAlert message=alert_message(problem) />
                 <TextField id="display-name" label="Your name" value=name error=name_error autocomplete="name" />
-                <TextField
-                    id="email"
-                    label="Email"
-                    value=email
-                    error=email_error
-                    input_type="email"
-                    autocomplete="email"
-                />
+                <EmailField value=email error=email_error />
                 <TextField
                     id="password"
                     label="Password"

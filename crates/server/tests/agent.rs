@@ -151,14 +151,7 @@ async fn install_tokens_are_stored_hashed_and_shown_once() {
 #[tokio::test]
 async fn heartbeats_move_instances_and_report_desired_state() {
     let app = TestApp::new().await;
-    let seller = app
-        .seller_with_host("s@example.com", "eu-west-1a", HOST)
-        .await;
-    let offer = app
-        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 360)])
-        .await;
-    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
-    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+    let (seller, offer, buyer, card) = app.shop(HOST, 360).await;
     let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await.json();
     let id = order["instances"][0]["id"].as_str().unwrap().to_owned();
 
@@ -207,12 +200,7 @@ async fn heartbeats_move_instances_and_report_desired_state() {
         .await;
     let detail = status(&app, &buyer, &id).await;
     assert_eq!(detail["instance"]["status"], "terminated");
-    let kinds: Vec<&str> = detail["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = common::event_kinds(&detail);
     assert_eq!(
         kinds,
         [
@@ -238,12 +226,7 @@ async fn heartbeats_move_instances_and_report_desired_state() {
 #[tokio::test]
 async fn a_silent_host_goes_offline_after_three_intervals_and_back_online_on_its_next_heartbeat() {
     let app = TestApp::new().await;
-    let seller = app
-        .seller_with_host("s@example.com", "eu-west-1a", HOST)
-        .await;
-    let offer = app
-        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 100)])
-        .await;
+    let (seller, offer) = app.gold_offer(HOST, 100).await;
     let listed = || async { app.get("/api/v1/offers").await.json()["total"].clone() };
     assert_eq!(listed().await, 1);
 
@@ -299,17 +282,10 @@ struct Ordered {
 }
 
 async fn ordered(app: &TestApp) -> Ordered {
-    let seller = app
-        .seller_with_host("s@example.com", "eu-west-1a", HOST)
-        .await;
+    let (seller, offer, buyer, card) = app.shop(HOST, 100).await;
     let other = app
         .seller_with_host("t@example.com", "eu-west-1a", HOST)
         .await;
-    let offer = app
-        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 100)])
-        .await;
-    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
-    let card = app.card(&buyer, "4242 4242 4242 4242").await;
     let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await.json();
     let id = order["instances"][0]["id"].as_str().unwrap().to_owned();
     Ordered {

@@ -179,15 +179,6 @@ async fn detail(app: &TestApp, buyer: &str, id: &str) -> Value {
     res.json()
 }
 
-fn event_kinds(detail: &Value) -> Vec<String> {
-    detail["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// The states a heartbeat's answer asks for, by instance id.
 fn desired(res: &common::TestResponse) -> Vec<(String, String)> {
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
@@ -421,7 +412,7 @@ async fn draining_migrates_every_instance_keeping_ids_and_spread() {
     // The drained host is no longer asked to keep them.
     assert!(desired(&report(&app, drained_cred, &[], "running").await).is_empty());
     report(&app, other_cred, &on_drained, "running").await;
-    let log = event_kinds(&detail(&app, &m.buyer, &spread_a).await);
+    let log = common::event_kinds(&detail(&app, &m.buyer, &spread_a).await);
     assert!(
         log.ends_with(&["migrating".into(), "migrated".into(), "running".into()]),
         "{log:?}"
@@ -469,7 +460,7 @@ async fn drained_instances_wait_when_no_host_keeps_the_spread() {
         host_view(&app, token, &host).await["drain"],
         serde_json::json!({"moved": 0, "migrating": 0, "waiting": 1})
     );
-    let log = event_kinds(&detail(&app, &m.buyer, &id).await);
+    let log = common::event_kinds(&detail(&app, &m.buyer, &id).await);
     assert_eq!(log.last().unwrap(), "migration_waiting");
     jobs::run_once(&app.state).await.unwrap();
     assert_eq!(whereabouts(&app, &id).await.0, host);
@@ -527,7 +518,7 @@ async fn a_lost_host_fails_its_instances_and_auto_recovery_keeps_the_spread() {
         (m.d.host_id.as_str(), D, "pending")
     );
     assert_eq!(whereabouts(&app, &plain[0]).await.2, "failed");
-    let log = event_kinds(&detail(&app, &m.buyer, &recovered_id).await);
+    let log = common::event_kinds(&detail(&app, &m.buyer, &recovered_id).await);
     assert!(
         log.ends_with(&["failed".into(), "recovered".into()]),
         "{log:?}"
@@ -597,7 +588,7 @@ async fn resuming_a_host_calls_off_moves_not_yet_made() {
     assert_eq!(asked, [(ids[0].clone(), "running".to_owned())]);
     let (now_on, _, status, _) = whereabouts(&app, &ids[0]).await;
     assert_eq!((now_on, status.as_str()), (host, "running"));
-    let log = event_kinds(&detail(&app, &m.buyer, &ids[0]).await);
+    let log = common::event_kinds(&detail(&app, &m.buyer, &ids[0]).await);
     assert!(
         log.ends_with(&[
             "migrating".into(),
@@ -742,21 +733,13 @@ async fn concurrent_passes_fail_and_recover_each_instance_once() {
     keep_alive(&app, &healthy).await;
 
     // Eight passes at once, as from eight server processes.
-    let passes: Vec<_> = (0..8)
-        .map(|_| {
-            let state = app.state.clone();
-            tokio::spawn(async move { jobs::run_once(&state).await })
-        })
-        .collect();
-    for pass in passes {
-        pass.await.unwrap().unwrap();
-    }
+    app.all_jobs_at_once().await;
     let mut held = 0;
     for id in &ids {
         let (host, _, status, _) = whereabouts(&app, id).await;
         assert_ne!(host, lost);
         assert_eq!(status, "pending");
-        let log = event_kinds(&detail(&app, &m.buyer, id).await);
+        let log = common::event_kinds(&detail(&app, &m.buyer, id).await);
         assert_eq!(log.iter().filter(|k| *k == "failed").count(), 1, "{log:?}");
         assert_eq!(
             log.iter().filter(|k| *k == "recovered").count(),

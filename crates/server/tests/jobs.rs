@@ -11,54 +11,10 @@ use sparecloud_server::jobs;
 
 const HOST: (u32, u32, u32) = (8, 16, 200);
 
-struct Market {
-    seller: common::Seller,
-    offer: String,
-    buyer: String,
-    card: String,
-}
-
-/// A seller's host with a gold offer (s1.small at €3.60 an hour), and a
-/// buyer with a card.
-async fn market(app: &TestApp) -> Market {
-    let seller = app
-        .seller_with_host("s@example.com", "eu-west-1a", HOST)
-        .await;
-    let offer = app
-        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 360)])
-        .await;
-    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
-    let card = app.card(&buyer, "4242 4242 4242 4242").await;
-    Market {
-        seller,
-        offer,
-        buyer,
-        card,
-    }
-}
-
-/// Every background job, eight passes at once (as from eight processes).
-async fn all_jobs_at_once(app: &TestApp) {
-    let passes: Vec<_> = (0..8)
-        .map(|_| {
-            let state = app.state.clone();
-            tokio::spawn(async move { jobs::run_once(&state).await })
-        })
-        .collect();
-    for pass in passes {
-        pass.await.unwrap().unwrap();
-    }
-}
-
 #[tokio::test]
 async fn concurrent_billing_passes_bill_each_period_once() {
     let app = TestApp::new().await;
-    let Market {
-        seller,
-        offer,
-        buyer,
-        card,
-    } = market(&app).await;
+    let (seller, offer, buyer, card) = app.shop(HOST, 360).await;
     let order = app.buy(&buyer, &card, &offer, "s1.small", 3).await;
     assert_eq!(order.status, StatusCode::CREATED, "{}", order.text());
     let ids: Vec<String> = order.json()["instances"]
@@ -100,7 +56,7 @@ async fn a_silent_host_goes_offline_once_whoever_notices() {
         .seller_with_host("s@example.com", "eu-west-1a", HOST)
         .await;
     app.state.clock.advance(60_000);
-    all_jobs_at_once(&app).await;
+    app.all_jobs_at_once().await;
     let (outages,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM host_outages WHERE host_id = $1")
         .bind(&seller.host_id)
         .fetch_one(&app.state.db)
@@ -112,12 +68,7 @@ async fn a_silent_host_goes_offline_once_whoever_notices() {
 #[tokio::test]
 async fn an_expired_quote_gives_its_capacity_back_once() {
     let app = TestApp::new().await;
-    let Market {
-        seller,
-        offer,
-        buyer,
-        card,
-    } = market(&app).await;
+    let (seller, offer, buyer, card) = app.shop(HOST, 360).await;
     // One instance ordered (1 vCPU kept), one quote left to expire (1 vCPU
     // held): releasing the hold twice would take the kept vCPU too.
     let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await;
@@ -129,19 +80,14 @@ async fn an_expired_quote_gives_its_capacity_back_once() {
     app.state.clock.advance(11 * 60_000);
     // Keep the host online while time jumps.
     app.heartbeat(&seller.host_credential, HOST, &[]).await;
-    all_jobs_at_once(&app).await;
+    app.all_jobs_at_once().await;
     assert_eq!(app.allocated(&seller.host_id).await.0, 1, "released once");
 }
 
 #[tokio::test]
 async fn a_months_availability_and_credit_come_from_the_heartbeat_history() {
     let app = TestApp::new().await;
-    let Market {
-        seller,
-        offer,
-        buyer,
-        card,
-    } = market(&app).await;
+    let (seller, offer, buyer, card) = app.shop(HOST, 360).await;
     // At the offer's own tier, gold (99.9 %).
     let quote = app
         .post(
@@ -197,7 +143,7 @@ async fn a_months_availability_and_credit_come_from_the_heartbeat_history() {
     app.state
         .clock
         .advance(december - app.state.clock.now() + 3_600_000);
-    all_jobs_at_once(&app).await;
+    app.all_jobs_at_once().await;
     let credits: Vec<(String, i64, i64, i64)> = sqlx::query_as(
         "SELECT month, availability_bp, credit_percent, credit_cents FROM sla_month_credits WHERE instance_id = $1",
     )

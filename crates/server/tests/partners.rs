@@ -80,12 +80,7 @@ async fn embed_config_is_public_and_only_partners_origins_may_frame_the_embed() 
 async fn orders_through_an_embed_credit_the_partner_out_of_the_commission() {
     let app = TestApp::new().await;
     let key = acme(&app).await;
-    let seller = app
-        .seller_with_host("s@example.com", "eu-west-1a", HOST)
-        .await;
-    let offer = app
-        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 1000)])
-        .await;
+    let (seller, offer) = app.gold_offer(HOST, 1000).await;
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     let card = app.card(&buyer, "4242 4242 4242 4242").await;
     let quote = app.quote(&buyer, &offer, "s1.small", 1).await.json();

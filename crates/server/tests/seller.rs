@@ -146,12 +146,7 @@ async fn nobody_sees_or_changes_another_accounts_resources() {
 #[tokio::test]
 async fn draining_stops_new_placements() {
     let app = TestApp::new().await;
-    let seller = app
-        .seller_with_host("s@example.com", "eu-west-1a", HOST)
-        .await;
-    let offer = app
-        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 100)])
-        .await;
+    let (seller, offer) = app.gold_offer(HOST, 100).await;
     let res = app
         .send(
             "POST",
@@ -185,15 +180,8 @@ async fn draining_stops_new_placements() {
 #[tokio::test]
 async fn running_time_is_billed_per_second_with_the_commission_split() {
     let app = TestApp::new().await;
-    let seller = app
-        .seller_with_host("s@example.com", "eu-west-1a", HOST)
-        .await;
-    // €3.60 an hour: a cent a second.
-    let offer = app
-        .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 3600)])
-        .await;
-    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
-    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+    // €36 an hour: a cent a second.
+    let (seller, offer, buyer, card) = app.shop(HOST, 3600).await;
     let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await.json();
     let id = order["instances"][0]["id"].as_str().unwrap().to_owned();
     app.heartbeat(&seller.host_credential, HOST, &[(&id, "running")])

@@ -33,10 +33,6 @@ pub fn Marketplace() -> impl IntoView {
         .filters {
             display: grid;
             gap: var(--space-3);
-            padding: var(--space-4);
-            background: var(--color-surface);
-            border: 1px solid var(--color-border);
-            border-radius: var(--radius-lg);
         }
         .toolbar {
             display: flex;
@@ -169,7 +165,7 @@ pub fn Marketplace() -> impl IntoView {
             <h1>"Marketplace"</h1>
             <p class="lead">"Spare capacity from independent sellers, billed by the second, with a service level you choose."</p>
             <div class=format!("layout {class}")>
-                <form class=format!("filters {class}") aria-label="Filters" on:submit=|ev| ev.prevent_default()>
+                <form class=format!("card-surface filters {class}") aria-label="Filters" on:submit=|ev| ev.prevent_default()>
                     <div class="field">
                         <label for="f-zone">"Zone"</label>
                         <select id="f-zone" on:change=set_text("zone")>

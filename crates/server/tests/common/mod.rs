@@ -155,6 +155,16 @@ impl TestApp {
     }
 }
 
+/// The kinds of an instance detail's events, oldest first.
+pub fn event_kinds(detail: &Value) -> Vec<String> {
+    detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// The fields a validation problem names, in order.
 pub fn error_fields(problem: &Value) -> Vec<String> {
     problem["errors"]
@@ -285,14 +295,39 @@ impl TestApp {
     }
 
     /// Saves a card for the buyer; returns the payment method id.
+    /// A seller's `host` in eu-west-1a with a gold offer of s1.small at
+    /// `hourly_cents`, and a buyer with a card: (seller, offer id, buyer's
+    /// token, card id).
+    pub async fn shop(
+        &self,
+        host: (u32, u32, u32),
+        hourly_cents: u64,
+    ) -> (Seller, String, String, String) {
+        let (seller, offer) = self.gold_offer(host, hourly_cents).await;
+        let buyer = self.sign_up("b@example.com", &["buyer"]).await;
+        let card = self.card(&buyer, "4242 4242 4242 4242").await;
+        (seller, offer, buyer, card)
+    }
+
     /// A seller with a small host in eu-west-1a and a gold offer of
     /// s1.small at €1.20 an hour: the seller and the offer's id.
     pub async fn small_gold_offer(&self) -> (Seller, String) {
+        self.gold_offer(SMALL_HOST, 120).await
+    }
+
+    /// A seller (s@example.com) with `host` in eu-west-1a and a gold offer
+    /// of s1.small at `hourly_cents`: the seller and the offer's id.
+    pub async fn gold_offer(&self, host: (u32, u32, u32), hourly_cents: u64) -> (Seller, String) {
         let seller = self
-            .seller_with_host("s@example.com", "eu-west-1a", SMALL_HOST)
+            .seller_with_host("s@example.com", "eu-west-1a", host)
             .await;
         let offer = self
-            .offer(&seller.token, "eu-west-1a", "gold", &[("s1.small", 120)])
+            .offer(
+                &seller.token,
+                "eu-west-1a",
+                "gold",
+                &[("s1.small", hourly_cents)],
+            )
             .await;
         (seller, offer)
     }
@@ -426,6 +461,20 @@ impl TestApp {
                                "instances": instances, "agent_version": "test"}),
         )
         .await
+    }
+
+    /// Every background job, eight passes at once (as from eight server
+    /// processes).
+    pub async fn all_jobs_at_once(&self) {
+        let passes: Vec<_> = (0..8)
+            .map(|_| {
+                let state = self.state.clone();
+                tokio::spawn(async move { sparecloud_server::jobs::run_once(&state).await })
+            })
+            .collect();
+        for pass in passes {
+            pass.await.unwrap().unwrap();
+        }
     }
 
     /// A host's (allocated vCPU, RAM, disk).
