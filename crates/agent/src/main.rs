@@ -350,6 +350,7 @@ async fn run(
             instances: observed,
             agent_version: env!("CARGO_PKG_VERSION").into(),
             hypervisor: Some(driver.hypervisor()),
+            images: driver.images(),
         };
         let wait = match client.heartbeat(&host.credential, &request).await {
             Ok(response) => {

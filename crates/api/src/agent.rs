@@ -69,6 +69,10 @@ pub struct HeartbeatRequest {
     /// How the host runs its instances (older agents do not say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hypervisor: Option<Hypervisor>,
+    /// The catalog images the host can run; none said means any (a
+    /// simulation, or an older agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<String>>,
 }
 
 /// How a host runs its instances: the agent's driver and, for real

@@ -440,3 +440,56 @@ async fn the_buyer_reads_the_console_its_host_sent_and_no_one_else_writes_or_rea
     assert!(kept.len() <= 64 * 1024);
     assert!(kept.ends_with("the end\n"));
 }
+
+#[tokio::test]
+async fn a_host_that_says_which_images_it_runs_is_only_given_those() {
+    let app = TestApp::new().await;
+    let (seller, offer) = app.gold_offer(HOST, 100).await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let images = |list: serde_json::Value| {
+        let app = app.clone();
+        let credential = seller.host_credential.clone();
+        async move {
+            app.post(
+                "/api/v1/agent/heartbeat",
+                Some(&credential),
+                serde_json::json!({"capacity": {"vcpu": HOST.0, "ram_gib": HOST.1, "disk_gib": HOST.2},
+                    "instances": [], "agent_version": "test", "images": list}),
+            )
+            .await
+        }
+    };
+    let quote = |image: &'static str| {
+        let app = app.clone();
+        let (buyer, offer) = (buyer.clone(), offer.clone());
+        async move {
+            app.post(
+                "/api/v1/quotes",
+                Some(&buyer),
+                serde_json::json!({"offer_id": offer, "image_id": image, "sla_tier": "gold",
+                    "flavor_id": "s1.small", "count": 1}),
+            )
+            .await
+        }
+    };
+    // Saying nothing (a simulation, an older agent): any image.
+    assert_eq!(quote("debian-12").await.status, StatusCode::CREATED);
+
+    let res = images(serde_json::json!(["sparecloud-test"])).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let refused = quote("debian-12").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        common::error_fields(&refused.json()),
+        ["image_id"],
+        "{}",
+        refused.text()
+    );
+    assert!(refused.text().contains("cannot run Debian 12"));
+    assert_eq!(quote("sparecloud-test").await.status, StatusCode::CREATED);
+
+    // Nonsense is refused and changes nothing.
+    let bad = images(serde_json::json!(["Debian 12; rm -rf /"])).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(quote("sparecloud-test").await.status, StatusCode::CREATED);
+}

@@ -790,6 +790,7 @@ async fn a_search_pages_through_other_offers_cheapest_first_whatever_the_page_si
         for page_size in [1, 2, placement::PAGE] {
             let search = Search {
                 flavor_id: "s1.small",
+                image_id: "debian-12",
                 min_availability_bp: bronze_or_gold,
                 need,
                 count,

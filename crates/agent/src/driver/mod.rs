@@ -19,6 +19,8 @@ pub trait Driver {
     fn name(&self) -> &'static str;
     /// What the host tells the marketplace about how it runs instances.
     fn hypervisor(&self) -> Hypervisor;
+    /// The catalog images the host can run; `None` for any.
+    fn images(&self) -> Option<Vec<String>>;
     fn create(&mut self, spec: &DesiredInstance, now: UnixMillis) -> std::io::Result<()>;
     fn start(&mut self, id: &str, now: UnixMillis) -> std::io::Result<()>;
     fn stop(&mut self, id: &str, now: UnixMillis) -> std::io::Result<()>;

@@ -93,6 +93,10 @@ impl Driver for SimDriver {
         "sim"
     }
 
+    fn images(&self) -> Option<Vec<String>> {
+        None
+    }
+
     fn hypervisor(&self) -> Hypervisor {
         Hypervisor {
             driver: HypervisorDriver::Sim,

@@ -144,6 +144,7 @@ pub async fn heartbeat(
     host_id: &str,
     request: &HeartbeatRequest,
 ) -> AppResult<HeartbeatResponse> {
+    let images = host_images(request.images.as_deref())?;
     let now = state.clock.now();
     // Recording the heartbeat is one statement; most heartbeats change
     // nothing else, and then no transaction holds the write lock longer.
@@ -151,7 +152,8 @@ pub async fn heartbeat(
         sqlx::query_as(
             "UPDATE hosts SET last_heartbeat_ms = $2, agent_version = $3,
                hypervisor_driver = COALESCE($4, hypervisor_driver),
-               hypervisor_accel = CASE WHEN $4 IS NULL THEN hypervisor_accel ELSE $5 END
+               hypervisor_accel = CASE WHEN $4 IS NULL THEN hypervisor_accel ELSE $5 END,
+               images = $6
              WHERE id = $1
              RETURNING seller_id, zone, status, vcpu, ram_gib, disk_gib",
         )
@@ -160,6 +162,7 @@ pub async fn heartbeat(
         .bind(&request.agent_version)
         .bind(request.hypervisor.map(|h| h.driver.as_str()))
         .bind(request.hypervisor.and_then(|h| h.accel).map(|a| a.as_str()))
+        .bind(images)
         .fetch_one(&state.db)
         .await?;
     let capacity = request.capacity;
@@ -219,6 +222,27 @@ pub async fn heartbeat(
         heartbeat_interval_secs: state.settings.heartbeat_interval_secs,
         instances: desired,
     })
+}
+
+/// The images a host says it can run, as stored (space-separated), after
+/// checking each is an image id and there are not absurdly many.
+fn host_images(images: Option<&[String]>) -> AppResult<Option<String>> {
+    let Some(images) = images else {
+        return Ok(None);
+    };
+    let is_id = |id: &String| {
+        (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+    };
+    if images.len() > 200 || !images.iter().all(is_id) {
+        return Err(AppError::validation(vec![field(
+            "images",
+            "Send at most 200 image ids (lowercase letters, digits, '-', '.', '_').",
+        )]));
+    }
+    Ok(Some(images.join(" ")))
 }
 
 async fn desired_instances(

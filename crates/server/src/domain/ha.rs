@@ -46,6 +46,7 @@ struct Movable {
     zone: String,
     order_id: String,
     flavor_id: String,
+    image_id: String,
     tier_bp: i64,
     hourly_cents: i64,
     placement: String,
@@ -64,7 +65,7 @@ impl Movable {
 
 async fn movable(conn: &mut Conn, id: &str) -> Result<Option<Movable>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT i.host_id, i.seller_id, i.zone, i.order_id, i.flavor_id, t.availability_bp AS tier_bp, i.hourly_cents,
+        "SELECT i.host_id, i.seller_id, i.zone, i.order_id, i.flavor_id, i.image_id, t.availability_bp AS tier_bp, i.hourly_cents,
                 i.placement, i.status, i.vcpu, i.ram_gib, i.disk_gib, i.move_to_host_id
          FROM instances i JOIN sla_tiers t ON t.id = i.sla_tier WHERE i.id = $1",
     )
@@ -103,6 +104,7 @@ async fn new_home(
     let placement = Placement::parse(&instance.placement).unwrap_or_default();
     let search = placement::Search {
         flavor_id: &instance.flavor_id,
+        image_id: &instance.image_id,
         min_availability_bp: instance.tier_bp,
         need: instance.size(),
         count: 1,

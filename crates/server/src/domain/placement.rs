@@ -40,6 +40,8 @@ pub enum First<'a> {
 /// (also from `apart_from`, the order's instances elsewhere).
 pub struct Search<'a> {
     pub flavor_id: &'a str,
+    /// Only hosts that can run this image (or say nothing of their images).
+    pub image_id: &'a str,
     pub min_availability_bp: i64,
     pub need: Capacity,
     pub count: usize,
@@ -176,6 +178,10 @@ async fn query(
         let p = next(&mut binds, Bind::Text(host.to_owned()));
         room.push_str(&format!(" AND h.id <> {p}"));
     }
+    let image = next(&mut binds, Bind::Text(image_pattern(search.image_id)));
+    room.push_str(&format!(
+        " AND (h.images IS NULL OR (' ' || h.images || ' ') LIKE {image})"
+    ));
     // The offers: the first scope's (found by their key), or a page of the
     // others' walked along the flavor's price index (the CROSS JOIN keeps
     // SQLite from starting anywhere else). Only offers with a host that has
@@ -252,6 +258,12 @@ async fn query(
             },
         )
         .collect())
+}
+
+/// What `hosts.images` (space-separated ids) is matched against for
+/// `image_id`: the id between spaces.
+pub fn image_pattern(image_id: &str) -> String {
+    format!("% {image_id} %")
 }
 
 /// Orders candidates by `key` (smallest first, host id last so the order

@@ -55,12 +55,20 @@ async fn check(state: &AppState, request: &QuoteRequest) -> AppResult<Priced> {
     let (offer_bp,) = offer.ok_or_else(|| AppError::not_found("offer"))?;
 
     let mut errors = Vec::new();
-    let image: Option<(i64,)> = sqlx::query_as("SELECT min_disk_gib FROM images WHERE id = $1")
-        .bind(&request.image_id)
-        .fetch_optional(&state.db)
-        .await?;
-    if image.is_none() {
-        errors.push(field("image_id", "Choose an image from the catalog."));
+    let image: Option<(i64, String)> =
+        sqlx::query_as("SELECT min_disk_gib, name FROM images WHERE id = $1")
+            .bind(&request.image_id)
+            .fetch_optional(&state.db)
+            .await?;
+    match &image {
+        None => errors.push(field("image_id", "Choose an image from the catalog.")),
+        Some((_, name)) if !offer_runs_image(state, request).await? => errors.push(field(
+            "image_id",
+            format!(
+                "This seller's hosts cannot run {name}: choose another image or another offer."
+            ),
+        )),
+        Some(_) => {}
     }
     let tier: Option<(i64,)> =
         sqlx::query_as("SELECT availability_bp FROM sla_tiers WHERE id = $1")
@@ -85,7 +93,7 @@ async fn check(state: &AppState, request: &QuoteRequest) -> AppResult<Priced> {
     .await?;
     match (&flavor, &image) {
         (None, _) => errors.push(field("flavor_id", "This offer does not sell that size.")),
-        (Some((_, _, disk, _)), Some((min_disk,))) if disk < min_disk => errors.push(field(
+        (Some((_, _, disk, _)), Some((min_disk, _))) if disk < min_disk => errors.push(field(
             "flavor_id",
             format!("This image needs at least {min_disk} GiB of disk: choose a bigger size."),
         )),
@@ -109,6 +117,21 @@ async fn check(state: &AppState, request: &QuoteRequest) -> AppResult<Priced> {
     })
 }
 
+/// Whether the offer has a host that can run the image (hosts that say
+/// nothing of their images run any).
+async fn offer_runs_image(state: &AppState, request: &QuoteRequest) -> AppResult<bool> {
+    let (hosts, running): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN h.images IS NULL OR (' ' || h.images || ' ') LIKE $2
+                                          THEN 1 ELSE 0 END), 0) AS BIGINT)
+         FROM offers o JOIN hosts h ON h.seller_id = o.seller_id AND h.zone = o.zone WHERE o.id = $1",
+    )
+    .bind(&request.offer_id)
+    .bind(placement::image_pattern(&request.image_id))
+    .fetch_one(&state.db)
+    .await?;
+    Ok(hosts == 0 || running > 0)
+}
+
 /// Finds a host for every instance and allocates them: the chosen offer's
 /// hosts first; a spread that needs more goes on to other offers of the
 /// tier or better, cheapest first. A 409 when that cannot be done.
@@ -119,6 +142,7 @@ async fn hold_capacity(
 ) -> AppResult<Vec<Candidate>> {
     let search = placement::Search {
         flavor_id: &request.flavor_id,
+        image_id: &request.image_id,
         min_availability_bp: priced.tier_bp,
         need: priced.need,
         count: request.count as usize,

@@ -592,6 +592,18 @@ impl Driver for QemuDriver {
         "qemu"
     }
 
+    fn images(&self) -> Option<Vec<String>> {
+        let mut ids: Vec<String> = std::fs::read_dir(&self.config.images_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| entry.path().join("disk.qcow2").is_file())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+        ids.sort();
+        Some(ids)
+    }
+
     fn hypervisor(&self) -> Hypervisor {
         Hypervisor {
             driver: HypervisorDriver::Qemu,
