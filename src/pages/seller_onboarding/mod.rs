@@ -3,18 +3,18 @@
 //! tokens, hosts) is read back, so a reload or a sign-in loses nothing.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use sparecloud_api::accounts::Role;
 
-use crate::api;
 use crate::components::steps::StepIndicator;
 use crate::session::use_session;
 
+mod account_step;
 mod connect_step;
 mod pricing_step;
 mod profile_steps;
 
+use account_step::AccountStep;
 use connect_step::ConnectStep;
 use pricing_step::PricingStep;
 use profile_steps::ProfileSteps;
@@ -87,28 +87,6 @@ pub fn SellerOnboarding() -> impl IntoView {
                 }}
             </div>
         </div>
-    }
-}
-
-#[component]
-fn AccountStep(go: Callback<usize>) -> impl IntoView {
-    let session = use_session();
-    let next = api::encode("/sell/start?step=2");
-    view! {
-        <Show
-            when=move || session.signed_in()
-            fallback=move || view! {
-                <p>"Create a seller account, or sign in to the one you have."</p>
-                <p class="actions-row">
-                    <A href=format!("/sign-up?role=seller&next={next}") attr:class="button">"Create a seller account"</A>
-                    " "
-                    <A href=format!("/sign-in?next={next}")>"Sign in"</A>
-                </p>
-            }
-        >
-            <p>"This account can only buy. Sellers have their own accounts: sign out and create a seller account."</p>
-            <button class="button button-secondary" type="button" on:click=move |_| go.run(1)>"Check again"</button>
-        </Show>
     }
 }
 

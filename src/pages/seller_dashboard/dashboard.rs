@@ -1,0 +1,135 @@
+//! The dashboard's sections: hosts, offers, install tokens and earnings,
+//! each loaded on its own and reloaded by its actions.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use sparecloud_api::Problem;
+use sparecloud_api::seller::UpdateOfferRequest;
+
+use super::dash_class;
+use super::hosts::HostTable;
+use super::offers::OfferRow;
+use super::tokens::TokenTable;
+use crate::api;
+use crate::components::earnings_chart::EarningsChart;
+use crate::components::error_view::ErrorView;
+use crate::components::polling::use_ticker;
+use crate::format;
+use crate::session::use_session;
+
+#[component]
+pub(super) fn Dashboard() -> impl IntoView {
+    let class = dash_class();
+    let session = use_session();
+    let tick = use_ticker(Duration::from_secs(5));
+    let token = move || session.token().unwrap_or_default();
+    // The actions live here, so that each list reloads by reading its
+    // action's version (and the host list's 5-second reload keeps errors).
+    let drain = Action::new_local(move |(id, on): &(String, bool)| {
+        let (id, on) = (id.clone(), *on);
+        let token = token();
+        async move { api::set_draining(&token, &id, on).await }
+    });
+    let update = Action::new_local(move |(id, request): &(String, UpdateOfferRequest)| {
+        let (id, request) = (id.clone(), request.clone());
+        let token = token();
+        async move {
+            let updated = api::update_offer(&token, &id, &request).await;
+            (id, updated)
+        }
+    });
+    let revoke = Action::new_local(move |id: &String| {
+        let id = id.clone();
+        let token = token();
+        async move { api::revoke_install_token(&token, &id).await }
+    });
+    let hosts = LocalResource::new(move || {
+        tick.track();
+        drain.version().get();
+        let token = token();
+        async move { api::hosts(&token).await }
+    });
+    let offers = LocalResource::new(move || {
+        update.version().get();
+        let token = token();
+        async move { api::seller_offers(&token).await }
+    });
+    let tokens = LocalResource::new(move || {
+        tick.track();
+        revoke.version().get();
+        let token = token();
+        async move { api::install_tokens(&token).await }
+    });
+    let earnings = LocalResource::new(move || {
+        let token = token();
+        async move { api::earnings(&token).await }
+    });
+    // Outside the table: the host list reloads every few seconds, and an
+    // open "drain?" question must survive that.
+    let confirming_drain = RwSignal::new(None::<String>);
+    view! {
+        <p class="actions-row"><A href="/sell/start?step=4" attr:class="button">"Connect a host"</A></p>
+        <section class=class aria-labelledby="hosts-heading">
+            <h2 id="hosts-heading">"Hosts"</h2>
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading hosts…"</p> }>
+                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+                    {move || Suspend::new(async move {
+                        let list = hosts.await?;
+                        Ok::<_, Problem>(view! { <HostTable hosts=list confirming=confirming_drain drain=drain /> })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+        <section class=class aria-labelledby="offers-heading">
+            <h2 id="offers-heading">"Offers"</h2>
+            <Transition fallback=|| view! { <p aria-busy="true">"Loading offers…"</p> }>
+                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+                    {move || Suspend::new(async move {
+                        let list = offers.await?;
+                        Ok::<_, Problem>(if list.is_empty() {
+                            view! { <p>"No offers yet. "<A href="/sell/start?step=5">"Set your prices"</A></p> }.into_any()
+                        } else {
+                            view! {
+                                <For each=move || list.clone() key=|o| (o.id.clone(), o.updated_at.clone()) let:offer>
+                                    <OfferRow offer=offer update=update />
+                                </For>
+                            }.into_any()
+                        })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+        <section class=class aria-labelledby="tokens-heading">
+            <h2 id="tokens-heading">"Install tokens"</h2>
+            <Transition fallback=|| ()>
+                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+                    {move || Suspend::new(async move {
+                        let list = tokens.await?;
+                        Ok::<_, Problem>(view! { <TokenTable tokens=list revoke=revoke /> })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+        <section class=class aria-labelledby="earnings-heading">
+            <h2 id="earnings-heading">"Earnings"</h2>
+            <Transition fallback=|| ()>
+                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
+                    {move || Suspend::new(async move {
+                        let e = earnings.await?;
+                        Ok::<_, Problem>(view! {
+                            <div class=format!("totals {class}")>
+                                <p>"Gross"<strong class=class>{format::eur(e.gross_cents)}</strong></p>
+                                <p>"Commission"<strong class=class>{format::eur(e.commission_cents)}</strong></p>
+                                <p>"Service credits"<strong class=class>{format::eur(e.sla_credits_cents)}</strong></p>
+                                <p>"Net"<strong class=class>{format::eur(e.net_cents)}</strong></p>
+                            </div>
+                            <EarningsChart days=e.days />
+                        })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+    }
+}
