@@ -12,9 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-target/images/sparecloud-test}
-if [ -f "$out/SHA256SUMS" ] && [ "$out/SHA256SUMS" -nt "$0" ]; then
-  exit 0
-fi
+fresh() { [ -f "$out/SHA256SUMS" ] && [ "$out/SHA256SUMS" -nt "$0" ]; }
+fresh && exit 0
+# One build at a time (tests may ask at once); a waiting one finds it built.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
+fresh && exit 0
 for tool in apt-get dpkg mke2fs qemu-img; do
   command -v "$tool" >/dev/null || { echo "build-test-image: $tool is missing" >&2; exit 1; }
 done
@@ -22,6 +26,9 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 debs="$work/debs" root="$work/root" initrd="$work/initrd"
+# Built aside and moved into place whole: a reader never sees half an image.
+final=$out
+out="$work/out"
 mkdir -p "$debs" "$root" "$initrd" "$out"
 
 # The packages, extracted (no installation on this machine).
@@ -30,7 +37,11 @@ if [ -z "$kernel_pkg" ]; then
   apt-get update -qq
   kernel_pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
 fi
-(cd "$debs" && apt-get download -qq "$kernel_pkg" busybox-static dropbear-bin libtomcrypt1 libtommath1 2>/dev/null)
+download() {
+  (cd "$debs" && apt-get download -qq "$kernel_pkg" busybox-static dropbear-bin libtomcrypt1 libtommath1 2>/dev/null)
+}
+# Stale package lists name versions the mirror no longer has: refresh once.
+download || { apt-get update -qq && download; }
 for deb in "$debs"/*.deb; do dpkg -x "$deb" "$root"; done
 kver=${kernel_pkg#linux-image-}
 bb="$root/bin/busybox"
@@ -122,4 +133,8 @@ mke2fs -q -t ext4 -L sparecloud -d "$work/disk" "$work/disk.raw" 64M
 qemu-img convert -f raw -O qcow2 "$work/disk.raw" "$out/disk.qcow2"
 
 (cd "$out" && sha256sum vmlinuz initrd.img disk.qcow2 > SHA256SUMS)
-echo "build-test-image: $out ($kernel_pkg)"
+rm -rf "$final.old"
+[ -e "$final" ] && mv "$final" "$final.old"
+mv "$out" "$final"
+rm -rf "$final.old"
+echo "build-test-image: $final ($kernel_pkg)"
