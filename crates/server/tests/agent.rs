@@ -327,11 +327,10 @@ async fn heartbeats_say_how_the_host_runs_instances_and_the_seller_sees_it() {
         let app = app.clone();
         let credential = seller.host_credential.clone();
         async move {
-            app.post(
-                "/api/v1/agent/heartbeat",
-                Some(&credential),
-                serde_json::json!({"capacity": {"vcpu": HOST.0, "ram_gib": HOST.1, "disk_gib": HOST.2},
-                                   "instances": [], "agent_version": "test", "hypervisor": hypervisor}),
+            app.heartbeat_with(
+                &credential,
+                HOST,
+                serde_json::json!({"hypervisor": hypervisor}),
             )
             .await
         }
@@ -390,12 +389,12 @@ async fn the_buyer_reads_the_console_its_host_sent_and_no_one_else_writes_or_rea
         let app = app.clone();
         let id = id.to_owned();
         async move {
-            app.post(
-                "/api/v1/agent/heartbeat",
-                Some(&credential),
-                serde_json::json!({"capacity": {"vcpu": HOST.0, "ram_gib": HOST.1, "disk_gib": HOST.2},
-                    "instances": [{"id": id, "state": "provisioning", "console": output}],
-                    "agent_version": "test"}),
+            let instances =
+                serde_json::json!([{"id": id, "state": "provisioning", "console": output}]);
+            app.heartbeat_with(
+                &credential,
+                HOST,
+                serde_json::json!({"instances": instances}),
             )
             .await
         }
@@ -450,13 +449,8 @@ async fn a_host_that_says_which_images_it_runs_is_only_given_those() {
         let app = app.clone();
         let credential = seller.host_credential.clone();
         async move {
-            app.post(
-                "/api/v1/agent/heartbeat",
-                Some(&credential),
-                serde_json::json!({"capacity": {"vcpu": HOST.0, "ram_gib": HOST.1, "disk_gib": HOST.2},
-                    "instances": [], "agent_version": "test", "images": list}),
-            )
-            .await
+            app.heartbeat_with(&credential, HOST, serde_json::json!({"images": list}))
+                .await
         }
     };
     let quote = |image: &'static str| {

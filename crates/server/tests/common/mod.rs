@@ -454,13 +454,30 @@ impl TestApp {
             .iter()
             .map(|(id, state)| serde_json::json!({"id": id, "state": state, "address": "198.51.100.7"}))
             .collect();
-        self.post(
-            "/api/v1/agent/heartbeat",
-            Some(credential),
-            serde_json::json!({"capacity": {"vcpu": capacity.0, "ram_gib": capacity.1, "disk_gib": capacity.2},
-                               "instances": instances, "agent_version": "test"}),
+        self.heartbeat_with(
+            credential,
+            capacity,
+            serde_json::json!({"instances": instances}),
         )
         .await
+    }
+
+    /// A heartbeat with no instances, and `fields` (an object) added to or
+    /// replacing those of the body.
+    pub async fn heartbeat_with(
+        &self,
+        credential: &str,
+        capacity: (u32, u32, u32),
+        fields: Value,
+    ) -> TestResponse {
+        let mut body = serde_json::json!({
+            "capacity": {"vcpu": capacity.0, "ram_gib": capacity.1, "disk_gib": capacity.2},
+            "instances": [], "agent_version": "test"});
+        for (name, value) in fields.as_object().expect("an object of fields") {
+            body[name] = value.clone();
+        }
+        self.post("/api/v1/agent/heartbeat", Some(credential), body)
+            .await
     }
 
     /// Every background job, eight passes at once (as from eight server
