@@ -179,9 +179,7 @@ async fn query(
         room.push_str(&format!(" AND h.id <> {p}"));
     }
     let image = next(&mut binds, Bind::Text(image_pattern(search.image_id)));
-    room.push_str(&format!(
-        " AND (h.images IS NULL OR (' ' || h.images || ' ') LIKE {image})"
-    ));
+    room.push_str(&format!(" AND {}", runs_image(&image)));
     // The offers: the first scope's (found by their key), or a page of the
     // others' walked along the flavor's price index (the CROSS JOIN keeps
     // SQLite from starting anywhere else). Only offers with a host that has
@@ -264,6 +262,13 @@ async fn query(
 /// `image_id`: the id between spaces.
 pub fn image_pattern(image_id: &str) -> String {
     format!("% {image_id} %")
+}
+
+/// The SQL condition that host `h` can run the image whose
+/// `image_pattern` is bound at `placeholder` (a host that says nothing of
+/// its images runs any).
+pub fn runs_image(placeholder: &str) -> String {
+    format!("(h.images IS NULL OR (' ' || h.images || ' ') LIKE {placeholder})")
 }
 
 /// Orders candidates by `key` (smallest first, host id last so the order

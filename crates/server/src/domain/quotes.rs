@@ -120,15 +120,16 @@ async fn check(state: &AppState, request: &QuoteRequest) -> AppResult<Priced> {
 /// Whether the offer has a host that can run the image (hosts that say
 /// nothing of their images run any).
 async fn offer_runs_image(state: &AppState, request: &QuoteRequest) -> AppResult<bool> {
-    let (hosts, running): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN h.images IS NULL OR (' ' || h.images || ' ') LIKE $2
-                                          THEN 1 ELSE 0 END), 0) AS BIGINT)
+    let sql = format!(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS BIGINT)
          FROM offers o JOIN hosts h ON h.seller_id = o.seller_id AND h.zone = o.zone WHERE o.id = $1",
-    )
-    .bind(&request.offer_id)
-    .bind(placement::image_pattern(&request.image_id))
-    .fetch_one(&state.db)
-    .await?;
+        placement::runs_image("$2")
+    );
+    let (hosts, running): (i64, i64) = sqlx::query_as(&sql)
+        .bind(&request.offer_id)
+        .bind(placement::image_pattern(&request.image_id))
+        .fetch_one(&state.db)
+        .await?;
     Ok(hosts == 0 || running > 0)
 }
 
