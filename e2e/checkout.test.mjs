@@ -115,7 +115,7 @@ test('a full purchase, signing in mid-way, ends with the instance running on the
     await cards.first().waitFor();
     assert.equal(await cards.count(), 1, 'a double click made one instance');
     await cards.first().getByText('running', { exact: true }).waitFor();
-    await cards.first().getByText(/^ssh root@/).waitFor();
+    await cards.first().getByText(/^ssh debian@/).waitFor();
     await cards.first().getByRole('button', { name: /Copy the SSH command/ }).waitFor();
 
     // Stop and start follow what the agent reports; terminate asks first.

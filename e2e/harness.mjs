@@ -115,7 +115,8 @@ export async function startServer({ args = [], env = {} } = {}) {
  * The server with `make run`'s demo data (three sellers, their hosts and
  * offers, the demo buyer) and an agent for every demo host, as separate
  * processes: simulated, but with `qemuHost` the lab host runs real virtual
- * machines of the test image under QEMU (SSH forwarded on loopback).
+ * machines of the test image under QEMU (SSH forwarded on loopback), which
+ * it fetches from the server into its own image cache.
  * Returns the server's handle; `stop()` stops all, the lab's QEMUs by pid.
  */
 export async function startDemoMarket({ qemuHost = false } = {}) {
@@ -123,7 +124,10 @@ export async function startDemoMarket({ qemuHost = false } = {}) {
     // The agents' credentials name the API they talk to: this server.
     args: ({ dir, baseURL }) => [
       '--demo', '--demo-agents-dir', join(dir, 'agents'), '--public-url', baseURL,
-      ...(qemuHost ? ['--demo-qemu-host'] : []),
+      // The lab host fetches the test image from this server, by checksum.
+      ...(qemuHost
+        ? ['--demo-qemu-host', '--publish-image', `sparecloud-test=${join(ROOT, 'target', 'images', 'sparecloud-test', 'disk.qcow2')}`]
+        : []),
     ],
   });
   const agentBin = resolve(ROOT, process.env.SPARECLOUD_AGENT_BIN ?? 'target/debug/sparecloud-agent');
@@ -133,7 +137,7 @@ export async function startDemoMarket({ qemuHost = false } = {}) {
     const dir = join(agentsDir, host);
     const qemu = existsSync(join(dir, 'driver')) && readFileSync(join(dir, 'driver'), 'utf8').trim() === 'qemu';
     const args = qemu
-      ? ['run', '--driver', 'qemu', '--images-dir', join(ROOT, 'target', 'images'), '--ssh-host', '127.0.0.1',
+      ? ['run', '--driver', 'qemu', '--ssh-host', '127.0.0.1',
          '--ssh-bind', '127.0.0.1', '--ssh-ports', `${sshPort}-${sshPort + 20}`]
       : ['run', '--sim-boot-secs', '1'];
     return spawn(agentBin, args, {

@@ -19,7 +19,7 @@ mkdir -p "$(dirname "$out")"
 exec 9>"$out.lock"
 flock 9
 fresh && exit 0
-for tool in apt-get dpkg mke2fs qemu-img; do
+for tool in apt-get dpkg mke2fs qemu-img mkfs.fat mcopy syslinux sfdisk; do
   command -v "$tool" >/dev/null || { echo "build-test-image: $tool is missing" >&2; exit 1; }
 done
 
@@ -95,7 +95,7 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 done
 sleep 1
 # The buyer's disk, mounted as root's home: it keeps the buyer's files.
-mount -t ext4 /dev/vda /root || echo "sparecloud: no disk"
+mount -t ext4 /dev/vda2 /root || echo "sparecloud: no disk"
 mkdir -p /root/.ssh && chmod 700 /root/.ssh
 # The cloud-init NoCloud seed: hostname and SSH keys.
 for dev in /dev/vdb /dev/sr0; do
@@ -123,16 +123,36 @@ echo "sparecloud: ready, hostname $(hostname)"
 while true; do sleep 3600; done
 EOF
 chmod +x "$initrd/init"
-(cd "$initrd" && find . | "$bb" cpio -o -H newc 2>/dev/null | gzip -9) > "$out/initrd.img"
-cp "$root/boot/vmlinuz-$kver" "$out/vmlinuz"
+(cd "$initrd" && find . | "$bb" cpio -o -H newc 2>/dev/null | gzip -9) > "$work/initrd.img"
 
-# The disk: 64 MiB of ext4, as qcow2.
-mkdir -p "$work/disk"
-echo "This is the Sparecloud test image's disk: your files here survive a stop and a start." > "$work/disk/README"
-mke2fs -q -t ext4 -L sparecloud -d "$work/disk" "$work/disk.raw" 64M
-qemu-img convert -f raw -O qcow2 "$work/disk.raw" "$out/disk.qcow2"
+# The boot partition: FAT with syslinux, the kernel and the initramfs, all
+# built in files (nothing is mounted).
+printf '%s\n' 'DEFAULT sparecloud' 'PROMPT 0' 'TIMEOUT 0' 'LABEL sparecloud' \
+  '  LINUX /vmlinuz' '  INITRD /initrd.img' '  APPEND console=ttyS0 quiet' > "$work/syslinux.cfg"
+boot_mib=40 data_mib=64
+mkfs.fat -C -n SCBOOT "$work/boot.fat" $((boot_mib * 1024)) >/dev/null
+mcopy -i "$work/boot.fat" "$root/boot/vmlinuz-$kver" ::vmlinuz
+mcopy -i "$work/boot.fat" "$work/initrd.img" ::initrd.img
+mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::syslinux.cfg
+syslinux --install "$work/boot.fat"
 
-(cd "$out" && sha256sum vmlinuz initrd.img disk.qcow2 > SHA256SUMS)
+# The buyer's partition: 64 MiB of ext4, mounted as /root.
+mkdir -p "$work/data"
+echo "This is the Sparecloud test image's disk: your files here survive a stop and a start." > "$work/data/README"
+mke2fs -q -t ext4 -L sparecloud -d "$work/data" "$work/data.ext4" "${data_mib}M"
+
+# The disk: an MBR with syslinux's boot code and the two partitions, as
+# qcow2; it boots by itself, as a cloud image does.
+disk="$work/disk.raw"
+truncate -s $((1 + boot_mib + data_mib + 1))M "$disk"
+printf 'label: dos\nstart=1MiB, size=%sMiB, type=6, bootable\nstart=%sMiB, size=%sMiB, type=83\n' \
+  "$boot_mib" $((1 + boot_mib)) "$data_mib" | sfdisk -q "$disk"
+dd if=/usr/lib/syslinux/mbr/mbr.bin of="$disk" bs=440 count=1 conv=notrunc status=none
+dd if="$work/boot.fat" of="$disk" bs=1M seek=1 conv=notrunc status=none
+dd if="$work/data.ext4" of="$disk" bs=1M seek=$((1 + boot_mib)) conv=notrunc status=none
+qemu-img convert -f raw -O qcow2 "$disk" "$out/disk.qcow2"
+
+(cd "$out" && sha256sum disk.qcow2 > SHA256SUMS)
 rm -rf "$final.old"
 [ -e "$final" ] && mv "$final" "$final.old"
 mv "$out" "$final"

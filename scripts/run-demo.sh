@@ -25,7 +25,9 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-./target/release/sparecloud-server --bind "$bind" --demo --demo-qemu-host --demo-agents-dir "$data/demo-agents" &
+# The lab host fetches the test image from the server, checked by its SHA-256.
+./target/release/sparecloud-server --bind "$bind" --demo --demo-qemu-host --demo-agents-dir "$data/demo-agents" \
+  --publish-image "sparecloud-test=target/images/sparecloud-test/disk.qcow2" &
 pids+=($!)
 for _ in $(seq 1 100); do
   curl -fsS "http://$bind/api/v1/health" >/dev/null 2>&1 && break
@@ -41,7 +43,7 @@ for host in "$data"/demo-agents/*/; do
   if [ "$(cat "$host/driver" 2>/dev/null)" = qemu ]; then
     # This machine: real virtual machines, SSH forwarded on loopback.
     SPARECLOUD_AGENT_STATE_DIR="$host" ./target/release/sparecloud-agent run --driver qemu \
-      --images-dir target/images --ssh-host 127.0.0.1 --ssh-bind 127.0.0.1 --ssh-ports 22000-22099 &
+      --ssh-host 127.0.0.1 --ssh-bind 127.0.0.1 --ssh-ports 22000-22099 &
   else
     SPARECLOUD_AGENT_STATE_DIR="$host" ./target/release/sparecloud-agent run &
   fi

@@ -18,14 +18,14 @@ use crate::components::status_badge::StatusBadge;
 use crate::format;
 use crate::session::use_session;
 
-/// The SSH command for an instance with an address: `host` (port 22) or
-/// `host:port` (a port the seller's host forwards to the instance).
-pub fn ssh_command(address: &str) -> String {
+/// The SSH command for `user` at an instance's address: `host` (port 22)
+/// or `host:port` (a port the seller's host forwards to the instance).
+pub fn ssh_command(user: &str, address: &str) -> String {
     match address.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') && port.parse::<u16>().is_ok() => {
-            format!("ssh -p {port} root@{host}")
+            format!("ssh -p {port} {user}@{host}")
         }
-        _ => format!("ssh root@{address}"),
+        _ => format!("ssh {user}@{address}"),
     }
 }
 
@@ -176,7 +176,10 @@ fn InstanceCard(
     let name = instance.name.clone();
     let title = name.clone();
     let detail_href = format!("/instances/{}", api::encode(&instance.id));
-    let ssh = instance.address.as_deref().map(ssh_command);
+    let ssh = instance
+        .address
+        .as_deref()
+        .map(|address| ssh_command(&instance.ssh_user, address));
     let pending = Signal::derive(move || {
         act.input()
             .with(|acting| matches!(acting, Some((for_id, _)) if id.with_value(|id| id == for_id)))
@@ -243,10 +246,13 @@ fn InstanceCard(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_ssh_command_logs_in_as_root() {
-        assert_eq!(super::ssh_command("198.51.100.7"), "ssh root@198.51.100.7");
+    fn the_ssh_command_logs_in_as_the_image_s_user() {
         assert_eq!(
-            super::ssh_command("seller.example:22017"),
+            super::ssh_command("debian", "198.51.100.7"),
+            "ssh debian@198.51.100.7"
+        );
+        assert_eq!(
+            super::ssh_command("root", "seller.example:22017"),
             "ssh -p 22017 root@seller.example"
         );
     }

@@ -75,8 +75,8 @@ struct DriverArgs {
     /// `qemu` runs real virtual machines; `sim` simulates them (demos).
     #[arg(long, env = "SPARECLOUD_AGENT_DRIVER", value_enum, default_value_t = DriverKind::Sim)]
     driver: DriverKind,
-    /// Where the VM images are (`<image>/disk.qcow2`, optionally with
-    /// `vmlinuz` and `initrd.img`); defaults to `images/` in the state dir.
+    /// The image cache (each catalog image fetched once, by checksum);
+    /// defaults to `images/` in the state dir.
     #[arg(long, env = "SPARECLOUD_AGENT_IMAGES_DIR")]
     images_dir: Option<PathBuf>,
     /// The ports buyers' SSH connections are forwarded from, FIRST-LAST.
@@ -131,6 +131,7 @@ impl DriverArgs {
     fn open(
         &self,
         state_dir: &std::path::Path,
+        api: &str,
         sim_boot_ms: UnixMillis,
     ) -> Result<Box<dyn Driver>, AgentError> {
         let state_error =
@@ -140,7 +141,7 @@ impl DriverArgs {
                 Box::new(SimDriver::load(state_dir, sim_boot_ms).map_err(state_error)?)
             }
             DriverKind::Qemu => {
-                let config = self.qemu_config(state_dir);
+                let config = self.qemu_config(state_dir, Some(api));
                 let missing = preflight(&config);
                 if !missing.is_empty() {
                     return Err(AgentError::NotReady(missing));
@@ -150,7 +151,7 @@ impl DriverArgs {
         })
     }
 
-    fn qemu_config(&self, state_dir: &std::path::Path) -> QemuConfig {
+    fn qemu_config(&self, state_dir: &std::path::Path, api: Option<&str>) -> QemuConfig {
         let images_dir = self
             .images_dir
             .clone()
@@ -159,6 +160,7 @@ impl DriverArgs {
             qemu: "qemu-system-x86_64".into(),
             qemu_img: "qemu-img".into(),
             images_dir: images_dir.clone(),
+            api_base: api.map(str::to_owned),
             vms_dir: state_dir.join("vms"),
             accel: match self.accel {
                 AccelArg::Kvm => Accel::Kvm,
@@ -327,7 +329,7 @@ async fn run(
         host.declared_disk_gib,
         &state.path,
     )?;
-    let mut driver = driver_args.open(&state.path, sim_boot_secs * 1000)?;
+    let mut driver = driver_args.open(&state.path, &host.api, sim_boot_secs * 1000)?;
     if driver.name() == "sim" {
         tracing::info!(
             host_id = %host.host_id, api = %host.api, driver = driver.name(),
@@ -360,8 +362,14 @@ async fn run(
                 backoff = Duration::from_secs(1);
                 let interval =
                     Duration::from_secs(u64::from(response.heartbeat_interval_secs.max(1)));
-                let changes = reconcile(driver.as_mut(), &response.instances, now_ms())
+                let images_before = driver.images();
+                driver.catalog(&response.images);
+                let mut changes = reconcile(driver.as_mut(), &response.instances, now_ms())
                     .map_err(|e| AgentError::State(state.path.clone(), e.to_string()))?;
+                // Images it can run now: say so at once, buyers wait on it.
+                if driver.images() != images_before {
+                    changes += 1;
+                }
                 status = Status {
                     last_heartbeat_unix: Some(now_ms() / 1000),
                     last_error: None,

@@ -16,7 +16,9 @@ use sparecloud_agent::driver::qemu::command::Accel;
 use sparecloud_agent::driver::qemu::{
     QemuConfig, QemuDriver, choose_accel, console_tail, probe_boot,
 };
-use sparecloud_api::agent::{DesiredInstance, DesiredState, ObservedState};
+use sparecloud_api::agent::{
+    DesiredInstance, DesiredState, ImageFormat, ImageSource, ObservedState,
+};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -29,18 +31,33 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-/// The test image, built (or taken from the cache) by the project's script.
-fn test_image(images: &Path) {
+/// The test image, built (or taken from the cache) by the project's
+/// script, as the catalog's source for it.
+fn test_image() -> ImageSource {
     let cache = workspace().join("target/images/sparecloud-test");
     let status = Command::new(workspace().join("scripts/build-test-image.sh"))
         .arg(&cache)
         .status()
         .expect("run scripts/build-test-image.sh");
     assert!(status.success(), "the test image could not be built");
-    let dir = images.join("sparecloud-test");
-    std::fs::create_dir_all(&dir).unwrap();
-    for file in ["vmlinuz", "initrd.img", "disk.qcow2"] {
-        std::fs::copy(cache.join(file), dir.join(file)).unwrap();
+    let sums = std::fs::read_to_string(cache.join("SHA256SUMS")).unwrap();
+    let sha256 = sums
+        .lines()
+        .find(|line| line.ends_with("disk.qcow2"))
+        .and_then(|line| line.split_whitespace().next())
+        .expect("the disk's checksum")
+        .to_owned();
+    ImageSource {
+        image_id: "sparecloud-test".into(),
+        url: format!(
+            "file://{}",
+            std::fs::canonicalize(cache.join("disk.qcow2"))
+                .unwrap()
+                .display()
+        ),
+        sha256,
+        format: ImageFormat::Qcow2,
+        login_user: "root".into(),
     }
 }
 
@@ -142,7 +159,7 @@ fn guest_processes(id: &str) -> usize {
 #[test]
 fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_removed() {
     let dir = tempfile::tempdir().unwrap();
-    test_image(&dir.path().join("images"));
+    let image = test_image();
     let vms_dir = dir.path().join("vms");
     let _machines = Machines { vms_dir: &vms_dir };
     let key = dir.path().join("buyer_key");
@@ -156,6 +173,8 @@ fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_
     let public_key = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     let ports = free_ports();
     let mut qemu = driver(dir.path(), ports.clone());
+    qemu.catalog(std::slice::from_ref(&image));
+    assert_eq!(qemu.images(), Some(vec!["sparecloud-test".to_owned()]));
 
     let id = "ins_0193test";
     let spec = DesiredInstance {
@@ -170,6 +189,14 @@ fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_
     qemu.create(&spec, now_ms()).unwrap();
     let address = wait_for(&mut qemu, id, ObservedState::Running, 120).expect("an address");
     assert!(address.starts_with("127.0.0.1:"), "{address}");
+    // The image was fetched into the cache by its checksum, read-only.
+    let base = dir.path().join(format!("images/{}.qcow2", image.sha256));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&base).unwrap().permissions().mode() & 0o222,
+        0,
+        "the base is read-only"
+    );
     // The serial console is logged, and its end is what heartbeats carry.
     let console = console_tail(&vms_dir.join(id).join("console.log"), 64 * 1024).unwrap();
     assert!(
@@ -240,6 +267,7 @@ fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_
     let pid = qemu.pid(id).expect("running");
     drop(qemu);
     let mut qemu = driver(dir.path(), ports);
+    qemu.catalog(std::slice::from_ref(&image));
     assert_eq!(qemu.pid(id), Some(pid));
     let seen = qemu.observe(now_ms()).unwrap();
     assert_eq!(seen[0].state, ObservedState::Running);
@@ -251,6 +279,7 @@ fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_
     qemu.destroy(id).unwrap();
     assert_eq!(guest_processes(id), 0);
     assert!(!vms_dir.join(id).exists());
+    assert!(!base.exists(), "an image no machine uses is removed");
     let seen = qemu.observe(now_ms()).unwrap();
     assert_eq!(seen[0].state, ObservedState::Terminated);
 }
@@ -258,43 +287,22 @@ fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_
 #[test]
 fn a_test_boot_tells_a_working_accelerator_from_a_broken_one() {
     let dir = tempfile::tempdir().unwrap();
-    test_image(&dir.path().join("images"));
-    let image = dir.path().join("images/sparecloud-test");
+    let image = test_image();
+    let images = dir.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let disk = images.join(format!("{}.qcow2", image.sha256));
+    std::fs::copy(image.url.trim_start_matches("file://"), &disk).unwrap();
     let qemu = Path::new("qemu-system-x86_64");
     let work = dir.path().join("probe");
     // Software emulation boots anywhere.
-    probe_boot(
-        qemu,
-        Accel::Tcg,
-        &image.join("vmlinuz"),
-        &image.join("initrd.img"),
-        &work,
-        Duration::from_secs(60),
-    )
-    .expect("a TCG test boot");
-    // Something that is no kernel does not boot, and says why.
-    let bogus = dir.path().join("not-a-kernel");
-    std::fs::write(&bogus, "hello").unwrap();
-    let error = probe_boot(
-        qemu,
-        Accel::Tcg,
-        &bogus,
-        &image.join("initrd.img"),
-        &work,
-        Duration::from_secs(20),
-    )
-    .unwrap_err();
-    assert!(!error.is_empty());
+    probe_boot(qemu, Accel::Tcg, &disk, &work, Duration::from_secs(60)).expect("a TCG test boot");
+    // A disk that does not boot fails the probe, and says why.
+    let bogus = dir.path().join("not-bootable.raw");
+    std::fs::write(&bogus, vec![0u8; 1 << 20]).unwrap();
+    let error = probe_boot(qemu, Accel::Tcg, &bogus, &work, Duration::from_secs(8)).unwrap_err();
+    assert!(error.contains("no boot within 8 s"), "{error}");
     // The automatic choice agrees with a test boot (KVM crashes here).
-    let (accel, why) = choose_accel(qemu, &dir.path().join("images"), &work);
-    let kvm_boots = probe_boot(
-        qemu,
-        Accel::Kvm,
-        &image.join("vmlinuz"),
-        &image.join("initrd.img"),
-        &work,
-        Duration::from_secs(30),
-    )
-    .is_ok();
+    let (accel, why) = choose_accel(qemu, &images, &work);
+    let kvm_boots = probe_boot(qemu, Accel::Kvm, &disk, &work, Duration::from_secs(30)).is_ok();
     assert_eq!(accel == Accel::Kvm, kvm_boots, "{why}");
 }

@@ -173,6 +173,56 @@ pub struct HeartbeatResponse {
     pub heartbeat_interval_secs: u32,
     /// Every instance the host should have, in the state it should be in.
     pub instances: Vec<DesiredInstance>,
+    /// Where the catalog's images come from, for hosts that fetch them
+    /// (older servers send none).
+    #[serde(default)]
+    pub images: Vec<ImageSource>,
+}
+
+/// Where to get a catalog image's disk, and how to check it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImageSource {
+    pub image_id: String,
+    /// An absolute `https://` (or `http://`) URL, or a path that starts
+    /// with `/`, resolved against the marketplace's own API address.
+    pub url: String,
+    /// The disk's SHA-256, lowercase hex: what is fetched must match it.
+    pub sha256: String,
+    pub format: ImageFormat,
+    /// The user the buyer's SSH key is installed for.
+    pub login_user: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ImageFormat {
+    Qcow2,
+    Raw,
+}
+
+impl ImageFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageFormat::Qcow2 => "qcow2",
+            ImageFormat::Raw => "raw",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Qcow2, Self::Raw]
+            .into_iter()
+            .find(|f| f.as_str() == value)
+    }
+}
+
+/// Whether `sha256` is a SHA-256 as an image source carries it.
+pub fn is_sha256_hex(sha256: &str) -> bool {
+    sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[cfg(test)]

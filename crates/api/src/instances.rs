@@ -48,6 +48,10 @@ impl InstanceStatus {
     }
 }
 
+fn default_ssh_user() -> String {
+    "root".into()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Instance {
@@ -65,6 +69,9 @@ pub struct Instance {
     /// Reachable address once running.
     #[serde(default)]
     pub address: Option<String>,
+    /// Who to log in as over SSH (the image's default user).
+    #[serde(default = "default_ssh_user")]
+    pub ssh_user: String,
     pub hourly_cents: u64,
     /// Charges so far, per second of running time.
     pub cost_so_far_cents: u64,

@@ -1,8 +1,9 @@
-//! The server's commands besides serving: `partner add`.
+//! The server's commands besides serving: `partner add`, `image source`.
 
 use crate::clock::Clock;
-use crate::config::PartnerCommand;
+use crate::config::{ImageCommand, PartnerCommand};
 use crate::db::Pool;
+use crate::domain::image_sources;
 use crate::domain::partners::{self, NewPartner};
 use crate::error::AppError;
 
@@ -32,6 +33,27 @@ pub async fn partner(pool: &Pool, command: &PartnerCommand) -> Result<(), AppErr
     Ok(())
 }
 
+/// Runs an `image` command.
+pub async fn image(pool: &Pool, command: &ImageCommand) -> Result<(), AppError> {
+    let ImageCommand::Source {
+        id,
+        url,
+        sha256,
+        format,
+    } = command;
+    let source = sparecloud_api::agent::ImageSource {
+        image_id: id.clone(),
+        url: url.clone(),
+        sha256: sha256.to_ascii_lowercase(),
+        format: sparecloud_api::agent::ImageFormat::parse(format)
+            .unwrap_or(sparecloud_api::agent::ImageFormat::Qcow2),
+        login_user: String::new(),
+    };
+    image_sources::set(pool, &source).await?;
+    println!("Image {id}: hosts fetch it from {url} and check its SHA-256 {sha256}.");
+    Ok(())
+}
+
 /// Says what is wrong with a refused command, by flag, and exits 2.
 pub fn refuse(error: AppError) -> Box<dyn std::error::Error> {
     match error {
@@ -41,10 +63,12 @@ pub fn refuse(error: AppError) -> Box<dyn std::error::Error> {
                 .iter()
                 .map(|e| format!("--{}: {}", e.field, e.message))
                 .collect();
-            eprintln!(
-                "sparecloud-server: cannot add the partner:\n  {}",
-                reasons.join("\n  ")
-            );
+            let reasons = if reasons.is_empty() {
+                vec![problem.message().to_owned()]
+            } else {
+                reasons
+            };
+            eprintln!("sparecloud-server: refused:\n  {}", reasons.join("\n  "));
             std::process::exit(2);
         }
         error => error.chain().into(),

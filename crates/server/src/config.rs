@@ -75,6 +75,12 @@ pub struct Config {
     )]
     pub demo_agents_dir: PathBuf,
 
+    /// Serve an image's disk file to agents and make it the image's source
+    /// in the catalog (its checksum taken at start-up): `ID=FILE`, repeat
+    /// for more. How the demo's real host gets the test image.
+    #[arg(long = "publish-image", env = "SPARECLOUD_PUBLISH_IMAGES", value_delimiter = ',', value_parser = parse_published_image)]
+    pub publish_images: Vec<(String, PathBuf)>,
+
     /// Without a command, the server runs.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -87,6 +93,39 @@ pub enum Command {
         #[command(subcommand)]
         action: PartnerCommand,
     },
+    /// Catalog images.
+    Image {
+        #[command(subcommand)]
+        action: ImageCommand,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ImageCommand {
+    /// Set where hosts fetch an image's disk from (a cloud image's URL and
+    /// the SHA-256 its publisher lists).
+    Source {
+        /// The catalog image: debian-12, ubuntu-24.04, ...
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        sha256: String,
+        /// qcow2 or raw.
+        #[arg(long, default_value = "qcow2", value_parser = ["qcow2", "raw"])]
+        format: String,
+    },
+}
+
+/// `ID=FILE` of `--publish-image`.
+fn parse_published_image(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((id, file)) if !id.is_empty() && !file.is_empty() => {
+            Ok((id.to_owned(), PathBuf::from(file)))
+        }
+        _ => Err(format!("{text:?} is not ID=FILE")),
+    }
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

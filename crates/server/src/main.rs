@@ -1,9 +1,10 @@
 //! `sparecloud-server`: parses the configuration, opens and migrates the
-//! database, then runs a command (`partner add`) or serves the API, the web
+//! database, then runs a command (`partner add`, `image source`) or serves the API, the web
 //! app and the background jobs until SIGTERM.
 
 use clap::Parser;
 use sparecloud_server::config::Command;
+use sparecloud_server::domain::image_sources;
 use sparecloud_server::{AppState, Config, Settings, app, cli, db, demo, jobs, serve};
 
 #[tokio::main]
@@ -18,12 +19,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;
-    if let Some(Command::Partner { action }) = &config.command {
-        return cli::partner(&pool, action).await.map_err(cli::refuse);
+    match &config.command {
+        Some(Command::Partner { action }) => {
+            return cli::partner(&pool, action).await.map_err(cli::refuse);
+        }
+        Some(Command::Image { action }) => {
+            return cli::image(&pool, action).await.map_err(cli::refuse);
+        }
+        None => {}
     }
     let state = AppState::new(pool, Settings::from_config(&config));
     if config.demo {
         demo::seed(&state, &config.demo_agents_dir, config.demo_qemu_host).await?;
+    }
+    for (image_id, file) in &config.publish_images {
+        image_sources::publish(&state.db, image_id, file).await?;
     }
     db::optimize(&state.db).await?;
 

@@ -34,6 +34,8 @@ pub struct Settings {
     /// How long a host may be offline before its instances fail, ms.
     pub failure_grace_ms: i64,
     pub cors_origins: Vec<String>,
+    /// Disk files this server serves as catalog images' sources.
+    pub published_images: Vec<(String, PathBuf)>,
 }
 
 impl Settings {
@@ -47,6 +49,7 @@ impl Settings {
             billing_interval_ms: 60_000,
             failure_grace_ms: 5 * 60_000,
             cors_origins: Vec::new(),
+            published_images: Vec::new(),
         }
     }
 
@@ -59,6 +62,7 @@ impl Settings {
             billing_interval_ms: i64::from(config.billing_interval_secs) * 1000,
             failure_grace_ms: i64::from(config.failure_grace_secs) * 1000,
             cors_origins: config.cors_origins.clone(),
+            published_images: config.publish_images.clone(),
         }
     }
 }

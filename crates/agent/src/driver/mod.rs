@@ -6,7 +6,7 @@ pub mod qemu;
 pub mod sim;
 
 use sparecloud_api::agent::{
-    DesiredInstance, DesiredState, Hypervisor, ObservedInstance, ObservedState,
+    DesiredInstance, DesiredState, Hypervisor, ImageSource, ObservedInstance, ObservedState,
 };
 
 pub use sim::SimDriver;
@@ -21,6 +21,8 @@ pub trait Driver {
     fn hypervisor(&self) -> Hypervisor;
     /// The catalog images the host can run; `None` for any.
     fn images(&self) -> Option<Vec<String>>;
+    /// Where the catalog's images come from, as the marketplace says.
+    fn catalog(&mut self, _images: &[ImageSource]) {}
     fn create(&mut self, spec: &DesiredInstance, now: UnixMillis) -> std::io::Result<()>;
     fn start(&mut self, id: &str, now: UnixMillis) -> std::io::Result<()>;
     fn stop(&mut self, id: &str, now: UnixMillis) -> std::io::Result<()>;

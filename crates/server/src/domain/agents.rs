@@ -14,7 +14,7 @@ use sparecloud_api::validate;
 use crate::auth::{new_id, new_token, token_hash};
 use crate::clock::Millis;
 use crate::db::{self, Conn};
-use crate::domain::{capacity, consoles, ledger, observe};
+use crate::domain::{capacity, consoles, image_sources, ledger, observe};
 use crate::error::{AppError, AppResult, field};
 use crate::state::AppState;
 
@@ -218,9 +218,11 @@ pub async fn heartbeat(
     consoles::record(state, host_id, &request.instances, now).await?;
     let mut conn = state.db.acquire().await?;
     let desired = desired_instances(&mut conn, host_id).await?;
+    drop(conn);
     Ok(HeartbeatResponse {
         heartbeat_interval_secs: state.settings.heartbeat_interval_secs,
         instances: desired,
+        images: image_sources::all(&state.db).await?,
     })
 }
 

@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 const INSTANCE_COLUMNS: &str = "id, order_id, name, status, image_id, flavor_id, sla_tier, zone, vcpu, ram_gib, disk_gib,
     address, hourly_cents, commission_bp, billed_ms, running_since_ms, created_at_ms, updated_at_ms, placement, auto_recover,
-    awaiting_recovery";
+    awaiting_recovery, (SELECT login_user FROM images WHERE images.id = instances.image_id) AS ssh_user";
 
 #[derive(sqlx::FromRow)]
 struct InstanceRow {
@@ -41,6 +41,7 @@ struct InstanceRow {
     placement: String,
     auto_recover: i64,
     awaiting_recovery: i64,
+    ssh_user: Option<String>,
 }
 
 fn instance_from_row(row: InstanceRow, now: Millis) -> Instance {
@@ -59,6 +60,7 @@ fn instance_from_row(row: InstanceRow, now: Millis) -> Instance {
         ram_gib: row.ram_gib as u32,
         disk_gib: row.disk_gib as u32,
         address: row.address,
+        ssh_user: row.ssh_user.unwrap_or_else(|| "root".into()),
         hourly_cents: row.hourly_cents as u64,
         cost_so_far_cents: cost.charge_cents as u64,
         currency: "EUR".into(),

@@ -3,7 +3,7 @@
 //! transaction) and plain ids, and return `AppResult`.
 //!
 //! Layers, lowest first (a module imports only from those before it):
-//! `uptime` (pure) · `catalog` `ledger` `payments` `partners` `offers` ·
+//! `uptime` (pure) · `catalog` `image_sources` `ledger` `payments` `partners` `offers` ·
 //! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` ·
 //! `observe` `sla` `instances` `ssh_keys` · `consoles` · `quotes` · `order_view` ·
 //! `orders` · `accounts`
@@ -18,6 +18,7 @@ pub mod consoles;
 pub mod earnings;
 pub mod ha;
 pub mod hosts;
+pub mod image_sources;
 pub mod install_tokens;
 pub mod instance;
 pub mod instances;

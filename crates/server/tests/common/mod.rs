@@ -58,6 +58,11 @@ async fn fresh_postgres_database(admin_url: &str) -> String {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_settings(|_| {}).await
+    }
+
+    /// A fresh app whose settings `adjust` changes first.
+    pub async fn with_settings(adjust: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let dist = dir.path().join("dist");
         std::fs::create_dir_all(&dist).unwrap();
@@ -75,8 +80,9 @@ impl TestApp {
         let pool = db::connect(&url).await.expect("connect");
         db::migrate(&pool).await.expect("migrate");
         // A manual clock at a fixed instant: tests move time explicitly.
-        let state =
-            AppState::new(pool, Settings::new(dist)).with_clock(Clock::manual(1_795_000_000_000));
+        let mut settings = Settings::new(dist);
+        adjust(&mut settings);
+        let state = AppState::new(pool, settings).with_clock(Clock::manual(1_795_000_000_000));
         Self {
             router: app(state.clone()),
             state,

@@ -53,21 +53,12 @@ impl VmPaths {
     }
 }
 
-/// What boots: a kernel and initramfs given to QEMU (the test image), or
-/// the disk's own boot loader through the firmware (cloud images).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Boot {
-    Kernel { kernel: PathBuf, initrd: PathBuf },
-    Disk,
-}
-
 /// One instance's machine.
 #[derive(Debug, Clone)]
 pub struct Machine<'a> {
     pub id: &'a str,
     pub vcpu: u32,
     pub ram_gib: u32,
-    pub boot: &'a Boot,
     pub accel: Accel,
     /// Where the forwarded SSH port listens on the host.
     pub ssh_bind: &'a str,
@@ -98,10 +89,6 @@ pub fn qemu_args(machine: &Machine, paths: &VmPaths) -> Vec<String> {
     push(&["-smp", &machine.vcpu.max(1).to_string()]);
     push(&["-m", &format!("{}G", machine.ram_gib.max(1))]);
     push(&["-nodefaults", "-no-user-config", "-display", "none"]);
-    if let Boot::Kernel { kernel, initrd } = machine.boot {
-        push(&["-kernel", &path(kernel), "-initrd", &path(initrd)]);
-        push(&["-append", "console=ttyS0 quiet"]);
-    }
     push(&[
         "-drive",
         &format!("file={},if=virtio,format=qcow2", path(&paths.disk())),
@@ -160,16 +147,11 @@ mod tests {
 
     #[test]
     fn the_machine_follows_the_flavor_and_the_accelerator() {
-        let boot = Boot::Kernel {
-            kernel: "/img/vmlinuz".into(),
-            initrd: "/img/initrd.img".into(),
-        };
         let paths = VmPaths::new("/vms/ins_1".into());
         let machine = Machine {
             id: "ins_1",
             vcpu: 2,
             ram_gib: 4,
-            boot: &boot,
             accel: Accel::Tcg,
             ssh_bind: "127.0.0.1",
             ssh_port: 22017,
@@ -180,7 +162,10 @@ mod tests {
         assert_eq!(value_of(&args, "-m"), ["4G"]);
         assert_eq!(value_of(&args, "-accel"), ["tcg,thread=multi"]);
         assert_eq!(value_of(&args, "-cpu"), ["max"]);
-        assert_eq!(value_of(&args, "-kernel"), ["/img/vmlinuz"]);
+        assert!(
+            value_of(&args, "-kernel").is_empty(),
+            "the disk boots itself"
+        );
         assert_eq!(
             value_of(&args, "-drive"),
             [
@@ -201,12 +186,10 @@ mod tests {
 
         let kvm = Machine {
             accel: Accel::Kvm,
-            boot: &Boot::Disk,
             ..machine
         };
         let args = qemu_args(&kvm, &paths);
         assert_eq!(value_of(&args, "-accel"), ["kvm"]);
         assert_eq!(value_of(&args, "-cpu"), ["host"]);
-        assert!(value_of(&args, "-kernel").is_empty(), "a disk boots itself");
     }
 }

@@ -1,7 +1,8 @@
 //! The `qemu` driver: every instance a real virtual machine.
 //!
 //! An instance lives in `vms/<id>/`: a qcow2 overlay on its image's
-//! read-only base (`images/<image>/disk.qcow2`) sized to the flavor, a
+//! read-only base (fetched once into the image cache, `images/`) sized to
+//! the flavor, a
 //! cloud-init seed with the buyer's SSH key, and `vm.json` (what the agent
 //! wants of it). QEMU runs detached in a session of its own with a pidfile,
 //! a QMP socket and the serial console logged to `console.log`, so the
@@ -12,6 +13,8 @@
 //! guest's SSH port is forwarded from a port of the seller's range.
 
 pub mod command;
+pub mod disk;
+pub mod images;
 pub mod qmp;
 pub mod seed;
 
@@ -26,13 +29,14 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sparecloud_api::agent::{
-    Accelerator, CONSOLE_TAIL_BYTES, DesiredInstance, Hypervisor, HypervisorDriver,
-    ObservedInstance, ObservedState,
+    Accelerator, CONSOLE_TAIL_BYTES, DesiredInstance, Hypervisor, HypervisorDriver, ImageFormat,
+    ImageSource, ObservedInstance, ObservedState,
 };
 
 use super::{Driver, UnixMillis};
 use crate::state::write_private;
-use command::{Accel, Boot, Machine, VmPaths, guest_name, qemu_args};
+use command::{Accel, Machine, VmPaths, guest_name, qemu_args};
+use images::{Availability, ImageCache};
 use qmp::Qmp;
 
 /// How long a guest has to power off after the ACPI button before QEMU is
@@ -46,9 +50,11 @@ const START_GRACE_MS: UnixMillis = 15_000;
 pub struct QemuConfig {
     pub qemu: PathBuf,
     pub qemu_img: PathBuf,
-    /// `<image id>/disk.qcow2` (+ `vmlinuz` and `initrd.img` for images
-    /// booted by QEMU, + `user` naming the login user, root by default).
+    /// The image cache: `<sha256>.<format>`, fetched from the catalog's
+    /// sources.
     pub images_dir: PathBuf,
+    /// The marketplace's address, for image sources given as paths.
+    pub api_base: Option<String>,
     pub vms_dir: PathBuf,
     pub accel: Accel,
     /// The address QEMU listens on for forwarded SSH ports.
@@ -58,14 +64,14 @@ pub struct QemuConfig {
     pub ssh_ports: RangeInclusive<u16>,
 }
 
-/// Boots `kernel` and `initrd` with `accel` for at most `timeout` and says
-/// whether the guest kernel got as far as starting its init: a real test
-/// boot, since a host may offer `/dev/kvm` whose guests still crash.
+/// Boots the image `disk` (without changing it) with `accel` for at most
+/// `timeout` and says whether its kernel got as far as running its init:
+/// a real test boot, since a host may offer `/dev/kvm` whose guests still
+/// crash.
 pub fn probe_boot(
     qemu: &std::path::Path,
     accel: Accel,
-    kernel: &std::path::Path,
-    initrd: &std::path::Path,
+    disk: &std::path::Path,
     work_dir: &std::path::Path,
     timeout: Duration,
 ) -> Result<(), String> {
@@ -75,6 +81,11 @@ pub fn probe_boot(
     let (accel_arg, cpu) = match accel {
         Accel::Kvm => ("kvm", "host"),
         Accel::Tcg => ("tcg", "max"),
+    };
+    let format = if disk.extension().is_some_and(|e| e == "raw") {
+        "raw"
+    } else {
+        "qcow2"
     };
     let mut child = Command::new(qemu)
         .args([
@@ -86,12 +97,13 @@ pub fn probe_boot(
             "-display",
             "none",
             "-no-reboot",
+            "-snapshot",
         ])
-        .arg("-kernel")
-        .arg(kernel)
-        .arg("-initrd")
-        .arg(initrd)
-        .args(["-append", "console=ttyS0 panic=-1"])
+        .arg("-drive")
+        .arg(format!(
+            "file={},if=virtio,format={format},readonly=on",
+            disk.display()
+        ))
         .arg("-serial")
         .arg(format!("file:{}", serial.display()))
         .stdin(Stdio::null())
@@ -102,7 +114,7 @@ pub fn probe_boot(
     let deadline = Instant::now() + timeout;
     let booted = loop {
         let log = std::fs::read_to_string(&serial).unwrap_or_default();
-        if log.contains("Run /init") || log.contains("Freeing unused kernel") {
+        if BOOTED_MARKS.iter().any(|mark| log.contains(mark)) {
             break Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -123,9 +135,19 @@ pub fn probe_boot(
     booted
 }
 
-/// The accelerator to use: KVM when `/dev/kvm` opens and a test boot of a
-/// kernel image from `images_dir` works with it, else software emulation;
-/// with the reason for the choice.
+/// Console lines that show a guest's kernel got to its init: the kernel's
+/// own (images that boot verbosely), the test image's, a login prompt.
+const BOOTED_MARKS: [&str; 5] = [
+    "Run /init",
+    "Freeing unused kernel",
+    "sparecloud: ",
+    "systemd[1]",
+    "login:",
+];
+
+/// The accelerator to use: KVM when `/dev/kvm` opens and a test boot of an
+/// image from the cache in `images_dir` works with it, else software
+/// emulation; with the reason for the choice.
 pub fn choose_accel(
     qemu: &std::path::Path,
     images_dir: &std::path::Path,
@@ -139,27 +161,20 @@ pub fn choose_accel(
     {
         return (Accel::Tcg, "no usable /dev/kvm: software emulation".into());
     }
-    let kernel_image = std::fs::read_dir(images_dir)
+    let cached = std::fs::read_dir(images_dir)
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .find(|dir| dir.join("vmlinuz").is_file() && dir.join("initrd.img").is_file());
-    let Some(image) = kernel_image else {
+        .find(|path| path.extension().is_some_and(|e| e == "qcow2" || e == "raw"));
+    let Some(image) = cached else {
         return (
             Accel::Tcg,
-            "no kernel image to test KVM with: software emulation (use --accel kvm to insist)"
+            "no image cached yet to test KVM with: software emulation until the agent restarts with one (or use --accel kvm to insist)"
                 .into(),
         );
     };
-    match probe_boot(
-        qemu,
-        Accel::Kvm,
-        &image.join("vmlinuz"),
-        &image.join("initrd.img"),
-        work_dir,
-        Duration::from_secs(30),
-    ) {
+    match probe_boot(qemu, Accel::Kvm, &image, work_dir, Duration::from_secs(30)) {
         Ok(()) => (Accel::Kvm, "a test boot with KVM worked".into()),
         Err(reason) => (
             Accel::Tcg,
@@ -179,6 +194,7 @@ impl QemuConfig {
             qemu: "qemu-system-x86_64".into(),
             qemu_img: "qemu-img".into(),
             images_dir: dir.join("images"),
+            api_base: None,
             vms_dir: dir.join("vms"),
             accel: Accel::Tcg,
             ssh_bind: "127.0.0.1".into(),
@@ -224,9 +240,9 @@ pub fn preflight(config: &QemuConfig) -> Vec<String> {
     {
         missing.push("--accel kvm needs /dev/kvm, which this host does not have (or this user cannot open): enable virtualisation in the firmware, load kvm_intel or kvm_amd, or use --accel tcg.".into());
     }
-    if !config.images_dir.is_dir() {
+    if let Err(error) = std::fs::create_dir_all(&config.images_dir) {
         missing.push(format!(
-            "The images directory {} does not exist: create it and put each image in <image id>/disk.qcow2.",
+            "The image cache {} cannot be created ({error}): choose another --images-dir.",
             config.images_dir.display()
         ));
     }
@@ -250,6 +266,13 @@ pub fn preflight(config: &QemuConfig) -> Vec<String> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct VmRecord {
     image_id: String,
+    /// Where its image's base comes from (none: the marketplace named no
+    /// source, and the machine failed).
+    #[serde(default)]
+    image: Option<ImageSource>,
+    /// Whether its disk is made (it waits for its image until then).
+    #[serde(default)]
+    built: bool,
     vcpu: u32,
     ram_gib: u32,
     disk_gib: u32,
@@ -267,6 +290,9 @@ struct VmRecord {
 
 pub struct QemuDriver {
     config: QemuConfig,
+    cache: ImageCache,
+    /// The catalog's image sources, as the marketplace last sent them.
+    sources: BTreeMap<String, ImageSource>,
     vms: BTreeMap<String, VmRecord>,
     /// QEMU processes this agent started (reaped when they exit).
     children: BTreeMap<String, Child>,
@@ -298,8 +324,15 @@ impl QemuDriver {
                 Err(error) => tracing::warn!(%id, %error, "unreadable vm.json: ignored"),
             }
         }
+        let cache = ImageCache::new(
+            config.images_dir.clone(),
+            config.qemu_img.clone(),
+            config.api_base.clone(),
+        );
         Ok(Self {
             config,
+            cache,
+            sources: BTreeMap::new(),
             vms,
             children: BTreeMap::new(),
             last: BTreeMap::new(),
@@ -344,46 +377,70 @@ impl QemuDriver {
         .ok_or_else(|| std::io::Error::other("no free SSH port left in the range"))
     }
 
-    fn image(&self, image_id: &str) -> std::io::Result<(PathBuf, Boot, String)> {
-        if !image_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
-        {
-            return Err(std::io::Error::other(format!("bad image id {image_id:?}")));
-        }
-        let dir = self.config.images_dir.join(image_id);
-        let base = dir.join("disk.qcow2");
-        if !base.is_file() {
-            return Err(std::io::Error::other(format!(
-                "this host does not have the image {image_id} ({} is missing)",
-                base.display()
-            )));
-        }
-        let (kernel, initrd) = (dir.join("vmlinuz"), dir.join("initrd.img"));
-        let boot = if kernel.is_file() && initrd.is_file() {
-            Boot::Kernel { kernel, initrd }
-        } else {
-            Boot::Disk
+    /// Makes the instance's disk once its image's base is in the cache,
+    /// and starts it if it should run. Until then it is provisioning.
+    fn advance(&mut self, id: &str) -> std::io::Result<()> {
+        let Some(vm) = self.vms.get(id).cloned() else {
+            return Ok(());
         };
-        let user = std::fs::read_to_string(dir.join("user"))
-            .map(|u| u.trim().to_owned())
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "root".to_owned());
-        Ok((base, boot, user))
+        if vm.built || vm.failed.is_some() {
+            return Ok(());
+        }
+        let Some(source) = vm.image else {
+            return self.fail(
+                id,
+                format!(
+                    "this host was given no source for the image {}",
+                    vm.image_id
+                ),
+            );
+        };
+        match self.cache.get(&source) {
+            Availability::Fetching => Ok(()),
+            Availability::Failed(reason) => {
+                // The next instance of the image tries the fetch again.
+                self.cache.retry(&source.sha256);
+                self.fail(id, reason)
+            }
+            Availability::Ready(base) => {
+                if let Err(error) = self.make_disk(id, &base, source.format, vm.disk_gib) {
+                    return self.fail(id, error.to_string());
+                }
+                if let Some(vm) = self.vms.get_mut(id) {
+                    vm.built = true;
+                }
+                self.save(id)?;
+                if vm.running
+                    && let Err(error) = self.spawn(id)
+                {
+                    return self.fail(id, format!("cannot start QEMU: {error}"));
+                }
+                Ok(())
+            }
+        }
     }
 
-    /// Makes the instance's disk, seed and record.
-    fn build(&mut self, spec: &DesiredInstance) -> std::io::Result<()> {
-        let (base, _, user) = self.image(&spec.image_id)?;
-        let paths = self.paths(&spec.id);
-        std::fs::create_dir_all(&paths.dir)?;
-        let base = std::fs::canonicalize(base)?;
+    fn fail(&mut self, id: &str, reason: String) -> std::io::Result<()> {
+        tracing::error!(%id, %reason, "the instance cannot run");
+        if let Some(vm) = self.vms.get_mut(id) {
+            vm.failed = Some(reason);
+        }
+        self.save(id)
+    }
+
+    /// The instance's disk: a qcow2 overlay on `base`, sized to the flavor.
+    fn make_disk(
+        &self,
+        id: &str,
+        base: &std::path::Path,
+        format: ImageFormat,
+        disk_gib: u32,
+    ) -> std::io::Result<()> {
         let output = Command::new(&self.config.qemu_img)
-            .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
-            .arg(&base)
-            .arg(paths.disk())
-            .arg(format!("{}G", spec.disk_gib.max(1)))
+            .args(["create", "-q", "-f", "qcow2", "-F", format.as_str(), "-b"])
+            .arg(std::fs::canonicalize(base)?)
+            .arg(self.paths(id).disk())
+            .arg(format!("{}G", disk_gib.max(1)))
             .output()?;
         if !output.status.success() {
             return Err(std::io::Error::other(format!(
@@ -391,14 +448,17 @@ impl QemuDriver {
                 String::from_utf8_lossy(&output.stderr).trim()
             )));
         }
-        seed::write_seed(
-            &paths.dir,
-            &paths.seed(),
-            &spec.id,
-            &user,
-            &spec.ssh_public_key,
-        )?;
         Ok(())
+    }
+
+    /// Deletes the cached images no machine is built on any more.
+    fn remove_unused_images(&self) {
+        let in_use = self
+            .vms
+            .values()
+            .filter_map(|vm| vm.image.as_ref().map(|i| i.sha256.clone()))
+            .collect();
+        self.cache.remove_unused(&in_use);
     }
 
     fn spawn(&mut self, id: &str) -> std::io::Result<()> {
@@ -407,14 +467,12 @@ impl QemuDriver {
             .get(id)
             .cloned()
             .ok_or_else(|| std::io::Error::other(format!("no instance {id}")))?;
-        let (_, boot, _) = self.image(&vm.image_id)?;
         let paths = self.paths(id);
         let _ = std::fs::remove_file(paths.pidfile());
         let machine = Machine {
             id,
             vcpu: vm.vcpu,
             ram_gib: vm.ram_gib,
-            boot: &boot,
             accel: self.config.accel,
             ssh_bind: &self.config.ssh_bind,
             ssh_port: vm.ssh_port,
@@ -490,6 +548,20 @@ impl QemuDriver {
         let Some(vm) = self.vms.get(id).cloned() else {
             return ObservedState::Terminated;
         };
+        if !vm.built && vm.failed.is_none() {
+            if let Err(error) = self.advance(id) {
+                tracing::error!(%id, %error, "cannot record the instance");
+            }
+            let vm = &self.vms[id];
+            if !vm.built {
+                return match (&vm.failed, vm.running) {
+                    (Some(_), _) => ObservedState::Failed,
+                    (None, true) => ObservedState::Provisioning,
+                    (None, false) => ObservedState::Stopped,
+                };
+            }
+        }
+        let vm = self.vms[id].clone();
         if vm.failed.is_some() {
             return ObservedState::Failed;
         }
@@ -593,15 +665,16 @@ impl Driver for QemuDriver {
     }
 
     fn images(&self) -> Option<Vec<String>> {
-        let mut ids: Vec<String> = std::fs::read_dir(&self.config.images_dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|entry| entry.path().join("disk.qcow2").is_file())
-            .filter_map(|entry| entry.file_name().into_string().ok())
+        // Any image the marketplace says where to get: it is fetched on
+        // first use.
+        Some(self.sources.keys().cloned().collect())
+    }
+
+    fn catalog(&mut self, images: &[ImageSource]) {
+        self.sources = images
+            .iter()
+            .map(|source| (source.image_id.clone(), source.clone()))
             .collect();
-        ids.sort();
-        Some(ids)
     }
 
     fn hypervisor(&self) -> Hypervisor {
@@ -616,8 +689,11 @@ impl Driver for QemuDriver {
 
     fn create(&mut self, spec: &DesiredInstance, now: UnixMillis) -> std::io::Result<()> {
         let port = self.free_port()?;
-        let mut record = VmRecord {
+        let image = self.sources.get(&spec.image_id).cloned();
+        let record = VmRecord {
             image_id: spec.image_id.clone(),
+            image: image.clone(),
+            built: false,
             vcpu: spec.vcpu,
             ram_gib: spec.ram_gib,
             disk_gib: spec.disk_gib,
@@ -627,25 +703,28 @@ impl Driver for QemuDriver {
             stopping_since: None,
             failed: None,
         };
-        std::fs::create_dir_all(self.paths(&spec.id).dir)?;
-        if let Err(error) = self.build(spec) {
-            tracing::error!(id = %spec.id, %error, "cannot create the instance");
-            record.failed = Some(error.to_string());
-        }
+        let paths = self.paths(&spec.id);
+        std::fs::create_dir_all(&paths.dir)?;
         self.vms.insert(spec.id.clone(), record);
         self.save(&spec.id)?;
         self.last
             .insert(spec.id.clone(), ObservedState::Provisioning);
-        if self.vms[&spec.id].failed.is_none()
-            && let Err(error) = self.spawn(&spec.id)
+        // The seed now; the disk once the image is in the cache.
+        if let Some(image) = image
+            && let Err(error) = seed::write_seed(
+                &paths.dir,
+                &paths.seed(),
+                &spec.id,
+                &image.login_user,
+                &spec.ssh_public_key,
+            )
         {
-            tracing::error!(id = %spec.id, %error, "cannot start QEMU");
-            if let Some(vm) = self.vms.get_mut(&spec.id) {
-                vm.failed = Some(error.to_string());
-            }
-            self.save(&spec.id)?;
+            return self.fail(
+                &spec.id,
+                format!("cannot write the cloud-init seed: {error}"),
+            );
         }
-        Ok(())
+        self.advance(&spec.id)
     }
 
     fn start(&mut self, id: &str, now: UnixMillis) -> std::io::Result<()> {
@@ -656,8 +735,9 @@ impl Driver for QemuDriver {
         }
         self.save(id)?;
         self.last.insert(id.to_owned(), ObservedState::Provisioning);
-        // Never a second copy of a machine that still runs.
-        if self.pid(id).is_none() {
+        // Never a second copy of a machine that still runs (and a machine
+        // still waiting for its image starts once it is built).
+        if self.vms.get(id).is_some_and(|vm| vm.built) && self.pid(id).is_none() {
             self.spawn(id)?;
         }
         Ok(())
@@ -687,6 +767,7 @@ impl Driver for QemuDriver {
         self.vms.remove(id);
         self.last.remove(id);
         self.gone.push(id.to_owned());
+        self.remove_unused_images();
         Ok(())
     }
 
@@ -767,9 +848,11 @@ mod tests {
         let mut config = QemuConfig {
             qemu: "/nonexistent/qemu-system-x86_64".into(),
             qemu_img: "/nonexistent/qemu-img".into(),
-            images_dir: dir.path().join("no-images"),
+            // A file where the cache should be: it cannot be created.
+            images_dir: dir.path().join("a-file"),
             ..QemuConfig::on_loopback(dir.path(), 22000..=22009)
         };
+        std::fs::write(dir.path().join("a-file"), b"").unwrap();
         let missing = preflight(&config);
         assert!(
             missing
@@ -785,7 +868,7 @@ mod tests {
         assert!(
             missing
                 .iter()
-                .any(|m| m.contains("no-images does not exist"))
+                .any(|m| m.contains("a-file cannot be created"))
         );
         // Every port of the range busy: said too.
         let busy = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -866,7 +949,7 @@ mod tests {
             record
                 .failed
                 .unwrap()
-                .contains("does not have the image debian-12")
+                .contains("given no source for the image debian-12")
         );
         // A restarted agent knows it failed.
         let again = super::tests::driver(dir.path());
