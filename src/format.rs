@@ -36,6 +36,17 @@ pub fn size(vcpu: u32, ram_gib: u32, disk_gib: u32) -> String {
 }
 
 /// Basis points as a percentage: 9990 → "99.9 %", 10000 → "100 %".
+/// Bytes on disk as people read them: "640 MiB", "1.5 GiB".
+pub fn bytes(bytes: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+    if bytes >= GIB {
+        format!("{:.1} GiB", bytes as f64 / GIB as f64)
+    } else {
+        format!("{} MiB", bytes.div_ceil(MIB))
+    }
+}
+
 pub fn percent_bp(bp: u32) -> String {
     let whole = bp / 100;
     let frac = bp % 100;
@@ -111,6 +122,14 @@ mod intl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disk_use_reads_in_mib_then_gib() {
+        assert_eq!(bytes(0), "0 MiB");
+        assert_eq!(bytes(1), "1 MiB", "a little is not nothing");
+        assert_eq!(bytes(640 << 20), "640 MiB");
+        assert_eq!(bytes(3 << 29), "1.5 GiB");
+    }
 
     #[test]
     fn euros_are_grouped_with_two_decimals() {

@@ -353,6 +353,7 @@ async fn run(
             agent_version: env!("CARGO_PKG_VERSION").into(),
             hypervisor: Some(driver.hypervisor()),
             images: driver.images(),
+            disk_used_bytes: driver.disk_used_bytes(),
         };
         let wait = match client.heartbeat(&host.credential, &request).await {
             Ok(response) => {

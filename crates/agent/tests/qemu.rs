@@ -197,6 +197,16 @@ fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_
         0,
         "the base is read-only"
     );
+    // Disk use is what the files really take: the base and a thin
+    // overlay, not the 20 GiB the flavor's disk says.
+    let used = qemu
+        .disk_used_bytes()
+        .expect("the qemu driver measures its disk");
+    let base_len = std::fs::metadata(&base).unwrap().len();
+    assert!(
+        used >= base_len && used < base_len + (256 << 20),
+        "{used} bytes in use for a {base_len}-byte base"
+    );
     // The serial console is logged, and its end is what heartbeats carry.
     let console = console_tail(&vms_dir.join(id).join("console.log"), 64 * 1024).unwrap();
     assert!(

@@ -73,6 +73,10 @@ pub struct HeartbeatRequest {
     /// simulation, or an older agent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<String>>,
+    /// The disk its instances and cached images really take, bytes
+    /// (thin overlays take far less than their size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_used_bytes: Option<u64>,
 }
 
 /// How a host runs its instances: the agent's driver and, for real

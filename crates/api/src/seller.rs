@@ -107,6 +107,10 @@ pub struct Host {
     /// How the host runs instances, as its agent last said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hypervisor: Option<crate::agent::Hypervisor>,
+    /// The disk its instances and images really take, bytes, as its agent
+    /// last measured (simulated hosts do not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_used_bytes: Option<u64>,
     /// While the host drains: how moving its instances off is going.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainProgress>,

@@ -1,6 +1,7 @@
 //! Where images come from: sources set by the operator or published by
 //! this server, sent to agents with every heartbeat, the published disk
-//! served (with ranges), and instances logging in as their image's user.
+//! served (with ranges), instances logging in as their image's user, and
+//! the real disk use hosts report.
 
 mod common;
 
@@ -152,4 +153,45 @@ async fn an_instance_logs_in_as_its_image_s_user() {
         .json();
     assert_eq!(instances[0]["image_id"], "debian-12");
     assert_eq!(instances[0]["ssh_user"], "debian");
+}
+
+#[tokio::test]
+async fn a_host_s_real_disk_use_reaches_its_seller_and_nonsense_is_refused() {
+    let app = TestApp::new().await;
+    let seller = app
+        .seller_with_host("s@example.com", "eu-west-1a", HOST)
+        .await;
+    let disk_used = || {
+        let app = app.clone();
+        let token = seller.token.clone();
+        async move {
+            app.send("GET", "/api/v1/seller/hosts", Some(&token), None)
+                .await
+                .json()[0]
+                .get("disk_used_bytes")
+                .cloned()
+        }
+    };
+    // A simulation (or an older agent) does not say.
+    assert_eq!(disk_used().await, None);
+    let res = app
+        .heartbeat_with(
+            &seller.host_credential,
+            HOST,
+            serde_json::json!({"disk_used_bytes": 734_003_200u64}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(disk_used().await, Some(serde_json::json!(734_003_200u64)));
+
+    let res = app
+        .heartbeat_with(
+            &seller.host_credential,
+            HOST,
+            serde_json::json!({"disk_used_bytes": u64::MAX}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(common::error_fields(&res.json()), ["disk_used_bytes"]);
+    assert_eq!(disk_used().await, Some(serde_json::json!(734_003_200u64)));
 }

@@ -69,7 +69,7 @@ pub(super) fn HostTable(
         <table class=format!("data-table {class}")>
             <thead><tr>
                 <th class=class scope="col">"Host"</th><th class=class scope="col">"Status"</th><th class=class scope="col">"Zone"</th>
-                <th class=class scope="col">"Used"</th><th class=class scope="col">"Free"</th>
+                <th class=class scope="col">"Used"</th><th class=class scope="col">"Free"</th><th class=class scope="col">"Disk in use"</th>
                 <th class=class scope="col">"Last heartbeat"</th><th class=class scope="col">"Uptime (30 days)"</th><th class=class scope="col">"This month"</th><th class=class scope="col">"Runs"</th>
                 <th class=class scope="col"><span class="visually-hidden">"Actions"</span></th>
             </tr></thead>
@@ -94,6 +94,7 @@ pub(super) fn HostTable(
                             <td class=class>{h.zone.clone()}</td>
                             <td class=class>{capacity_text(&h.allocated)}</td>
                             <td class=class>{capacity_text(&h.free)}</td>
+                            <td class=class>{h.disk_used_bytes.map_or_else(|| "—".to_owned(), format::bytes)}</td>
                             <td class=class>{h.last_heartbeat_at.replace('T', " ").trim_end_matches('Z').to_owned()}</td>
                             <td class=class>{format::percent_bp(h.uptime_bp)}</td>
                             <td class=class>{format::percent_bp(h.month_availability_bp)}</td>
@@ -116,7 +117,7 @@ pub(super) fn HostTable(
                             let id = confirm_id.clone();
                             view! {
                                 <tr>
-                                    <td class=format!("migration {class}") colspan="10">
+                                    <td class=format!("migration {class}") colspan="11">
                                         <div role="alertdialog" aria-label=format!("Confirm draining {confirm_name}")>
                                             <p>{format!(
                                                 "Drain {confirm_name}? No new instances are placed on it, and its {instances} instance(s) are stopped and started again, with the same ids, on other hosts that keep their service level and spread. Buyers see the move in their event logs."
@@ -138,7 +139,7 @@ pub(super) fn HostTable(
                             let total = progress.moved + progress.migrating + progress.waiting;
                             view! {
                                 <tr>
-                                    <td class=format!("migration {class}") colspan="10">
+                                    <td class=format!("migration {class}") colspan="11">
                                         <progress max=total.max(1) value=if total == 0 { 1 } else { progress.moved }
                                             aria-label=format!("Migration off {}", h.name)></progress>
                                         " "

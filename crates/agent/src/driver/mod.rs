@@ -21,6 +21,11 @@ pub trait Driver {
     fn hypervisor(&self) -> Hypervisor;
     /// The catalog images the host can run; `None` for any.
     fn images(&self) -> Option<Vec<String>>;
+    /// The disk its instances and images really take, bytes (a
+    /// simulation does not say).
+    fn disk_used_bytes(&self) -> Option<u64> {
+        None
+    }
     /// Where the catalog's images come from, as the marketplace says.
     fn catalog(&mut self, _images: &[ImageSource]) {}
     fn create(&mut self, spec: &DesiredInstance, now: UnixMillis) -> std::io::Result<()>;

@@ -153,7 +153,7 @@ pub async fn heartbeat(
             "UPDATE hosts SET last_heartbeat_ms = $2, agent_version = $3,
                hypervisor_driver = COALESCE($4, hypervisor_driver),
                hypervisor_accel = CASE WHEN $4 IS NULL THEN hypervisor_accel ELSE $5 END,
-               images = $6
+               images = $6, disk_used_bytes = $7
              WHERE id = $1
              RETURNING seller_id, zone, status, vcpu, ram_gib, disk_gib",
         )
@@ -163,6 +163,7 @@ pub async fn heartbeat(
         .bind(request.hypervisor.map(|h| h.driver.as_str()))
         .bind(request.hypervisor.and_then(|h| h.accel).map(|a| a.as_str()))
         .bind(images)
+        .bind(disk_used(request.disk_used_bytes)?)
         .fetch_one(&state.db)
         .await?;
     let capacity = request.capacity;
@@ -224,6 +225,21 @@ pub async fn heartbeat(
         instances: desired,
         images: image_sources::all(&state.db).await?,
     })
+}
+
+/// The disk use a host reports, after checking it fits a BIGINT (no disk
+/// holds 8 EiB).
+fn disk_used(bytes: Option<u64>) -> AppResult<Option<i64>> {
+    bytes
+        .map(|b| {
+            i64::try_from(b).map_err(|_| {
+                AppError::validation(vec![field(
+                    "disk_used_bytes",
+                    "That is more disk than a host has.",
+                )])
+            })
+        })
+        .transpose()
 }
 
 /// The images a host says it can run, as stored (space-separated), after

@@ -66,6 +66,7 @@ struct HostRow {
     moved: i64,
     hypervisor_driver: Option<String>,
     hypervisor_accel: Option<String>,
+    disk_used_bytes: Option<i64>,
 }
 
 /// The seller's hosts (or the one `only` names) as the dashboard shows them.
@@ -77,6 +78,7 @@ pub async fn load_hosts(
     let rows: Vec<HostRow> = sqlx::query_as(
         "SELECT h.id, h.name, h.zone, h.vcpu, h.ram_gib, h.disk_gib, h.alloc_vcpu, h.alloc_ram_gib, h.alloc_disk_gib,
                 h.status, h.draining, h.last_heartbeat_ms, h.registered_at_ms, h.hypervisor_driver, h.hypervisor_accel,
+                h.disk_used_bytes,
                 (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed'))
                   AS instances,
                 (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed')
@@ -148,6 +150,7 @@ pub async fn load_hosts(
             month_availability_bp,
             registered_at: rfc3339(registered),
             hypervisor,
+            disk_used_bytes: row.disk_used_bytes.map(|b| b.max(0) as u64),
             drain: (draining != 0).then_some(DrainProgress {
                 moved: moved as u32,
                 migrating: migrating as u32,

@@ -670,6 +670,10 @@ impl Driver for QemuDriver {
         Some(self.sources.keys().cloned().collect())
     }
 
+    fn disk_used_bytes(&self) -> Option<u64> {
+        Some(disk::allocated_bytes(&self.config.vms_dir) + self.cache.disk_used())
+    }
+
     fn catalog(&mut self, images: &[ImageSource]) {
         self.sources = images
             .iter()
