@@ -4,7 +4,7 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -130,6 +130,9 @@ export async function startDemoMarket({ qemuHost = false } = {}) {
         : []),
     ],
   });
+  // QEMU runs as the unprivileged sparecloud-vm user: it must be able to
+  // enter the directories down to its machines.
+  if (qemuHost) chmodSync(server.dir, 0o711);
   const agentBin = resolve(ROOT, process.env.SPARECLOUD_AGENT_BIN ?? 'target/debug/sparecloud-agent');
   const agentsDir = join(server.dir, 'agents');
   const sshPort = await freePort();

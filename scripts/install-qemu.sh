@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the agent's qemu driver and its tests need, when missing:
-# QEMU's x86-64 system emulator, genisoimage (cloud-init seeds) and an SSH
-# client. Idempotent; run as root (apt-get).
+# QEMU's x86-64 system emulator, genisoimage (cloud-init seeds), an SSH
+# client, nftables (the guests' firewall), the unprivileged user QEMU runs
+# as (sparecloud-vm, in the kvm group where there is one), and what
+# scripts/build-test-image.sh makes a bootable disk with (syslinux, mtools,
+# dosfstools, sfdisk). Idempotent; run as root (apt-get).
 #
 # The machine image ships qemu-utils 10 from bookworm-backports, and
 # bookworm's own qemu-system-x86 (7.2) refuses to install beside it
@@ -13,6 +16,18 @@ command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 command -v genisoimage >/dev/null || missing+=(genisoimage)
 command -v ssh >/dev/null || missing+=(openssh-client)
 command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+command -v syslinux >/dev/null || missing+=(syslinux)
+[ -f /usr/lib/syslinux/mbr/mbr.bin ] || missing+=(syslinux-common)
+command -v mcopy >/dev/null || missing+=(mtools)
+command -v mkfs.fat >/dev/null || missing+=(dosfstools)
+command -v sfdisk >/dev/null || missing+=(fdisk)
+command -v nft >/dev/null || missing+=(nftables)
+if ! id -u sparecloud-vm >/dev/null 2>&1; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin sparecloud-vm
+fi
+if getent group kvm >/dev/null && ! id -nG sparecloud-vm | grep -qw kvm; then
+  usermod -aG kvm sparecloud-vm
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")

@@ -15,7 +15,7 @@ use sparecloud_api::catalog::Capacity;
 use sparecloud_agent::capacity;
 use sparecloud_agent::client::ApiClient;
 use sparecloud_agent::driver::qemu::command::Accel;
-use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, choose_accel, preflight};
+use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, choose_accel, isolation, preflight};
 use sparecloud_agent::driver::{Driver, SimDriver, UnixMillis, reconcile};
 use sparecloud_agent::error::AgentError;
 use sparecloud_agent::state::{HostState, StateDir, Status};
@@ -93,6 +93,24 @@ struct DriverArgs {
     /// `auto`: KVM when a test boot with it works, else software emulation.
     #[arg(long, env = "SPARECLOUD_AGENT_ACCEL", value_enum, default_value_t = AccelArg::Auto)]
     accel: AccelArg,
+    /// The unprivileged user QEMU runs as when the agent runs as root.
+    #[arg(
+        long,
+        env = "SPARECLOUD_AGENT_VM_USER",
+        default_value = "sparecloud-vm"
+    )]
+    vm_user: String,
+    /// `internet`: guests reach the internet, but not this host nor private
+    /// networks (an nftables table confines the VM user; needs root);
+    /// `isolated`: guests reach nothing.
+    #[arg(long, env = "SPARECLOUD_AGENT_GUEST_NETWORK", value_enum, default_value_t = GuestNetwork::Internet)]
+    guest_network: GuestNetwork,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GuestNetwork {
+    Internet,
+    Isolated,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -141,14 +159,65 @@ impl DriverArgs {
                 Box::new(SimDriver::load(state_dir, sim_boot_ms).map_err(state_error)?)
             }
             DriverKind::Qemu => {
-                let config = self.qemu_config(state_dir, Some(api));
-                let missing = preflight(&config);
+                let mut config = self.qemu_config(state_dir, Some(api));
+                let mut missing = self.isolate(&mut config);
+                missing.extend(preflight(&config));
                 if !missing.is_empty() {
                     return Err(AgentError::NotReady(missing));
+                }
+                if config.internet
+                    && let Some(user) = &config.vm_user
+                    && let Err(reason) = isolation::install_firewall(user.uid)
+                {
+                    return Err(AgentError::NotReady(vec![format!(
+                        "{reason} (or run with --guest-network isolated)"
+                    )]));
                 }
                 Box::new(QemuDriver::load(config).map_err(state_error)?)
             }
         })
+    }
+
+    /// Who QEMU runs as, whether guests get the internet, and their
+    /// cgroups; what is missing for that, said plainly.
+    fn isolate(&self, config: &mut QemuConfig) -> Vec<String> {
+        let mut missing = Vec::new();
+        // SAFETY: geteuid cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        if root {
+            match isolation::VmUser::lookup(&self.vm_user) {
+                Ok(user) => {
+                    let dirs = [config.vms_dir.as_path(), config.images_dir.as_path()];
+                    for dir in dirs {
+                        let _ = std::fs::create_dir_all(dir);
+                    }
+                    if let Some(stop) = isolation::unreachable_dir(&dirs) {
+                        missing.push(format!(
+                            "QEMU runs as {}, which cannot enter {}: `chmod o+x` it, or choose a --state-dir it can reach (/var/lib/sparecloud-agent).",
+                            user.name,
+                            stop.display()
+                        ));
+                    }
+                    config.vm_user = Some(user);
+                }
+                Err(reason) => missing.push(format!("{reason}.")),
+            }
+            config.cgroups = isolation::Cgroups::detect();
+            if config.cgroups.is_none() {
+                tracing::warn!(
+                    "no cgroups to limit machines with: they are limited by their flavor's cores and memory only"
+                );
+            }
+        } else {
+            tracing::info!(
+                "QEMU runs as this agent's own (unprivileged) user, without cgroup limits"
+            );
+        }
+        config.internet = self.guest_network == GuestNetwork::Internet;
+        if config.internet && !root {
+            missing.push("Guests get the internet only through the firewall the agent sets up as root: run it as root, or with --guest-network isolated.".into());
+        }
+        missing
     }
 
     fn qemu_config(&self, state_dir: &std::path::Path, api: Option<&str>) -> QemuConfig {
@@ -180,6 +249,9 @@ impl DriverArgs {
                 sysinfo::System::host_name().unwrap_or_else(|| "localhost".into())
             }),
             ssh_ports: self.ssh_ports.clone(),
+            vm_user: None,
+            internet: false,
+            cgroups: None,
         }
     }
 }
@@ -206,10 +278,14 @@ struct CapacityArgs {
     disk_gib: Option<u32>,
 }
 
+/// A system service's place when run as root (the VM user must be able
+/// to enter it, which root's home does not allow), else the user's own.
 fn default_state_dir() -> PathBuf {
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
     match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".local/state/sparecloud-agent"),
-        None => PathBuf::from("/var/lib/sparecloud-agent"),
+        Some(home) if !root => PathBuf::from(home).join(".local/state/sparecloud-agent"),
+        _ => PathBuf::from("/var/lib/sparecloud-agent"),
     }
 }
 

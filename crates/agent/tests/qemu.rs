@@ -3,8 +3,11 @@
 //! packages: a buyer's SSH key logs in, the machine has the flavor's cores
 //! and memory, files survive a stop and a start, the guest cannot reach the
 //! host's loopback, a restarted agent adopts the running machine without
-//! starting a second one, and terminating removes every file. Every QEMU
-//! this test starts is stopped by it, by pid.
+//! starting a second one, and terminating removes every file; with the
+//! firewall, a guest of the unprivileged VM user reaches the internet (a
+//! stand-in in a network namespace) but not the host nor private networks,
+//! inside cgroups that hold it to its flavor. Every QEMU (and server) the
+//! tests start is stopped by them, by pid.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -315,4 +318,190 @@ fn a_test_boot_tells_a_working_accelerator_from_a_broken_one() {
     let (accel, why) = choose_accel(qemu, &images, &work);
     let kvm_boots = probe_boot(qemu, Accel::Kvm, &disk, &work, Duration::from_secs(30)).is_ok();
     assert_eq!(accel == Accel::Kvm, kvm_boots, "{why}");
+}
+
+/// A stand-in for the internet and for a private network: a network
+/// namespace behind a veth pair, with a web server on a public address
+/// (198.51.100.1) and one on a private address (192.168.255.1). Removed,
+/// with its server, when dropped.
+struct OutsideWorld {
+    netns: String,
+    server: std::process::Child,
+}
+
+impl OutsideWorld {
+    const PUBLIC: &'static str = "198.51.100.1";
+    const PRIVATE: &'static str = "192.168.255.1";
+    const PORT: u16 = 8081;
+
+    fn start(content_dir: &Path) -> Self {
+        let n = std::process::id() % 100_000;
+        let netns = format!("sc-world-{n}");
+        let (host_end, world_end) = (format!("scw{n}h"), format!("scw{n}w"));
+        let ip = |args: &[&str]| {
+            let status = Command::new("ip").args(args).status().expect("run ip");
+            assert!(status.success(), "ip {args:?}");
+        };
+        ip(&["netns", "add", &netns]);
+        ip(&[
+            "link", "add", &host_end, "type", "veth", "peer", "name", &world_end,
+        ]);
+        ip(&["link", "set", &world_end, "netns", &netns]);
+        ip(&["addr", "add", "198.51.100.2/30", "dev", &host_end]);
+        ip(&["addr", "add", "192.168.255.2/30", "dev", &host_end]);
+        ip(&["link", "set", &host_end, "up"]);
+        let inside = |args: &[&str]| {
+            let mut all = vec!["netns", "exec", netns.as_str(), "ip"];
+            all.extend_from_slice(args);
+            ip(&all);
+        };
+        inside(&["addr", "add", "198.51.100.1/30", "dev", &world_end]);
+        inside(&["addr", "add", "192.168.255.1/30", "dev", &world_end]);
+        inside(&["link", "set", &world_end, "up"]);
+        inside(&["link", "set", "lo", "up"]);
+        let server = Command::new("ip")
+            .args(["netns", "exec", &netns, "python3", "-m", "http.server"])
+            .args(["--bind", "0.0.0.0", &Self::PORT.to_string()])
+            .current_dir(content_dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the outside web server");
+        let world = Self { netns, server };
+        // Ready once it answers (from the host, which may reach it).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect((Self::PUBLIC, Self::PORT)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the outside web server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        world
+    }
+}
+
+impl Drop for OutsideWorld {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        // Deleting the namespace deletes the veth pair with it.
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.netns])
+            .status();
+    }
+}
+
+#[test]
+fn a_guest_reaches_the_internet_but_not_the_host_nor_private_networks_and_is_held_to_its_flavor() {
+    use sparecloud_agent::driver::qemu::isolation::{self, Cgroups, Limits, VmUser};
+    // SAFETY: geteuid cannot fail.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "this test runs as root, as `make test` does (firewall, user, namespaces)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let user = VmUser::lookup("sparecloud-vm").expect("make setup creates the VM user");
+    isolation::install_firewall(user.uid).expect("the guests' firewall");
+    let web = dir.path().join("web");
+    std::fs::create_dir_all(&web).unwrap();
+    std::fs::write(web.join("hello.txt"), "hello from the internet\n").unwrap();
+    let _world = OutsideWorld::start(&web);
+    let image = test_image();
+    let vms_dir = dir.path().join("vms");
+    let _machines = Machines { vms_dir: &vms_dir };
+    let key = dir.path().join("buyer_key");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", ""])
+        .arg("-f")
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let config = QemuConfig {
+        vm_user: Some(user.clone()),
+        internet: true,
+        cgroups: Cgroups::detect(),
+        ..QemuConfig::on_loopback(dir.path(), free_ports())
+    };
+    let cgroups = config
+        .cgroups
+        .clone()
+        .expect("cgroups to limit machines with");
+    let mut qemu = QemuDriver::load(config).unwrap();
+    qemu.catalog(std::slice::from_ref(&image));
+    let id = "ins_0193net";
+    let spec = DesiredInstance {
+        id: id.into(),
+        image_id: "sparecloud-test".into(),
+        vcpu: 1,
+        ram_gib: 1,
+        disk_gib: 2,
+        ssh_public_key: std::fs::read_to_string(key.with_extension("pub"))
+            .unwrap()
+            .trim()
+            .into(),
+        state: DesiredState::Running,
+    };
+    qemu.create(&spec, now_ms()).unwrap();
+    let address = wait_for(&mut qemu, id, ObservedState::Running, 120).expect("an address");
+
+    // QEMU runs as the VM user, inside its cgroups, limited to the flavor.
+    let pid = qemu.pid(id).expect("running");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(
+        uid_line
+            .split_whitespace()
+            .skip(1)
+            .all(|u| u == user.uid.to_string()),
+        "{uid_line}"
+    );
+    assert_eq!(
+        cgroups.memory_limit(id),
+        Some(Limits::for_flavor(1, 1).memory_bytes)
+    );
+    let groups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        groups.contains(&format!("sparecloud/{id}")),
+        "QEMU is in its cgroup: {groups}"
+    );
+
+    // The internet: reached.
+    // (busybox's static wget crashes resolving even an address: nc it is.)
+    let fetch = |host: &str, port: u16| {
+        let out = ssh(
+            &key,
+            &address,
+            &format!(
+                "printf 'GET /hello.txt HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {host} {port} || echo unreachable"
+            ),
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let got = fetch(OutsideWorld::PUBLIC, OutsideWorld::PORT);
+    assert!(got.contains("hello from the internet"), "{got}");
+    // A private network, the host's own addresses and its loopback: not.
+    let host_service = TcpListener::bind("0.0.0.0:0").unwrap();
+    host_service.set_nonblocking(true).unwrap();
+    let host_port = host_service.local_addr().unwrap().port();
+    for (host, port) in [
+        (OutsideWorld::PRIVATE, OutsideWorld::PORT),
+        ("10.0.2.2", host_port),
+        ("198.51.100.2", host_port),
+    ] {
+        let got = fetch(host, port);
+        assert_eq!(got.trim(), "unreachable", "{host}:{port}");
+    }
+    assert!(
+        host_service.accept().is_err(),
+        "nothing reached the host's service"
+    );
+
+    qemu.destroy(id).unwrap();
+    assert_eq!(guest_processes(id), 0);
+    assert_eq!(cgroups.memory_limit(id), None, "its cgroups are removed");
 }

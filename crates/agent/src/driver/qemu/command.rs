@@ -63,6 +63,9 @@ pub struct Machine<'a> {
     /// Where the forwarded SSH port listens on the host.
     pub ssh_bind: &'a str,
     pub ssh_port: u16,
+    /// Whether the guest may open connections (the host's firewall then
+    /// keeps them off the host and private networks).
+    pub internet: bool,
 }
 
 /// The guest's name as QEMU shows it (and as a restarted agent recognises
@@ -100,14 +103,17 @@ pub fn qemu_args(machine: &Machine, paths: &VmPaths) -> Vec<String> {
             path(&paths.seed())
         ),
     ]);
-    // User-mode networking with `restrict=on`: the guest reaches nothing on
-    // the host (not even its loopback through 10.0.2.2); only the
-    // forwarded SSH port reaches the guest.
+    // User-mode networking: the guest's connections are QEMU's own, so
+    // the firewall for QEMU's user decides where they may go. Without one,
+    // `restrict=on`: the guest reaches nothing at all (not even the host's
+    // loopback through 10.0.2.2). Only the forwarded SSH port reaches in.
     push(&[
         "-nic",
         &format!(
-            "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:{}:{}-:22",
-            machine.ssh_bind, machine.ssh_port
+            "user,model=virtio-net-pci,restrict={},hostfwd=tcp:{}:{}-:22",
+            if machine.internet { "off" } else { "on" },
+            machine.ssh_bind,
+            machine.ssh_port
         ),
     ]);
     push(&[
@@ -155,6 +161,7 @@ mod tests {
             accel: Accel::Tcg,
             ssh_bind: "127.0.0.1",
             ssh_port: 22017,
+            internet: false,
         };
         let args = qemu_args(&machine, &paths);
         assert_eq!(value_of(&args, "-name"), ["sparecloud-ins_1"]);
@@ -183,6 +190,14 @@ mod tests {
         assert_eq!(value_of(&args, "-pidfile"), ["/vms/ins_1/qemu.pid"]);
         assert!(value_of(&args, "-sandbox")[0].contains("spawn=deny"));
         assert!(!args.iter().any(|a| a == "-daemonize"));
+        let online = qemu_args(
+            &Machine {
+                internet: true,
+                ..machine.clone()
+            },
+            &paths,
+        );
+        assert!(value_of(&online, "-nic")[0].contains("restrict=off"));
 
         let kvm = Machine {
             accel: Accel::Kvm,

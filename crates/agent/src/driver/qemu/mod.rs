@@ -15,6 +15,7 @@
 pub mod command;
 pub mod disk;
 pub mod images;
+pub mod isolation;
 pub mod qmp;
 pub mod seed;
 
@@ -37,6 +38,7 @@ use super::{Driver, UnixMillis};
 use crate::state::write_private;
 use command::{Accel, Machine, VmPaths, guest_name, qemu_args};
 use images::{Availability, ImageCache};
+use isolation::{Cgroups, Limits, VmUser};
 use qmp::Qmp;
 
 /// How long a guest has to power off after the ACPI button before QEMU is
@@ -62,6 +64,13 @@ pub struct QemuConfig {
     /// The host name or address buyers reach those ports at.
     pub ssh_host: String,
     pub ssh_ports: RangeInclusive<u16>,
+    /// Who QEMU runs as (none: as the agent).
+    pub vm_user: Option<VmUser>,
+    /// Guests may reach the internet: only with a VM user, whose
+    /// connections the firewall (`isolation::install_firewall`) confines.
+    pub internet: bool,
+    /// Where machines get their CPU and memory limits (none: no limits).
+    pub cgroups: Option<Cgroups>,
 }
 
 /// Boots the image `disk` (without changing it) with `accel` for at most
@@ -200,6 +209,9 @@ impl QemuConfig {
             ssh_bind: "127.0.0.1".into(),
             ssh_host: "127.0.0.1".into(),
             ssh_ports,
+            vm_user: None,
+            internet: false,
+            cgroups: None,
         }
     }
 }
@@ -476,20 +488,51 @@ impl QemuDriver {
             accel: self.config.accel,
             ssh_bind: &self.config.ssh_bind,
             ssh_port: vm.ssh_port,
+            internet: self.config.internet,
         };
         let log = std::fs::File::create(paths.dir.join("qemu.log"))?;
+        // Its cgroups, joined before QEMU starts so that no thread of it
+        // ever runs unlimited.
+        let join: Vec<std::ffi::CString> = match &self.config.cgroups {
+            Some(cgroups) => cgroups
+                .prepare(id, Limits::for_flavor(vm.vcpu, vm.ram_gib))?
+                .into_iter()
+                .map(|procs| std::ffi::CString::new(procs.into_os_string().into_encoded_bytes()))
+                .collect::<Result<_, _>>()
+                .map_err(std::io::Error::other)?,
+            None => Vec::new(),
+        };
+        let user = self.config.vm_user.clone();
+        if let Some(user) = &user {
+            hand_over(&paths.dir, user)?;
+        }
         let mut command = Command::new(&self.config.qemu);
         command
             .args(qemu_args(&machine, &paths))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        // SAFETY: setsid is async-signal-safe; the machine gets a session
-        // of its own, so signals to the agent's group never reach it and it
-        // outlives the agent.
+        // SAFETY: only async-signal-safe calls between fork and exec, on
+        // memory prepared before: a session of its own (signals to the
+        // agent's group never reach the machine, which outlives the
+        // agent), its cgroups, then the VM user's groups and ids.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 libc::setsid();
+                for procs in &join {
+                    let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::close(fd);
+                }
+                if let Some(user) = &user
+                    && (libc::setgroups(user.groups.len(), user.groups.as_ptr()) != 0
+                        || libc::setgid(user.gid) != 0
+                        || libc::setuid(user.uid) != 0)
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
                 Ok(())
             });
         }
@@ -625,6 +668,22 @@ pub fn console_tail(path: &std::path::Path, max: usize) -> std::io::Result<Strin
         .chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
         .collect())
+}
+
+/// Gives the instance's directory and files to the VM user, whose QEMU
+/// writes its disk, console log, pidfile and sockets there.
+fn hand_over(dir: &std::path::Path, user: &VmUser) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::os::unix::fs::chown(dir, Some(user.uid), Some(user.gid))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        // Its record stays the agent's.
+        if path.file_name().is_some_and(|n| n != "vm.json") {
+            std::os::unix::fs::chown(&path, Some(user.uid), Some(user.gid))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `pid` is the QEMU of instance `id` (its command line names the
@@ -764,6 +823,9 @@ impl Driver for QemuDriver {
 
     fn destroy(&mut self, id: &str) -> std::io::Result<()> {
         self.kill(id);
+        if let Some(cgroups) = &self.config.cgroups {
+            cgroups.remove(id);
+        }
         let dir = self.paths(id).dir;
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
