@@ -1,6 +1,7 @@
 // A real virtual machine, bought in the browser: the demo's lab host is this
-// machine with the agent's qemu driver. The buyer rents the test image
-// there, waits for "running", copies the SSH command from the Instances page,
+// machine with the agent's qemu driver, which fetches the test image from
+// the server. The images it cannot run are greyed out; the buyer rents the
+// test image there, waits for "running", copies the SSH command from the Instances page,
 // runs it with their key and reads the machine's hostname over SSH, then
 // terminates it. The harness stops every QEMU it started, by pid.
 
@@ -10,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_BUYER, newPage, saveScreenshot, serverAndBrowser, startDemoMarket, until } from './harness.mjs';
+import { DEMO_BUYER, apiRequest, newPage, saveScreenshot, serverAndBrowser, startDemoMarket, until } from './harness.mjs';
 
 const ctx = serverAndBrowser(() => startDemoMarket({ qemuHost: true }));
 const LAB = 'Sparecloud Lab (this machine)';
@@ -29,8 +30,16 @@ test('a buyer rents a real machine and logs in over SSH with the command the Ins
     await page.waitForURL(/\/marketplace/);
     await page.getByRole('link', { name: LAB }).click();
     await page.getByRole('heading', { level: 1, name: LAB }).waitFor();
+    // The lab host says which images it runs once it has the catalog.
+    const offerId = new URL(page.url()).pathname.split('/').pop();
+    await until('the lab host to run the test image', async () =>
+      (await apiRequest(ctx.server.baseURL, 'GET', `/offers/${offerId}`)).images?.includes('sparecloud-test'));
     await page.getByRole('link', { name: 'Rent' }).click();
 
+    // What its hosts cannot run is shown, greyed out, with the reason.
+    const debian = page.getByRole('radio', { name: /Debian 12/ });
+    assert.ok(await debian.isDisabled(), 'the lab cannot run Debian 12');
+    await page.getByText("This seller's hosts cannot run this image.").first().waitFor();
     await page.getByRole('radio', { name: /Sparecloud test image \(busybox\)/ }).check();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('radio', { name: /Bronze/ }).check();

@@ -60,6 +60,10 @@ pub struct Offer {
     pub from_hourly_cents: u64,
     pub currency: String,
     pub created_at: String,
+    /// The catalog images the offer's hosts can run (only on `GET
+    /// /offers/{id}`; absent: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -118,6 +118,13 @@ pub async fn seed(state: &AppState, agents_dir: &Path, qemu_host: bool) -> AppRe
         let mut tx = db::begin_write(&state.db).await?;
         let now = state.clock.now();
         seed_seller(&mut tx, &LAB, &seeding(now), &mut agent_files).await?;
+        // A real host runs no image until its agent says which it can.
+        sqlx::query(
+            "UPDATE hosts SET images = '' WHERE seller_id = (SELECT id FROM accounts WHERE email = $1)",
+        )
+        .bind(LAB.email)
+        .execute(&mut *tx)
+        .await?;
         write_agent_files(&agent_files, Some("qemu"))?;
         tx.commit().await?;
         tracing::info!(

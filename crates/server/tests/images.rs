@@ -195,3 +195,34 @@ async fn a_host_s_real_disk_use_reaches_its_seller_and_nonsense_is_refused() {
     assert_eq!(common::error_fields(&res.json()), ["disk_used_bytes"]);
     assert_eq!(disk_used().await, Some(serde_json::json!(734_003_200u64)));
 }
+
+#[tokio::test]
+async fn an_offer_says_which_images_its_hosts_can_run() {
+    let app = TestApp::new().await;
+    let (seller, offer) = app.gold_offer(HOST, 100).await;
+    let images = || {
+        let app = app.clone();
+        let offer = offer.clone();
+        async move {
+            app.get(&format!("/api/v1/offers/{offer}"))
+                .await
+                .json()
+                .get("images")
+                .cloned()
+        }
+    };
+    // A host that says nothing runs any image: the offer names none.
+    assert_eq!(images().await, None);
+    let res = app
+        .heartbeat_with(
+            &seller.host_credential,
+            HOST,
+            serde_json::json!({"images": ["sparecloud-test"]}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(images().await, Some(serde_json::json!(["sparecloud-test"])));
+    // Searches do not carry it (their entries are shared by every search).
+    let page = app.get("/api/v1/offers").await.json();
+    assert!(page["items"][0].get("images").is_none());
+}

@@ -95,7 +95,14 @@ fn Wizard(offer: Offer, images: Vec<Image>, tiers: Vec<SlaTier>) -> impl IntoVie
         }
     };
     let offer_id = offer.id.clone();
-    let draft = RwSignal::new(Draft::load(&offer_id));
+    let mut restored = Draft::load(&offer_id);
+    // A kept choice the hosts can no longer run is no choice.
+    if let (Some(image), Some(runs)) = (&restored.image_id, &offer.images)
+        && !runs.contains(image)
+    {
+        restored.image_id = None;
+    }
+    let draft = RwSignal::new(restored);
     {
         let offer_id = offer_id.clone();
         Effect::new(move |_| draft.with(|d| d.save(&offer_id)));
@@ -159,7 +166,7 @@ fn Wizard(offer: Offer, images: Vec<Image>, tiers: Vec<SlaTier>) -> impl IntoVie
             <h2 id="step-heading">{move || STEPS[step.get() - 1]}</h2>
             <FormAlert message=step_error />
             {move || match step.get() {
-                1 => view! { <ImageStep draft=draft images=images.get_value() /> }.into_any(),
+                1 => view! { <ImageStep draft=draft images=images.get_value() runnable=offer.with_value(|o| o.images.clone()) /> }.into_any(),
                 2 => view! { <TierStep draft=draft tiers=tiers.get_value() offer=offer.get_value() /> }.into_any(),
                 3 => view! { <SizeStep draft=draft offer=offer.get_value() images=images.get_value() /> }.into_any(),
                 4 => view! { <PaymentStep draft=draft payment=payment /> }.into_any(),

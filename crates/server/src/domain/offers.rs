@@ -89,10 +89,32 @@ pub async fn active_offer(state: &AppState, id: &str) -> AppResult<Offer> {
     if active == 0 {
         return Err(AppError::not_found("offer"));
     }
-    load_offers(state, &[id.to_owned()])
+    let mut offer = load_offers(state, &[id.to_owned()])
         .await?
         .pop()
-        .ok_or_else(|| AppError::not_found("offer"))
+        .ok_or_else(|| AppError::not_found("offer"))?;
+    offer.images = runnable_images(state, id).await?;
+    Ok(offer)
+}
+
+/// The images the offer's online hosts can run, sorted; `None` when one
+/// of them runs any (a simulation, an older agent).
+async fn runnable_images(state: &AppState, offer_id: &str) -> AppResult<Option<Vec<String>>> {
+    let hosts: Vec<(Option<String>,)> = sqlx::query_as(
+        "SELECT h.images FROM hosts h JOIN offers o ON o.seller_id = h.seller_id AND o.zone = h.zone
+         WHERE o.id = $1 AND h.status = 'online' AND h.draining = 0",
+    )
+    .bind(offer_id)
+    .fetch_all(&state.db)
+    .await?;
+    let mut images = std::collections::BTreeSet::new();
+    for (list,) in hosts {
+        let Some(list) = list else {
+            return Ok(None);
+        };
+        images.extend(list.split_whitespace().map(str::to_owned));
+    }
+    Ok(Some(images.into_iter().collect()))
 }
 
 /// Which offers to load.
@@ -305,6 +327,7 @@ async fn load(db: &Pool, selection: &Selection<'_>) -> Result<Vec<(Offer, Derive
                 prices: fitting,
                 currency: "EUR".into(),
                 created_at: rfc3339(created),
+                images: None,
             },
             Derived {
                 created_at_ms: created,

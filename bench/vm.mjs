@@ -1,0 +1,95 @@
+// Benchmark, not a test: how long a buyer waits for a real machine, and
+// what a machine costs its host. The release server with the demo market
+// and its lab host (this machine, the qemu driver, the test image), then
+// through the API: order → "running" → the first SSH login that works,
+// with a cold image cache (the lab host fetches the image from the server)
+// and then with the image cached (a second order while the first runs);
+// and each QEMU's resident memory once its guest is up.
+//
+//   node bench/vm.mjs [ROUNDS]     (bench/vm.sh builds first)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDemoMarket, apiRequest, until, DEMO_BUYER } from '../e2e/harness.mjs';
+
+const rounds = Number(process.argv[2] ?? 3);
+const LAB = 'Sparecloud Lab (this machine)';
+
+const keys = mkdtempSync(join(tmpdir(), 'sparecloud-bench-key-'));
+const key = join(keys, 'id_ed25519');
+execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+const publicKey = readFileSync(`${key}.pub`, 'utf8').trim();
+
+function sshWorks(user, address) {
+  const [host, port] = address.split(':');
+  const run = spawnSync('ssh', ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', '-i', key, '-p', port,
+    `${user}@${host}`, 'true'], { timeout: 15_000 });
+  return run.status === 0;
+}
+
+/** RSS of the QEMU of instance `id`, in MiB. */
+function qemuRssMib(agentsDir, id) {
+  for (const host of readdirSync(agentsDir)) {
+    const pidfile = join(agentsDir, host, 'vms', id, 'qemu.pid');
+    if (!existsSync(pidfile)) continue;
+    const status = readFileSync(`/proc/${readFileSync(pidfile, 'utf8').trim()}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024;
+  }
+  return NaN;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const cold = [];
+const warm = [];
+const rss = [];
+for (let round = 0; round < rounds; round++) {
+  // A fresh market each round: the lab host's image cache starts empty.
+  const server = await startDemoMarket({ qemuHost: true });
+  const api = (...call) => apiRequest(server.baseURL, ...call);
+  try {
+    const { token } = await api('POST', '/sessions', null, DEMO_BUYER);
+    const card = await api('POST', '/payment-methods', token, {
+      holder_name: 'Bench Buyer', number: '4242 4242 4242 4242', exp_month: 12, exp_year: 2039, cvc: '123',
+    });
+    const offer = await until('the lab offer', async () =>
+      (await api('GET', '/offers?zone=lab-local', null)).items.find((o) => o.seller_name === LAB));
+    // The lab host says it can run the test image once it has the catalog.
+    const order = async () => {
+      const quote = await until('a quote the lab can run', async () => {
+        try {
+          return await api('POST', '/quotes', token, {
+            offer_id: offer.id, image_id: 'sparecloud-test', sla_tier: offer.sla_tier, flavor_id: 's1.small', count: 1,
+          });
+        } catch { return null; }
+      });
+      const started = performance.now();
+      const placed = await api('POST', '/orders', token,
+        { quote_id: quote.id, payment_method_id: card.id, ssh_public_key: publicKey },
+        { 'Idempotency-Key': `bench-${quote.id}` });
+      const id = placed.instances[0].id;
+      const running = await until('running', async () => {
+        const { instance } = await api('GET', `/instances/${id}`, token);
+        return instance.status === 'running' && instance.address ? instance : null;
+      }, 300_000);
+      await until('an SSH login', async () => sshWorks(running.ssh_user, running.address), 300_000);
+      return { id, seconds: (performance.now() - started) / 1000 };
+    };
+    const first = await order();
+    cold.push(first.seconds);
+    const second = await order();
+    warm.push(second.seconds);
+    const agentsDir = join(server.dir, 'agents');
+    rss.push(qemuRssMib(agentsDir, first.id), qemuRssMib(agentsDir, second.id));
+    console.log(`round ${round + 1}: cold cache ${first.seconds.toFixed(1)} s, image cached ${second.seconds.toFixed(1)} s`);
+  } finally {
+    await server.stop();
+  }
+}
+rmSync(keys, { recursive: true, force: true });
+
+console.log(`order placed → SSH login, cold image cache: median ${median(cold).toFixed(1)} s (${cold.map((s) => s.toFixed(1)).join(', ')})`);
+console.log(`order placed → SSH login, image cached:     median ${median(warm).toFixed(1)} s (${warm.map((s) => s.toFixed(1)).join(', ')})`);
+console.log(`QEMU resident memory per machine (1 GiB guest, idle busybox): median ${median(rss).toFixed(0)} MiB`);
