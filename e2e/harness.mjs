@@ -4,7 +4,7 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -135,17 +135,20 @@ export async function startDemoMarket({ qemuHost = false } = {}) {
   if (qemuHost) chmodSync(server.dir, 0o711);
   const agentBin = resolve(ROOT, process.env.SPARECLOUD_AGENT_BIN ?? 'target/debug/sparecloud-agent');
   const agentsDir = join(server.dir, 'agents');
-  const sshPort = await freePort();
+  let sshPort = await freePort();
   const agents = readdirSync(agentsDir).map((host) => {
     const dir = join(agentsDir, host);
     const qemu = existsSync(join(dir, 'driver')) && readFileSync(join(dir, 'driver'), 'utf8').trim() === 'qemu';
+    // Each real host forwards SSH from a range of its own.
+    const ports = qemu ? `${sshPort}-${sshPort + 20}` : '';
+    if (qemu) sshPort += 21;
     const args = qemu
-      ? ['run', '--driver', 'qemu', '--ssh-host', '127.0.0.1',
-         '--ssh-bind', '127.0.0.1', '--ssh-ports', `${sshPort}-${sshPort + 20}`]
+      ? ['run', '--driver', 'qemu', '--ssh-host', '127.0.0.1', '--ssh-bind', '127.0.0.1', '--ssh-ports', ports]
       : ['run', '--sim-boot-secs', '1'];
+    // Each agent's log in its directory (agent.log), for a failed test.
     return spawn(agentBin, args, {
-      env: { ...process.env, SPARECLOUD_AGENT_STATE_DIR: dir, RUST_LOG: 'warn' },
-      stdio: 'ignore',
+      env: { ...process.env, SPARECLOUD_AGENT_STATE_DIR: dir, RUST_LOG: 'info', NO_COLOR: '1' },
+      stdio: ['ignore', 'ignore', openSync(join(dir, 'agent.log'), 'w')],
     });
   });
   const stopServer = server.stop;

@@ -39,11 +39,14 @@ done
 node scripts/partner-demo.mjs --port "${SPARECLOUD_PARTNER_PORT:-8081}" --sparecloud "$SPARECLOUD_PUBLIC_URL" &
 pids+=($!)
 
+ssh_ports=22000
 for host in "$data"/demo-agents/*/; do
   if [ "$(cat "$host/driver" 2>/dev/null)" = qemu ]; then
-    # This machine: real virtual machines, SSH forwarded on loopback.
+    # This machine: real virtual machines, SSH forwarded on loopback, a
+    # range of ports for each of the lab's hosts.
     SPARECLOUD_AGENT_STATE_DIR="$host" ./target/release/sparecloud-agent run --driver qemu \
-      --ssh-host 127.0.0.1 --ssh-bind 127.0.0.1 --ssh-ports 22000-22099 &
+      --ssh-host 127.0.0.1 --ssh-bind 127.0.0.1 --ssh-ports "$ssh_ports-$((ssh_ports + 99))" &
+    ssh_ports=$((ssh_ports + 100))
   else
     SPARECLOUD_AGENT_STATE_DIR="$host" ./target/release/sparecloud-agent run &
   fi

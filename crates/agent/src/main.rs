@@ -150,6 +150,7 @@ impl DriverArgs {
         &self,
         state_dir: &std::path::Path,
         api: &str,
+        credential: &str,
         sim_boot_ms: UnixMillis,
     ) -> Result<Box<dyn Driver>, AgentError> {
         let state_error =
@@ -160,6 +161,7 @@ impl DriverArgs {
             }
             DriverKind::Qemu => {
                 let mut config = self.qemu_config(state_dir, Some(api));
+                config.credential = Some(credential.to_owned());
                 let mut missing = self.isolate(&mut config);
                 missing.extend(preflight(&config));
                 if !missing.is_empty() {
@@ -252,6 +254,7 @@ impl DriverArgs {
             vm_user: None,
             internet: false,
             cgroups: None,
+            credential: None,
         }
     }
 }
@@ -405,7 +408,12 @@ async fn run(
         host.declared_disk_gib,
         &state.path,
     )?;
-    let mut driver = driver_args.open(&state.path, &host.api, sim_boot_secs * 1000)?;
+    let mut driver = driver_args.open(
+        &state.path,
+        &host.api,
+        &host.credential,
+        sim_boot_secs * 1000,
+    )?;
     if driver.name() == "sim" {
         tracing::info!(
             host_id = %host.host_id, api = %host.api, driver = driver.name(),
@@ -430,6 +438,7 @@ async fn run(
             hypervisor: Some(driver.hypervisor()),
             images: driver.images(),
             disk_used_bytes: driver.disk_used_bytes(),
+            moves_disks: driver.moves_disks(),
         };
         let wait = match client.heartbeat(&host.credential, &request).await {
             Ok(response) => {

@@ -188,6 +188,8 @@ fn a_real_machine_runs_keeps_files_is_isolated_survives_an_agent_restart_and_is_
         disk_gib: 20,
         ssh_public_key: public_key.trim().into(),
         state: DesiredState::Running,
+        disk: None,
+        upload_disk: false,
     };
     qemu.create(&spec, now_ms()).unwrap();
     let address = wait_for(&mut qemu, id, ObservedState::Running, 120).expect("an address");
@@ -445,6 +447,8 @@ fn a_guest_reaches_the_internet_but_not_the_host_nor_private_networks_and_is_hel
             .trim()
             .into(),
         state: DesiredState::Running,
+        disk: None,
+        upload_disk: false,
     };
     qemu.create(&spec, now_ms()).unwrap();
     let address = wait_for(&mut qemu, id, ObservedState::Running, 120).expect("an address");

@@ -77,6 +77,30 @@ pub struct HeartbeatRequest {
     /// (thin overlays take far less than their size).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_used_bytes: Option<u64>,
+    /// The host moves disks in a cold migration: it uploads a stopped
+    /// instance's disk when asked (`upload_disk`) and fetches a moved
+    /// one's (`disk`). Older agents and simulations do not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub moves_disks: bool,
+}
+
+/// The checksum of an uploaded disk (`PUT /agent/instances/{id}/disk`),
+/// SHA-256 in lowercase hex.
+pub const DISK_SHA256_HEADER: &str = "x-disk-sha256";
+/// The short-lived token of a disk download.
+pub const TRANSFER_TOKEN_HEADER: &str = "x-transfer-token";
+
+/// Where the new host of a moved instance fetches its disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiskTransfer {
+    /// A path of the marketplace's API (`/api/v1/agent/instances/{id}/disk`).
+    pub url: String,
+    /// Sent as `X-Transfer-Token`; valid for a few minutes (each heartbeat
+    /// brings a fresh one while the move lasts).
+    pub token: String,
+    pub sha256: String,
+    pub size_bytes: u64,
 }
 
 /// How a host runs its instances: the agent's driver and, for real
@@ -169,6 +193,13 @@ pub struct DesiredInstance {
     pub disk_gib: u32,
     pub ssh_public_key: String,
     pub state: DesiredState,
+    /// Moved here from another host: its disk, to fetch instead of
+    /// starting from the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskTransfer>,
+    /// Moving away: upload its disk once it has stopped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub upload_disk: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

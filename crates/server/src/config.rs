@@ -81,6 +81,15 @@ pub struct Config {
     #[arg(long = "publish-image", env = "SPARECLOUD_PUBLISH_IMAGES", value_delimiter = ',', value_parser = parse_published_image)]
     pub publish_images: Vec<(String, PathBuf)>,
 
+    /// Where moving instances' disks are kept between their two hosts (a
+    /// cold migration; each is deleted once the instance runs again).
+    #[arg(
+        long,
+        env = "SPARECLOUD_TRANSFERS_DIR",
+        default_value = "data/transfers"
+    )]
+    pub transfers_dir: PathBuf,
+
     /// Without a command, the server runs.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -28,15 +28,16 @@ struct DemoSeller {
     prices: &'static [(&'static str, i64)],
 }
 
-/// The seller whose one host is this machine, running real virtual
-/// machines of the test image (`--demo-qemu-host`).
+/// The seller whose two hosts are this machine, running real virtual
+/// machines of the test image (`--demo-qemu-host`): two, so that draining
+/// one moves its machines, disks and all, to the other.
 const LAB: DemoSeller = DemoSeller {
     email: "lab@sparecloud.dev",
     company: "Sparecloud Lab (this machine)",
     country: "DE",
     zone: "lab-local",
     tier: "bronze",
-    hosts: &[("lab-qemu-01", 2, 4, 40)],
+    hosts: &[("lab-qemu-01", 2, 4, 40), ("lab-qemu-02", 2, 4, 40)],
     prices: &[("s1.small", 3)],
 };
 
@@ -128,8 +129,8 @@ pub async fn seed(state: &AppState, agents_dir: &Path, qemu_host: bool) -> AppRe
         write_agent_files(&agent_files, Some("qemu"))?;
         tx.commit().await?;
         tracing::info!(
-            host = LAB.hosts[0].0,
-            "demo host running real virtual machines seeded"
+            hosts = LAB.hosts.len(),
+            "demo hosts running real virtual machines seeded"
         );
     }
     if account_exists(state, DEMO_BUYER_EMAIL).await? {

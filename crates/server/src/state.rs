@@ -36,12 +36,15 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Disk files this server serves as catalog images' sources.
     pub published_images: Vec<(String, PathBuf)>,
+    /// Where moving instances' disks are kept between their two hosts.
+    pub transfers_dir: PathBuf,
 }
 
 impl Settings {
     /// The defaults of `sparecloud-server` with no flags, serving `dist_dir`.
     pub fn new(dist_dir: PathBuf) -> Self {
         Self {
+            transfers_dir: dist_dir.with_file_name("transfers"),
             dist_dir,
             public_url: None,
             commission_bp: 1500,
@@ -63,6 +66,7 @@ impl Settings {
             failure_grace_ms: i64::from(config.failure_grace_secs) * 1000,
             cors_origins: config.cors_origins.clone(),
             published_images: config.publish_images.clone(),
+            transfers_dir: config.transfers_dir.clone(),
         }
     }
 }

@@ -20,8 +20,10 @@ async fn the_demo_can_add_a_host_of_this_machine_that_runs_real_machines_once() 
     demo::seed(&app.state, &agents, true).await.unwrap();
     let offers = app.get("/api/v1/offers").await.json();
     assert_eq!(offers["total"], 4, "the three demo sellers and the lab");
-    let lab = agents.join("lab-qemu-01");
-    assert_eq!(std::fs::read_to_string(lab.join("driver")).unwrap(), "qemu");
+    for host in ["lab-qemu-01", "lab-qemu-02"] {
+        let lab = agents.join(host);
+        assert_eq!(std::fs::read_to_string(lab.join("driver")).unwrap(), "qemu");
+    }
     assert!(
         !agents.join("nordlicht-fra-01/driver").exists(),
         "the others are simulated"

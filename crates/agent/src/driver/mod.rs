@@ -26,6 +26,18 @@ pub trait Driver {
     fn disk_used_bytes(&self) -> Option<u64> {
         None
     }
+    /// What the marketplace says of an instance the host has, each
+    /// heartbeat (a moved disk's fresh transfer token).
+    fn update(&mut self, _want: &DesiredInstance) {}
+    /// Whether it moves instances' disks in a cold migration.
+    fn moves_disks(&self) -> bool {
+        false
+    }
+    /// Uploads a stopped instance's disk for its move (once; it may take
+    /// several calls, one per heartbeat, while it runs).
+    fn upload_disk(&mut self, _id: &str) -> std::io::Result<()> {
+        Ok(())
+    }
     /// Where the catalog's images come from, as the marketplace says.
     fn catalog(&mut self, _images: &[ImageSource]) {}
     fn create(&mut self, spec: &DesiredInstance, now: UnixMillis) -> std::io::Result<()>;
@@ -53,9 +65,17 @@ pub fn reconcile(
     let mut changes = 0;
     for want in desired {
         let have = driver.state(&want.id);
+        if have.is_some() {
+            driver.update(want);
+        }
         match (want.state, have) {
             (DesiredState::Running, None) => driver.create(want, now)?,
             (DesiredState::Running, Some(ObservedState::Stopped)) => driver.start(&want.id, now)?,
+            // Moving away: its disk goes first (in the background).
+            (DesiredState::Stopped, Some(ObservedState::Stopped)) if want.upload_disk => {
+                driver.upload_disk(&want.id)?;
+                continue;
+            }
             (DesiredState::Stopped, Some(ObservedState::Provisioning | ObservedState::Running)) => {
                 driver.stop(&want.id, now)?
             }

@@ -221,6 +221,8 @@ mod tests {
             disk_gib: 20,
             ssh_public_key: "ssh-ed25519 AAAA".into(),
             state,
+            disk: None,
+            upload_disk: false,
         }
     }
 

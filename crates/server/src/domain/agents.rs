@@ -14,7 +14,7 @@ use sparecloud_api::validate;
 use crate::auth::{new_id, new_token, token_hash};
 use crate::clock::Millis;
 use crate::db::{self, Conn};
-use crate::domain::{capacity, consoles, image_sources, ledger, observe};
+use crate::domain::{capacity, consoles, image_sources, ledger, observe, transfers};
 use crate::error::{AppError, AppResult, field};
 use crate::state::AppState;
 
@@ -153,7 +153,7 @@ pub async fn heartbeat(
             "UPDATE hosts SET last_heartbeat_ms = $2, agent_version = $3,
                hypervisor_driver = COALESCE($4, hypervisor_driver),
                hypervisor_accel = CASE WHEN $4 IS NULL THEN hypervisor_accel ELSE $5 END,
-               images = $6, disk_used_bytes = $7
+               images = $6, disk_used_bytes = $7, moves_disks = $8
              WHERE id = $1
              RETURNING seller_id, zone, status, vcpu, ram_gib, disk_gib",
         )
@@ -164,6 +164,7 @@ pub async fn heartbeat(
         .bind(request.hypervisor.and_then(|h| h.accel).map(|a| a.as_str()))
         .bind(images)
         .bind(disk_used(request.disk_used_bytes)?)
+        .bind(i64::from(request.moves_disks))
         .fetch_one(&state.db)
         .await?;
     let capacity = request.capacity;
@@ -210,7 +211,14 @@ pub async fn heartbeat(
                 tracing::info!(%host_id, "host back online");
             }
         }
-        observe::apply_observed(&mut tx, host_id, &request.instances, now).await?;
+        observe::apply_observed(
+            &mut tx,
+            host_id,
+            &request.instances,
+            now,
+            &state.settings.transfers_dir,
+        )
+        .await?;
         if capacity_changed || came_back {
             capacity::refresh_offers(&mut tx, &seller_id, &zone, now).await?;
         }
@@ -218,8 +226,13 @@ pub async fn heartbeat(
     }
     consoles::record(state, host_id, &request.instances, now).await?;
     let mut conn = state.db.acquire().await?;
-    let desired = desired_instances(&mut conn, host_id).await?;
+    let mut desired = desired_instances(&mut conn, host_id).await?;
     drop(conn);
+    for (id, disk) in transfers::downloads_for(state, host_id).await? {
+        if let Some(instance) = desired.iter_mut().find(|d| d.id == id) {
+            instance.disk = Some(disk);
+        }
+    }
     Ok(HeartbeatResponse {
         heartbeat_interval_secs: state.settings.heartbeat_interval_secs,
         instances: desired,
@@ -263,36 +276,60 @@ fn host_images(images: Option<&[String]>) -> AppResult<Option<String>> {
     Ok(Some(images.join(" ")))
 }
 
+/// An instance as its host should have it.
+#[derive(sqlx::FromRow)]
+struct DesiredRow {
+    id: String,
+    image_id: String,
+    vcpu: i64,
+    ram_gib: i64,
+    disk_gib: i64,
+    ssh_public_key: String,
+    desired: String,
+    upload_disk: i64,
+}
+
 async fn desired_instances(
     conn: &mut Conn,
     host_id: &str,
 ) -> Result<Vec<DesiredInstance>, sqlx::Error> {
-    // An instance moving elsewhere is stopped here first.
-    let rows: Vec<(String, String, i64, i64, i64, String, String)> = sqlx::query_as(
-        "SELECT id, image_id, vcpu, ram_gib, disk_gib, ssh_public_key,
-                CASE WHEN move_to_host_id IS NOT NULL AND desired_state <> 'terminated' THEN 'stopped' ELSE desired_state END
-         FROM instances WHERE host_id = $1 AND status NOT IN ('terminated', 'failed') ORDER BY id",
+    // An instance moving elsewhere is stopped here first (and its disk
+    // uploaded, by a host that moves disks); one that moved away keeps its
+    // disk here, stopped, until it runs on its new host.
+    let rows: Vec<DesiredRow> = sqlx::query_as(
+        "SELECT i.id, i.image_id, i.vcpu, i.ram_gib, i.disk_gib, i.ssh_public_key,
+                CASE WHEN i.move_to_host_id IS NOT NULL AND i.desired_state <> 'terminated' THEN 'stopped' ELSE i.desired_state END
+                  AS desired,
+                CASE WHEN i.move_to_host_id IS NOT NULL AND i.desired_state <> 'terminated' AND h.moves_disks <> 0
+                  THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END AS upload_disk
+         FROM instances i JOIN hosts h ON h.id = i.host_id
+         WHERE i.host_id = $1 AND i.status NOT IN ('terminated', 'failed')
+         UNION ALL
+         SELECT i.id, i.image_id, i.vcpu, i.ram_gib, i.disk_gib, i.ssh_public_key, 'stopped', CAST(0 AS BIGINT)
+         FROM instances i JOIN disk_transfers t ON t.instance_id = i.id
+         WHERE t.from_host_id = $1 AND i.host_id <> $1
+         ORDER BY 1",
     )
     .bind(host_id)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, image_id, vcpu, ram, disk, ssh_public_key, desired)| DesiredInstance {
-                id,
-                image_id,
-                vcpu: vcpu as u32,
-                ram_gib: ram as u32,
-                disk_gib: disk as u32,
-                ssh_public_key,
-                state: match desired.as_str() {
-                    "stopped" => DesiredState::Stopped,
-                    "terminated" => DesiredState::Terminated,
-                    _ => DesiredState::Running,
-                },
+        .map(|row| DesiredInstance {
+            state: match row.desired.as_str() {
+                "stopped" => DesiredState::Stopped,
+                "terminated" => DesiredState::Terminated,
+                _ => DesiredState::Running,
             },
-        )
+            id: row.id,
+            image_id: row.image_id,
+            vcpu: row.vcpu as u32,
+            ram_gib: row.ram_gib as u32,
+            disk_gib: row.disk_gib as u32,
+            ssh_public_key: row.ssh_public_key,
+            disk: None,
+            upload_disk: row.upload_disk != 0,
+        })
         .collect())
 }
 

@@ -291,7 +291,7 @@ pub async fn complete_move(
             instance.zone
         ),
         Move::Recovered => format!(
-            "Auto-recovery: placed on a healthy host in {to_zone}, keeping the order's spread."
+            "Auto-recovery: placed on a healthy host in {to_zone}, keeping the order's spread. Its disk was on the failed host, so it starts afresh from its image."
         ),
     };
     record_event(conn, id, why.as_str(), &message, now).await?;

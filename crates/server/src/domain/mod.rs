@@ -4,7 +4,7 @@
 //!
 //! Layers, lowest first (a module imports only from those before it):
 //! `uptime` (pure) · `catalog` `image_sources` `ledger` `payments` `partners` `offers` ·
-//! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` ·
+//! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` · `transfers` ·
 //! `observe` `sla` `instances` `ssh_keys` · `consoles` · `quotes` · `order_view` ·
 //! `orders` · `accounts`
 //! `sellers` `install_tokens` `hosts` `seller_offers` `earnings` `agents`.
@@ -37,4 +37,5 @@ pub mod seller_offers;
 pub mod sellers;
 pub mod sla;
 pub mod ssh_keys;
+pub mod transfers;
 pub mod uptime;

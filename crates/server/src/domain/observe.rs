@@ -8,7 +8,7 @@ use sparecloud_api::instances::InstanceStatus;
 use crate::clock::Millis;
 use crate::db::{Conn, Pool};
 use crate::domain::instance::{Transition, finish, record_event, set_status, transition};
-use crate::domain::{ha, ledger};
+use crate::domain::{ha, ledger, transfers};
 
 /// Whether any observation would change anything: a read, so that the
 /// usual heartbeat ("all as before") takes no write lock for instances.
@@ -46,6 +46,7 @@ pub async fn apply_observed(
     host_id: &str,
     observed: &[ObservedInstance],
     now: Millis,
+    transfers_dir: &std::path::Path,
 ) -> Result<(), sqlx::Error> {
     for seen in observed {
         // Read again inside the transaction: the buyer may have acted since.
@@ -63,6 +64,13 @@ pub async fn apply_observed(
         // then only its end counts.
         if moving_to.is_some() {
             match seen.state {
+                // A host that moves disks uploads it first; the upload
+                // completes the move.
+                ObservedState::Stopped
+                    if transfers::waits_for_upload(conn, host_id, &seen.id).await? =>
+                {
+                    continue;
+                }
                 ObservedState::Stopped => {
                     ha::complete_move(conn, &seen.id, ha::Move::Migrated, now).await?;
                     continue;
@@ -101,6 +109,8 @@ pub async fn apply_observed(
                     .execute(&mut *conn)
                     .await?;
                 record_event(conn, &seen.id, "running", "The instance is running.", now).await?;
+                // Moved with its disk: the old host may delete its copy.
+                transfers::finish(conn, transfers_dir, &seen.id).await?;
             }
             Some(Transition::Stopped) => {
                 ledger::accrue(conn, &seen.id, now, false).await?;
@@ -116,6 +126,7 @@ pub async fn apply_observed(
                     now,
                 )
                 .await?;
+                transfers::finish(conn, transfers_dir, &seen.id).await?;
             }
             Some(Transition::Failed) => {
                 finish(
@@ -126,6 +137,7 @@ pub async fn apply_observed(
                     now,
                 )
                 .await?;
+                transfers::finish(conn, transfers_dir, &seen.id).await?;
             }
             None => {}
         }

@@ -220,7 +220,7 @@ impl FetchJob {
 }
 
 /// Copies `from` into `to` and returns the SHA-256 of what went through.
-fn copy_hashing(mut from: impl Read, to: &mut impl Write) -> Result<String, String> {
+pub(super) fn copy_hashing(mut from: impl Read, to: &mut impl Write) -> Result<String, String> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 1 << 20];
     loop {

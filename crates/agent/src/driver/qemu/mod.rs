@@ -18,6 +18,7 @@ pub mod images;
 pub mod isolation;
 pub mod qmp;
 pub mod seed;
+pub mod transfer;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -30,8 +31,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sparecloud_api::agent::{
-    Accelerator, CONSOLE_TAIL_BYTES, DesiredInstance, Hypervisor, HypervisorDriver, ImageFormat,
-    ImageSource, ObservedInstance, ObservedState,
+    Accelerator, CONSOLE_TAIL_BYTES, DesiredInstance, DiskTransfer, Hypervisor, HypervisorDriver,
+    ImageFormat, ImageSource, ObservedInstance, ObservedState,
 };
 
 use super::{Driver, UnixMillis};
@@ -40,10 +41,13 @@ use command::{Accel, Machine, VmPaths, guest_name, qemu_args};
 use images::{Availability, ImageCache};
 use isolation::{Cgroups, Limits, VmUser};
 use qmp::Qmp;
+use transfer::{Progress, Transfers};
 
 /// How long a guest has to power off after the ACPI button before QEMU is
 /// told to quit.
 const STOP_GRACE_MS: UnixMillis = 30_000;
+/// How many times a moved disk's fetch is tried before the instance fails.
+const MAX_DISK_FETCHES: u32 = 5;
 /// How long a started QEMU may take to write its pidfile.
 const START_GRACE_MS: UnixMillis = 15_000;
 
@@ -71,6 +75,8 @@ pub struct QemuConfig {
     pub internet: bool,
     /// Where machines get their CPU and memory limits (none: no limits).
     pub cgroups: Option<Cgroups>,
+    /// The host credential, for moving disks in a cold migration.
+    pub credential: Option<String>,
 }
 
 /// Boots the image `disk` (without changing it) with `accel` for at most
@@ -212,6 +218,7 @@ impl QemuConfig {
             vm_user: None,
             internet: false,
             cgroups: None,
+            credential: None,
         }
     }
 }
@@ -285,6 +292,12 @@ struct VmRecord {
     /// Whether its disk is made (it waits for its image until then).
     #[serde(default)]
     built: bool,
+    /// Moved here from another host: its disk, to fetch.
+    #[serde(default)]
+    incoming: Option<DiskTransfer>,
+    /// Moving away: its disk is uploaded.
+    #[serde(default)]
+    uploaded: bool,
     vcpu: u32,
     ram_gib: u32,
     disk_gib: u32,
@@ -303,6 +316,9 @@ struct VmRecord {
 pub struct QemuDriver {
     config: QemuConfig,
     cache: ImageCache,
+    transfers: Transfers,
+    /// Failed fetches of a moved disk, per instance.
+    fetch_failures: BTreeMap<String, u32>,
     /// The catalog's image sources, as the marketplace last sent them.
     sources: BTreeMap<String, ImageSource>,
     vms: BTreeMap<String, VmRecord>,
@@ -341,9 +357,12 @@ impl QemuDriver {
             config.qemu_img.clone(),
             config.api_base.clone(),
         );
+        let transfers = Transfers::new(config.api_base.clone(), config.credential.clone());
         Ok(Self {
             config,
             cache,
+            transfers,
+            fetch_failures: BTreeMap::new(),
             sources: BTreeMap::new(),
             vms,
             children: BTreeMap::new(),
@@ -415,11 +434,38 @@ impl QemuDriver {
                 self.fail(id, reason)
             }
             Availability::Ready(base) => {
-                if let Err(error) = self.make_disk(id, &base, source.format, vm.disk_gib) {
+                let disk = self.paths(id).disk();
+                if let Some(moved) = &vm.incoming {
+                    // Its own disk, from the host it moved off.
+                    let max = (u64::from(vm.disk_gib.max(1)) + 1) << 30;
+                    match self
+                        .transfers
+                        .download(id, moved, &disk, &self.config.qemu_img, max)
+                    {
+                        Progress::Running => return Ok(()),
+                        // Tried again (with the latest token) a few times.
+                        Progress::Failed(reason) => {
+                            let tries = self.fetch_failures.entry(id.to_owned()).or_default();
+                            *tries += 1;
+                            if *tries < MAX_DISK_FETCHES {
+                                tracing::warn!(%id, %reason, "cannot fetch the moved disk; trying again");
+                                return Ok(());
+                            }
+                            return self.fail(id, reason);
+                        }
+                        Progress::Done => {}
+                    }
+                    if let Err(reason) =
+                        transfer::rebase(&self.config.qemu_img, &disk, &base, source.format)
+                    {
+                        return self.fail(id, reason);
+                    }
+                } else if let Err(error) = self.make_disk(id, &base, source.format, vm.disk_gib) {
                     return self.fail(id, error.to_string());
                 }
                 if let Some(vm) = self.vms.get_mut(id) {
                     vm.built = true;
+                    vm.incoming = None;
                 }
                 self.save(id)?;
                 if vm.running
@@ -729,6 +775,43 @@ impl Driver for QemuDriver {
         Some(self.sources.keys().cloned().collect())
     }
 
+    fn moves_disks(&self) -> bool {
+        true
+    }
+
+    fn update(&mut self, want: &DesiredInstance) {
+        // A moved disk not fetched yet: the latest token is the valid one.
+        if let (Some(vm), Some(disk)) = (self.vms.get_mut(&want.id), &want.disk)
+            && vm.incoming.is_some()
+        {
+            vm.incoming = Some(disk.clone());
+        }
+    }
+
+    fn upload_disk(&mut self, id: &str) -> std::io::Result<()> {
+        let Some(vm) = self.vms.get(id) else {
+            return Ok(());
+        };
+        if vm.uploaded || !vm.built || self.pid(id).is_some() {
+            return Ok(());
+        }
+        match self.transfers.upload(id, &self.paths(id).disk()) {
+            Progress::Running => Ok(()),
+            Progress::Done => {
+                tracing::info!(%id, "disk uploaded for the move");
+                if let Some(vm) = self.vms.get_mut(id) {
+                    vm.uploaded = true;
+                }
+                self.save(id)
+            }
+            // Tried again at the next heartbeat.
+            Progress::Failed(reason) => {
+                tracing::warn!(%id, %reason, "cannot upload the disk");
+                Ok(())
+            }
+        }
+    }
+
     fn disk_used_bytes(&self) -> Option<u64> {
         Some(disk::allocated_bytes(&self.config.vms_dir) + self.cache.disk_used())
     }
@@ -757,6 +840,8 @@ impl Driver for QemuDriver {
             image_id: spec.image_id.clone(),
             image: image.clone(),
             built: false,
+            incoming: spec.disk.clone(),
+            uploaded: false,
             vcpu: spec.vcpu,
             ram_gib: spec.ram_gib,
             disk_gib: spec.disk_gib,
@@ -1004,6 +1089,8 @@ mod tests {
             disk_gib: 10,
             ssh_public_key: "ssh-ed25519 AAAA".into(),
             state: sparecloud_api::agent::DesiredState::Running,
+            disk: None,
+            upload_disk: false,
         };
         driver.create(&spec, 0).unwrap();
         let seen = driver.observe(1).unwrap();
