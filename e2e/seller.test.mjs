@@ -46,8 +46,12 @@ function agentEnv() {
     ...process.env,
     PATH: `${join(ROOT, 'target', 'debug')}:${process.env.PATH}`,
     SPARECLOUD_AGENT_STATE_DIR: dir,
-    // Not part of the command: a disk for sale however full this machine is.
+    // Not part of the command: a disk for sale however full this machine is,
+    // and simulated machines (this test is about onboarding; the command
+    // registers a real QEMU host by default, which the agent's own tests
+    // and e2e/real_*.test.mjs exercise).
     SPARECLOUD_AGENT_DISK_GIB: '100',
+    SPARECLOUD_AGENT_DRIVER: 'sim',
     RUST_LOG: 'warn',
   };
 }

@@ -53,6 +53,8 @@ enum Command {
         name: Option<String>,
         #[command(flatten)]
         capacity: CapacityArgs,
+        #[command(flatten)]
+        driver: DriverArgs,
     },
     /// Heartbeat and run the instances the marketplace places here, until
     /// SIGTERM or Ctrl-C.
@@ -72,9 +74,11 @@ enum Command {
 /// Which hypervisor runs the instances, and how.
 #[derive(Debug, Clone, clap::Args)]
 struct DriverArgs {
-    /// `qemu` runs real virtual machines; `sim` simulates them (demos).
-    #[arg(long, env = "SPARECLOUD_AGENT_DRIVER", value_enum, default_value_t = DriverKind::Sim)]
-    driver: DriverKind,
+    /// `qemu` runs real virtual machines (what `register` chooses unless
+    /// told otherwise, after checking the host can); `sim` simulates them
+    /// (demos). `run` uses the driver `register` chose.
+    #[arg(long, env = "SPARECLOUD_AGENT_DRIVER", value_enum)]
+    driver: Option<DriverKind>,
     /// The image cache (each catalog image fetched once, by checksum);
     /// defaults to `images/` in the state dir.
     #[arg(long, env = "SPARECLOUD_AGENT_IMAGES_DIR")]
@@ -119,6 +123,15 @@ enum DriverKind {
     Qemu,
 }
 
+impl DriverKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            DriverKind::Sim => "sim",
+            DriverKind::Qemu => "qemu",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum AccelArg {
     Auto,
@@ -148,6 +161,7 @@ impl DriverArgs {
     /// The driver, after checking that the host has what it needs.
     fn open(
         &self,
+        kind: DriverKind,
         state_dir: &std::path::Path,
         api: &str,
         credential: &str,
@@ -155,7 +169,7 @@ impl DriverArgs {
     ) -> Result<Box<dyn Driver>, AgentError> {
         let state_error =
             |e: std::io::Error| AgentError::State(state_dir.to_path_buf(), e.to_string());
-        Ok(match self.driver {
+        Ok(match kind {
             DriverKind::Sim => {
                 Box::new(SimDriver::load(state_dir, sim_boot_ms).map_err(state_error)?)
             }
@@ -316,7 +330,8 @@ async fn main() -> ExitCode {
             zone,
             name,
             capacity,
-        } => register(&state, &api, &token, zone, name, &capacity).await,
+            driver,
+        } => register(&state, &api, &token, zone, name, &capacity, &driver).await,
         Command::Run {
             sim_boot_secs,
             capacity,
@@ -365,7 +380,18 @@ async fn register(
     zone: Option<String>,
     name: Option<String>,
     capacity_args: &CapacityArgs,
+    driver_args: &DriverArgs,
 ) -> Result<(), AgentError> {
+    // A real host is checked before the (single-use) token is spent.
+    let driver = driver_args.driver.unwrap_or(DriverKind::Qemu);
+    if driver == DriverKind::Qemu {
+        let mut config = driver_args.qemu_config(&state.path, Some(api));
+        let mut missing = driver_args.isolate(&mut config);
+        missing.extend(preflight(&config));
+        if !missing.is_empty() {
+            return Err(AgentError::NotReady(missing));
+        }
+    }
     let capacity = host_capacity(capacity_args, None, None, &state.path)?;
     let name = name
         .or_else(sysinfo::System::host_name)
@@ -387,6 +413,7 @@ async fn register(
         name,
         declared_capacity: capacity_args.capacity,
         declared_disk_gib: capacity_args.disk_gib,
+        driver: Some(driver.as_str().to_owned()),
     })?;
     println!(
         "Registered host {} in zone {} with {} vCPU, {} GiB RAM, {} GiB disk. Start it with: sparecloud-agent run",
@@ -408,7 +435,12 @@ async fn run(
         host.declared_disk_gib,
         &state.path,
     )?;
+    let kind = driver_args.driver.unwrap_or(match host.driver.as_deref() {
+        Some("qemu") => DriverKind::Qemu,
+        _ => DriverKind::Sim,
+    });
     let mut driver = driver_args.open(
+        kind,
         &state.path,
         &host.api,
         &host.credential,

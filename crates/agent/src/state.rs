@@ -23,6 +23,10 @@ pub struct HostState {
     /// GiB of disk to sell instead of the free space measured here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_disk_gib: Option<u32>,
+    /// The driver chosen at `register` (`qemu`, `sim`); none: a host
+    /// registered before the choice was kept, which ran `sim`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -108,6 +112,7 @@ mod tests {
             Err(AgentError::NotRegistered(_))
         ));
         let host = HostState {
+            driver: Some("qemu".into()),
             api: "http://127.0.0.1:8080".into(),
             host_id: "hst_1".into(),
             credential: "sc_h_secret".into(),

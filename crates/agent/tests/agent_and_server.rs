@@ -343,6 +343,8 @@ fn register_run_order_terminate_and_survive_restarts() {
         &state_dir,
         &[
             "register",
+            "--driver",
+            "sim",
             "--api",
             &url,
             "--token",
@@ -384,7 +386,9 @@ fn register_run_order_terminate_and_survive_restarts() {
     // The same token again is refused, with the reason.
     let again = agent(
         &dir.path().join("other"),
-        &["register", "--api", &url, "--token", &token],
+        &[
+            "register", "--driver", "sim", "--api", &url, "--token", &token,
+        ],
     );
     assert!(!again.status.success());
     assert!(
@@ -505,7 +509,9 @@ fn refused_tokens_and_an_unreachable_api_give_clear_messages() {
     assert_eq!(status, 200);
     let out = agent(
         &dir.path().join("a"),
-        &["register", "--api", &url, "--token", &token],
+        &[
+            "register", "--driver", "sim", "--api", &url, "--token", &token,
+        ],
     );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -514,14 +520,24 @@ fn refused_tokens_and_an_unreachable_api_give_clear_messages() {
 
     let out = agent(
         &dir.path().join("b"),
-        &["register", "--api", &url, "--token", "sc_it_made_up"],
+        &[
+            "register",
+            "--driver",
+            "sim",
+            "--api",
+            &url,
+            "--token",
+            "sc_it_made_up",
+        ],
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 
     let closed = format!("http://127.0.0.1:{}", free_port());
     let out = agent(
         &dir.path().join("c"),
-        &["register", "--api", &closed, "--token", &token],
+        &[
+            "register", "--driver", "sim", "--api", &closed, "--token", &token,
+        ],
     );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -538,6 +554,10 @@ fn refused_tokens_and_an_unreachable_api_give_clear_messages() {
 #[test]
 fn the_install_command_shown_to_the_seller_works_as_shown() {
     let dir = tempfile::tempdir().unwrap();
+    // The command registers a real (qemu) host: QEMU's unprivileged user
+    // must be able to enter the agent's directories.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
     let server = Server::start(dir.path(), free_port());
     let url = server.url.clone();
     let m = market(&url);
@@ -599,4 +619,40 @@ fn the_install_command_shown_to_the_seller_works_as_shown() {
     assert_eq!(tokens[0]["status"], "used");
     let _ = shell.kill();
     let _ = shell.wait();
+}
+
+#[test]
+fn registering_a_real_host_checks_it_first_and_keeps_the_token_when_it_cannot_run_machines() {
+    // A state directory QEMU's unprivileged user cannot enter: something
+    // this host lacks.
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let server = Server::start(dir.path(), free_port());
+    let url = server.url.clone();
+    let m = market(&url);
+    let (token, _) = install_token(&url, &m.seller);
+    let out = agent(
+        &dir.path().join("agent"),
+        &["register", "--api", &url, "--token", &token],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot run virtual machines yet")
+            && stderr.contains("cannot enter")
+            && stderr.contains("chmod o+x"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("agent/host.json").exists());
+    let tokens = call(
+        "GET",
+        &format!("{url}/api/v1/seller/install-tokens"),
+        Some(&m.seller),
+        None,
+        None,
+    )
+    .1;
+    assert_ne!(tokens[0]["status"], "used", "the token is not spent");
+    assert!(hosts(&url, &m.seller).as_array().unwrap().is_empty());
 }
