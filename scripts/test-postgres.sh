@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The integration tests again, on PostgreSQL (the server's use it; the
-# others do not): installs Debian's PostgreSQL when missing, starts a
-# throwaway cluster on loopback (its own directory and port, no durability:
-# it lives only for the tests) and points the tests at it. Each test creates
+# The server's integration tests again, on PostgreSQL (only the server
+# uses a database; the agent's tests, real VMs included, run once):
+# installs Debian's PostgreSQL when missing, starts a throwaway cluster on
+# loopback (its own directory and port, no durability: it lives only for
+# the tests) and points the tests at it. Each test creates
 # its own database there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,4 +38,4 @@ port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{
 
 echo "== server integration tests on PostgreSQL ($("$bin/postgres" --version))"
 SPARECLOUD_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres" \
-  cargo test --workspace --locked --test '*' "$@" -- --include-ignored
+  cargo test -p sparecloud-server --locked --test '*' "$@" -- --include-ignored

@@ -167,6 +167,8 @@ async fn two_servers_one_database_one_agent() {
     let register = Command::new(binary("sparecloud-agent"))
         .args([
             "register",
+            "--driver",
+            "sim",
             "--api",
             &a,
             "--token",
