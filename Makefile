@@ -21,7 +21,7 @@ WEB_SOURCES := $(shell find src style public -type f 2>/dev/null) index.html Tru
                $(shell find crates/api -type f -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 
 .PHONY: help setup toolchain trunk wasm-bindgen node-deps chromium qemu test-image build web server run test \
-        test-rust test-e2e fmt lint clean
+        test-rust test-e2e test-full-image fmt lint clean
 
 help:
 	@echo "make run    build everything and serve http://127.0.0.1:8080 with demo data"
@@ -97,6 +97,12 @@ test-rust: toolchain
 # with the release web app.
 # `--workspace` resolves features as `cargo test --workspace` does, so the
 # binaries that run left are reused instead of rebuilt.
+# Opt-in, slow (minutes to build, about two to boot): a full Debian cloud
+# image with systemd, OpenSSH and cloud-init under the qemu driver.
+test-full-image: qemu
+	scripts/build-full-image.sh target/images/debian-12-full
+	SPARECLOUD_FULL_IMAGE=target/images/debian-12-full cargo test --locked -p sparecloud-agent --test full_image -- --nocapture
+
 test-e2e: web node-deps chromium
 	cargo build --workspace --locked
 	SPARECLOUD_SERVER_BIN=target/debug/sparecloud-server SPARECLOUD_E2E_BUILT=1 \

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds a full Debian 12 cloud image offline from Debian packages, as the
+# catalog's real images are: systemd, OpenSSH, cloud-init (which reads the
+# agent's NoCloud seed and creates the `debian` user with the buyer's key),
+# Debian's cloud kernel. Made without mounting anything, as the test image
+# is: mmdebstrap into a directory, an ext4 root partition made from it
+# (`mke2fs -d`), a FAT boot partition with syslinux, the kernel and its
+# initramfs, an MBR; converted to qcow2. For `make test-full-image` (slow:
+# minutes to build, about two minutes to boot under software emulation).
+#
+#   scripts/build-full-image.sh [OUT_DIR]     (default target/images/debian-12-full)
+#
+# Writes OUT_DIR/{disk.qcow2,SHA256SUMS}; cached like the test image.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-target/images/debian-12-full}
+fresh() { [ -f "$out/SHA256SUMS" ] && [ "$out/SHA256SUMS" -nt "$0" ]; }
+fresh && exit 0
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
+fresh && exit 0
+command -v mmdebstrap >/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap
+}
+for tool in mmdebstrap mke2fs qemu-img mkfs.fat mcopy syslinux sfdisk; do
+  command -v "$tool" >/dev/null || { echo "build-full-image: $tool is missing (make qemu installs it)" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root="$work/root"
+final=$out
+out="$work/out"
+mkdir -p "$out"
+
+# The system, with what a cloud image has; the root filesystem by label.
+mmdebstrap --mode=root --variant=important \
+  --include=linux-image-cloud-amd64,initramfs-tools,systemd-sysv,openssh-server,cloud-init,sudo,ifupdown,isc-dhcp-client,netbase \
+  --customize-hook='echo "LABEL=root / ext4 defaults 0 1" > "$1/etc/fstab"' \
+  --customize-hook='printf "auto lo\niface lo inet loopback\n\nauto ens3\niface ens3 inet dhcp\n" > "$1/etc/network/interfaces"' \
+  --customize-hook='echo "datasource_list: [ NoCloud, None ]" > "$1/etc/cloud/cloud.cfg.d/90-sparecloud.cfg"' \
+  --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
+  bookworm "$root" http://deb.debian.org/debian
+
+kernel=$(ls "$root"/boot/vmlinuz-* | head -n 1)
+initrd=$(ls "$root"/boot/initrd.img-* | head -n 1)
+printf '%s\n' 'DEFAULT debian' 'PROMPT 0' 'TIMEOUT 0' 'LABEL debian' \
+  '  LINUX /vmlinuz' '  INITRD /initrd.img' \
+  '  APPEND root=LABEL=root rw console=ttyS0 net.ifnames=0 biosdevname=0' > "$work/syslinux.cfg"
+# The guest's NIC is eth0 with net.ifnames=0.
+sed -i 's/ens3/eth0/' "$root/etc/network/interfaces"
+
+boot_mib=96
+root_mib=$(( $(du -sm "$root" | cut -f1) * 13 / 10 + 256 ))
+mkfs.fat -C -n SCBOOT "$work/boot.fat" $((boot_mib * 1024)) >/dev/null
+mcopy -i "$work/boot.fat" "$kernel" ::vmlinuz
+mcopy -i "$work/boot.fat" "$initrd" ::initrd.img
+mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::syslinux.cfg
+syslinux --install "$work/boot.fat"
+mke2fs -q -t ext4 -L root -d "$root" "$work/root.ext4" "${root_mib}M"
+
+disk="$work/disk.raw"
+truncate -s $((1 + boot_mib + root_mib + 1))M "$disk"
+printf 'label: dos\nstart=1MiB, size=%sMiB, type=6, bootable\nstart=%sMiB, size=%sMiB, type=83\n' \
+  "$boot_mib" $((1 + boot_mib)) "$root_mib" | sfdisk -q "$disk"
+dd if=/usr/lib/syslinux/mbr/mbr.bin of="$disk" bs=440 count=1 conv=notrunc status=none
+dd if="$work/boot.fat" of="$disk" bs=1M seek=1 conv=notrunc status=none
+dd if="$work/root.ext4" of="$disk" bs=1M seek=$((1 + boot_mib)) conv=notrunc status=none
+qemu-img convert -f raw -O qcow2 -c "$disk" "$out/disk.qcow2"
+
+(cd "$out" && sha256sum disk.qcow2 > SHA256SUMS)
+rm -rf "$final.old"
+[ -e "$final" ] && mv "$final" "$final.old"
+mv "$out" "$final"
+rm -rf "$final.old"
+echo "build-full-image: $final"
