@@ -98,3 +98,149 @@ pub fn reconcile(
     }
     Ok(changes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sparecloud_api::agent::DiskTransfer;
+
+    /// A driver that records what reconcile asks of it.
+    #[derive(Default)]
+    struct Recorder {
+        have: Vec<(String, ObservedState)>,
+        calls: Vec<String>,
+        tokens: Vec<String>,
+    }
+
+    impl Driver for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        fn hypervisor(&self) -> Hypervisor {
+            Hypervisor {
+                driver: sparecloud_api::agent::HypervisorDriver::Qemu,
+                accel: None,
+            }
+        }
+        fn images(&self) -> Option<Vec<String>> {
+            None
+        }
+        fn update(&mut self, want: &DesiredInstance) {
+            if let Some(disk) = &want.disk {
+                self.tokens.push(disk.token.clone());
+            }
+        }
+        fn upload_disk(&mut self, id: &str) -> std::io::Result<()> {
+            self.calls.push(format!("upload {id}"));
+            Ok(())
+        }
+        fn create(&mut self, spec: &DesiredInstance, _: UnixMillis) -> std::io::Result<()> {
+            self.calls.push(format!("create {}", spec.id));
+            Ok(())
+        }
+        fn start(&mut self, id: &str, _: UnixMillis) -> std::io::Result<()> {
+            self.calls.push(format!("start {id}"));
+            Ok(())
+        }
+        fn stop(&mut self, id: &str, _: UnixMillis) -> std::io::Result<()> {
+            self.calls.push(format!("stop {id}"));
+            Ok(())
+        }
+        fn destroy(&mut self, id: &str) -> std::io::Result<()> {
+            self.calls.push(format!("destroy {id}"));
+            Ok(())
+        }
+        fn observe(&mut self, _: UnixMillis) -> std::io::Result<Vec<ObservedInstance>> {
+            Ok(Vec::new())
+        }
+        fn state(&self, id: &str) -> Option<ObservedState> {
+            self.have.iter().find(|(i, _)| i == id).map(|(_, s)| *s)
+        }
+        fn ids(&self) -> Vec<String> {
+            self.have.iter().map(|(i, _)| i.clone()).collect()
+        }
+        fn report_gone(&mut self, id: &str) {
+            self.calls.push(format!("gone {id}"));
+        }
+    }
+
+    fn want(id: &str, state: DesiredState) -> DesiredInstance {
+        DesiredInstance {
+            id: id.into(),
+            image_id: "sparecloud-test".into(),
+            vcpu: 1,
+            ram_gib: 1,
+            disk_gib: 2,
+            ssh_public_key: "ssh-ed25519 AAAA".into(),
+            state,
+            disk: None,
+            upload_disk: false,
+        }
+    }
+
+    #[test]
+    fn a_moving_instance_is_stopped_then_uploaded_and_a_kept_one_left_alone() {
+        let mut host = Recorder {
+            have: vec![
+                ("moving".into(), ObservedState::Running),
+                ("kept".into(), ObservedState::Stopped),
+            ],
+            ..Recorder::default()
+        };
+        let moving = DesiredInstance {
+            upload_disk: true,
+            ..want("moving", DesiredState::Stopped)
+        };
+        let kept = want("kept", DesiredState::Stopped);
+        // Still running: stopped first, no upload yet.
+        let changes = reconcile(&mut host, &[moving.clone(), kept.clone()], 0).unwrap();
+        assert_eq!(
+            (changes, host.calls.clone()),
+            (1, vec!["stop moving".to_owned()])
+        );
+        // Stopped: its disk is uploaded (in the background: no change to
+        // report), every heartbeat until the move is made; the kept copy
+        // of an instance that moved away is neither started nor destroyed.
+        host.have[0].1 = ObservedState::Stopped;
+        host.calls.clear();
+        assert_eq!(
+            reconcile(&mut host, &[moving.clone(), kept.clone()], 1).unwrap(),
+            0
+        );
+        assert_eq!(host.calls, ["upload moving"]);
+        // Once the marketplace no longer lists it, the copy goes.
+        host.calls.clear();
+        reconcile(&mut host, &[moving], 2).unwrap();
+        assert_eq!(host.calls, ["upload moving", "destroy kept"]);
+    }
+
+    #[test]
+    fn a_moved_instance_gets_each_fresh_transfer_token() {
+        let disk = |token: &str| DiskTransfer {
+            url: "/api/v1/agent/instances/moved/disk".into(),
+            token: token.into(),
+            sha256: "ab".repeat(32),
+            size_bytes: 1,
+        };
+        let mut host = Recorder::default();
+        let first = DesiredInstance {
+            disk: Some(disk("sc_dt_1")),
+            ..want("moved", DesiredState::Running)
+        };
+        reconcile(&mut host, std::slice::from_ref(&first), 0).unwrap();
+        assert_eq!(host.calls, ["create moved"]);
+        assert!(
+            host.tokens.is_empty(),
+            "the first token came with the creation"
+        );
+        host.have
+            .push(("moved".into(), ObservedState::Provisioning));
+        let later = DesiredInstance {
+            disk: Some(disk("sc_dt_2")),
+            ..first
+        };
+        reconcile(&mut host, &[later], 1).unwrap();
+        assert_eq!(host.tokens, ["sc_dt_2"]);
+        assert_eq!(host.calls, ["create moved"], "not created twice");
+    }
+}
