@@ -14,32 +14,38 @@
 
 pub mod command;
 pub mod disk;
+pub mod host_check;
 pub mod images;
 pub mod isolation;
+pub mod observe;
+pub mod process;
+pub mod provision;
 pub mod qmp;
 pub mod seed;
 pub mod transfer;
 
+pub use host_check::{choose_accel, preflight, probe_boot};
+pub use observe::console_tail;
+
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::TcpListener;
 use std::ops::RangeInclusive;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sparecloud_api::agent::{
-    Accelerator, CONSOLE_TAIL_BYTES, DesiredInstance, DiskTransfer, Hypervisor, HypervisorDriver,
-    ImageFormat, ImageSource, ObservedInstance, ObservedState,
+    Accelerator, DesiredInstance, DiskTransfer, Hypervisor, HypervisorDriver, ImageSource,
+    ObservedInstance, ObservedState,
 };
 
 use super::{Driver, UnixMillis};
 use crate::state::write_private;
-use command::{Accel, Machine, VmPaths, guest_name, qemu_args};
-use images::{Availability, ImageCache};
-use isolation::{Cgroups, Limits, VmUser};
+use command::{Accel, VmPaths};
+use images::ImageCache;
+use isolation::{Cgroups, VmUser};
+use process::is_guest_process;
 use qmp::Qmp;
 use transfer::{Progress, Transfers};
 
@@ -79,127 +85,6 @@ pub struct QemuConfig {
     pub credential: Option<String>,
 }
 
-/// Boots the image `disk` (without changing it) with `accel` for at most
-/// `timeout` and says whether its kernel got as far as running its init:
-/// a real test boot, since a host may offer `/dev/kvm` whose guests still
-/// crash.
-pub fn probe_boot(
-    qemu: &std::path::Path,
-    accel: Accel,
-    disk: &std::path::Path,
-    work_dir: &std::path::Path,
-    timeout: Duration,
-) -> Result<(), String> {
-    std::fs::create_dir_all(work_dir).map_err(|e| e.to_string())?;
-    let serial = work_dir.join("probe-serial.log");
-    let _ = std::fs::remove_file(&serial);
-    let (accel_arg, cpu) = match accel {
-        Accel::Kvm => ("kvm", "host"),
-        Accel::Tcg => ("tcg", "max"),
-    };
-    let format = if disk.extension().is_some_and(|e| e == "raw") {
-        "raw"
-    } else {
-        "qcow2"
-    };
-    let mut child = Command::new(qemu)
-        .args([
-            "-accel", accel_arg, "-cpu", cpu, "-machine", "q35", "-m", "256",
-        ])
-        .args([
-            "-nodefaults",
-            "-no-user-config",
-            "-display",
-            "none",
-            "-no-reboot",
-            "-snapshot",
-        ])
-        .arg("-drive")
-        .arg(format!(
-            "file={},if=virtio,format={format},readonly=on",
-            disk.display()
-        ))
-        .arg("-serial")
-        .arg(format!("file:{}", serial.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start QEMU: {e}"))?;
-    let deadline = Instant::now() + timeout;
-    let booted = loop {
-        let log = std::fs::read_to_string(&serial).unwrap_or_default();
-        if BOOTED_MARKS.iter().any(|mark| log.contains(mark)) {
-            break Ok(());
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                let _ = pipe.read_to_string(&mut stderr);
-            }
-            let reason = stderr.lines().next().unwrap_or("no message").to_owned();
-            break Err(format!("the test boot ended ({status}): {reason}"));
-        }
-        if Instant::now() >= deadline {
-            break Err(format!("no boot within {} s", timeout.as_secs()));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    booted
-}
-
-/// Console lines that show a guest's kernel got to its init: the kernel's
-/// own (images that boot verbosely), the test image's, a login prompt.
-const BOOTED_MARKS: [&str; 5] = [
-    "Run /init",
-    "Freeing unused kernel",
-    "sparecloud: ",
-    "systemd[1]",
-    "login:",
-];
-
-/// The accelerator to use: KVM when `/dev/kvm` opens and a test boot of an
-/// image from the cache in `images_dir` works with it, else software
-/// emulation; with the reason for the choice.
-pub fn choose_accel(
-    qemu: &std::path::Path,
-    images_dir: &std::path::Path,
-    work_dir: &std::path::Path,
-) -> (Accel, String) {
-    if std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_err()
-    {
-        return (Accel::Tcg, "no usable /dev/kvm: software emulation".into());
-    }
-    let cached = std::fs::read_dir(images_dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|path| path.extension().is_some_and(|e| e == "qcow2" || e == "raw"));
-    let Some(image) = cached else {
-        return (
-            Accel::Tcg,
-            "no image cached yet to test KVM with: software emulation until the agent restarts with one (or use --accel kvm to insist)"
-                .into(),
-        );
-    };
-    match probe_boot(qemu, Accel::Kvm, &image, work_dir, Duration::from_secs(30)) {
-        Ok(()) => (Accel::Kvm, "a test boot with KVM worked".into()),
-        Err(reason) => (
-            Accel::Tcg,
-            format!(
-                "/dev/kvm is there but a test boot with it failed ({reason}): software emulation"
-            ),
-        ),
-    }
-}
-
 impl QemuConfig {
     /// Machines under `dir` (`images/`, `vms/`) in software emulation, with
     /// SSH forwarded on loopback from `ssh_ports`: a laptop's set-up, and
@@ -221,64 +106,6 @@ impl QemuConfig {
             credential: None,
         }
     }
-}
-
-/// What is missing on this host to run machines, each said plainly with
-/// how to fix it; empty when all is there.
-pub fn preflight(config: &QemuConfig) -> Vec<String> {
-    let mut missing = Vec::new();
-    let found = |program: &std::path::Path| {
-        Command::new(program)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !found(&config.qemu) {
-        missing.push(format!(
-            "QEMU ({}) is not installed: on Debian, `apt-get install qemu-system-x86` (from bookworm-backports when qemu-utils comes from there).",
-            config.qemu.display()
-        ));
-    }
-    if !found(&config.qemu_img) {
-        missing.push(format!(
-            "qemu-img ({}) is not installed: `apt-get install qemu-utils`.",
-            config.qemu_img.display()
-        ));
-    }
-    if !found(std::path::Path::new("genisoimage")) {
-        missing.push("genisoimage is not installed (it makes the cloud-init seeds): `apt-get install genisoimage`.".into());
-    }
-    if config.accel == Accel::Kvm
-        && std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/kvm")
-            .is_err()
-    {
-        missing.push("--accel kvm needs /dev/kvm, which this host does not have (or this user cannot open): enable virtualisation in the firmware, load kvm_intel or kvm_amd, or use --accel tcg.".into());
-    }
-    if let Err(error) = std::fs::create_dir_all(&config.images_dir) {
-        missing.push(format!(
-            "The image cache {} cannot be created ({error}): choose another --images-dir.",
-            config.images_dir.display()
-        ));
-    }
-    let free = config
-        .ssh_ports
-        .clone()
-        .take(64)
-        .any(|port| TcpListener::bind((config.ssh_bind.as_str(), port)).is_ok());
-    if !free {
-        missing.push(format!(
-            "No port of --ssh-ports {}-{} can be opened on {}: choose a free range (and open it in the firewall for buyers).",
-            config.ssh_ports.start(),
-            config.ssh_ports.end(),
-            config.ssh_bind
-        ));
-    }
-    missing
 }
 
 /// What the agent wants of one machine, kept in `vm.json`.
@@ -407,339 +234,6 @@ impl QemuDriver {
         })
         .ok_or_else(|| std::io::Error::other("no free SSH port left in the range"))
     }
-
-    /// Makes the instance's disk once its image's base is in the cache,
-    /// and starts it if it should run. Until then it is provisioning.
-    fn advance(&mut self, id: &str) -> std::io::Result<()> {
-        let Some(vm) = self.vms.get(id).cloned() else {
-            return Ok(());
-        };
-        if vm.built || vm.failed.is_some() {
-            return Ok(());
-        }
-        let Some(source) = vm.image else {
-            return self.fail(
-                id,
-                format!(
-                    "this host was given no source for the image {}",
-                    vm.image_id
-                ),
-            );
-        };
-        match self.cache.get(&source) {
-            Availability::Fetching => Ok(()),
-            Availability::Failed(reason) => {
-                // The next instance of the image tries the fetch again.
-                self.cache.retry(&source.sha256);
-                self.fail(id, reason)
-            }
-            Availability::Ready(base) => {
-                let disk = self.paths(id).disk();
-                if let Some(moved) = &vm.incoming {
-                    // Its own disk, from the host it moved off.
-                    let max = (u64::from(vm.disk_gib.max(1)) + 1) << 30;
-                    match self
-                        .transfers
-                        .download(id, moved, &disk, &self.config.qemu_img, max)
-                    {
-                        Progress::Running => return Ok(()),
-                        // Tried again (with the latest token) a few times.
-                        Progress::Failed(reason) => {
-                            let tries = self.fetch_failures.entry(id.to_owned()).or_default();
-                            *tries += 1;
-                            if *tries < MAX_DISK_FETCHES {
-                                tracing::warn!(%id, %reason, "cannot fetch the moved disk; trying again");
-                                return Ok(());
-                            }
-                            return self.fail(id, reason);
-                        }
-                        Progress::Done => {}
-                    }
-                    if let Err(reason) =
-                        transfer::rebase(&self.config.qemu_img, &disk, &base, source.format)
-                    {
-                        return self.fail(id, reason);
-                    }
-                } else if let Err(error) = self.make_disk(id, &base, source.format, vm.disk_gib) {
-                    return self.fail(id, error.to_string());
-                }
-                if let Some(vm) = self.vms.get_mut(id) {
-                    vm.built = true;
-                    vm.incoming = None;
-                }
-                self.save(id)?;
-                if vm.running
-                    && let Err(error) = self.spawn(id)
-                {
-                    return self.fail(id, format!("cannot start QEMU: {error}"));
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn fail(&mut self, id: &str, reason: String) -> std::io::Result<()> {
-        tracing::error!(%id, %reason, "the instance cannot run");
-        if let Some(vm) = self.vms.get_mut(id) {
-            vm.failed = Some(reason);
-        }
-        self.save(id)
-    }
-
-    /// The instance's disk: a qcow2 overlay on `base`, sized to the flavor.
-    fn make_disk(
-        &self,
-        id: &str,
-        base: &std::path::Path,
-        format: ImageFormat,
-        disk_gib: u32,
-    ) -> std::io::Result<()> {
-        let output = Command::new(&self.config.qemu_img)
-            .args(["create", "-q", "-f", "qcow2", "-F", format.as_str(), "-b"])
-            .arg(std::fs::canonicalize(base)?)
-            .arg(self.paths(id).disk())
-            .arg(format!("{}G", disk_gib.max(1)))
-            .output()?;
-        if !output.status.success() {
-            return Err(std::io::Error::other(format!(
-                "qemu-img create failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Deletes the cached images no machine is built on any more.
-    fn remove_unused_images(&self) {
-        let in_use = self
-            .vms
-            .values()
-            .filter_map(|vm| vm.image.as_ref().map(|i| i.sha256.clone()))
-            .collect();
-        self.cache.remove_unused(&in_use);
-    }
-
-    fn spawn(&mut self, id: &str) -> std::io::Result<()> {
-        let vm = self
-            .vms
-            .get(id)
-            .cloned()
-            .ok_or_else(|| std::io::Error::other(format!("no instance {id}")))?;
-        let paths = self.paths(id);
-        let _ = std::fs::remove_file(paths.pidfile());
-        let machine = Machine {
-            id,
-            vcpu: vm.vcpu,
-            ram_gib: vm.ram_gib,
-            accel: self.config.accel,
-            ssh_bind: &self.config.ssh_bind,
-            ssh_port: vm.ssh_port,
-            internet: self.config.internet,
-        };
-        let log = std::fs::File::create(paths.dir.join("qemu.log"))?;
-        // Its cgroups, joined before QEMU starts so that no thread of it
-        // ever runs unlimited.
-        let join: Vec<std::ffi::CString> = match &self.config.cgroups {
-            Some(cgroups) => cgroups
-                .prepare(id, Limits::for_flavor(vm.vcpu, vm.ram_gib))?
-                .into_iter()
-                .map(|procs| std::ffi::CString::new(procs.into_os_string().into_encoded_bytes()))
-                .collect::<Result<_, _>>()
-                .map_err(std::io::Error::other)?,
-            None => Vec::new(),
-        };
-        let user = self.config.vm_user.clone();
-        if let Some(user) = &user {
-            hand_over(&paths.dir, user)?;
-        }
-        let mut command = Command::new(&self.config.qemu);
-        command
-            .args(qemu_args(&machine, &paths))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        // SAFETY: only async-signal-safe calls between fork and exec, on
-        // memory prepared before: a session of its own (signals to the
-        // agent's group never reach the machine, which outlives the
-        // agent), its cgroups, then the VM user's groups and ids.
-        unsafe {
-            command.pre_exec(move || {
-                libc::setsid();
-                for procs in &join {
-                    let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                    if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    libc::close(fd);
-                }
-                if let Some(user) = &user
-                    && (libc::setgroups(user.groups.len(), user.groups.as_ptr()) != 0
-                        || libc::setgid(user.gid) != 0
-                        || libc::setuid(user.uid) != 0)
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = command.spawn()?;
-        self.children.insert(id.to_owned(), child);
-        Ok(())
-    }
-
-    /// Ends QEMU at once (QMP `quit`, then SIGKILL) and waits for it.
-    fn kill(&mut self, id: &str) {
-        let Some(pid) = self.pid(id) else {
-            return;
-        };
-        if let Ok(mut qmp) = Qmp::connect(&self.paths(id).qmp(), Duration::from_secs(2)) {
-            let _ = qmp.execute("quit", None);
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.pid(id).is_some() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if self.pid(id).is_some() {
-            // SAFETY: plain kill(2) of a process we verified is this guest's.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL);
-            }
-            while self.pid(id).is_some() && Instant::now() < deadline + Duration::from_secs(5) {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        if let Some(mut child) = self.children.remove(id) {
-            let _ = child.wait();
-        }
-    }
-
-    fn address(&self, port: u16) -> String {
-        format!("{}:{port}", self.config.ssh_host)
-    }
-
-    /// Whether the guest's SSH server answers with its banner.
-    fn ssh_answers(&self, port: u16) -> bool {
-        let host = match self.config.ssh_bind.as_str() {
-            "0.0.0.0" | "::" | "" => "127.0.0.1",
-            bind => bind,
-        };
-        let Some(addr) = (host, port)
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut a| a.next())
-        else {
-            return false;
-        };
-        ssh_banner(addr, Duration::from_millis(700))
-    }
-
-    fn observe_one(&mut self, id: &str, now: UnixMillis) -> ObservedState {
-        let Some(vm) = self.vms.get(id).cloned() else {
-            return ObservedState::Terminated;
-        };
-        if !vm.built && vm.failed.is_none() {
-            if let Err(error) = self.advance(id) {
-                tracing::error!(%id, %error, "cannot record the instance");
-            }
-            let vm = &self.vms[id];
-            if !vm.built {
-                return match (&vm.failed, vm.running) {
-                    (Some(_), _) => ObservedState::Failed,
-                    (None, true) => ObservedState::Provisioning,
-                    (None, false) => ObservedState::Stopped,
-                };
-            }
-        }
-        let vm = self.vms[id].clone();
-        if vm.failed.is_some() {
-            return ObservedState::Failed;
-        }
-        let alive = self.pid(id).is_some();
-        if !vm.running {
-            if !alive {
-                return ObservedState::Stopped;
-            }
-            if vm
-                .stopping_since
-                .is_some_and(|since| now >= since + STOP_GRACE_MS)
-            {
-                tracing::warn!(%id, "the guest ignored the power button: quitting QEMU");
-                self.kill(id);
-                return ObservedState::Stopped;
-            }
-            return ObservedState::Stopping;
-        }
-        if !alive {
-            let starting = vm.started_at.is_some_and(|at| now < at + START_GRACE_MS);
-            return if starting {
-                ObservedState::Provisioning
-            } else {
-                ObservedState::Stopped
-            };
-        }
-        if self.ssh_answers(vm.ssh_port) {
-            ObservedState::Running
-        } else {
-            ObservedState::Provisioning
-        }
-    }
-}
-
-impl QemuDriver {
-    /// The end of the instance's console log, when it grew since it was
-    /// last sent (a restarted agent sends it once more).
-    fn console_if_changed(&mut self, id: &str) -> Option<String> {
-        let path = self.paths(id).console_log();
-        let len = std::fs::metadata(&path).ok()?.len();
-        if self.console_sent.get(id) == Some(&len) {
-            return None;
-        }
-        let text = console_tail(&path, CONSOLE_TAIL_BYTES).ok()?;
-        self.console_sent.insert(id.to_owned(), len);
-        Some(text)
-    }
-}
-
-/// The last `max` bytes of a console log, as text: invalid UTF-8 replaced,
-/// carriage returns and other control characters (terminal escapes) but
-/// newlines and tabs dropped.
-pub fn console_tail(path: &std::path::Path, max: usize) -> std::io::Result<String> {
-    use std::io::{Seek, SeekFrom};
-    let mut file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    file.seek(SeekFrom::Start(len.saturating_sub(max as u64)))?;
-    let mut bytes = Vec::with_capacity(max);
-    file.take(max as u64).read_to_end(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes)
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect())
-}
-
-/// Gives the instance's directory and files to the VM user, whose QEMU
-/// writes its disk, console log, pidfile and sockets there.
-fn hand_over(dir: &std::path::Path, user: &VmUser) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::os::unix::fs::chown(dir, Some(user.uid), Some(user.gid))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        // Its record stays the agent's.
-        if path.file_name().is_some_and(|n| n != "vm.json") {
-            std::os::unix::fs::chown(&path, Some(user.uid), Some(user.gid))?;
-        }
-    }
-    Ok(())
-}
-
-/// Whether `pid` is the QEMU of instance `id` (its command line names the
-/// guest), not a process that reused the pid.
-fn is_guest_process(pid: u32, id: &str) -> bool {
-    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-        return false;
-    };
-    let name = guest_name(id);
-    cmdline.split(|b| *b == 0).any(|arg| arg == name.as_bytes())
 }
 
 /// The lowest port of `range` not in `taken` for which `free` holds.
@@ -751,17 +245,6 @@ fn pick_port(
     range
         .clone()
         .find(|port| !taken.contains(port) && free(*port))
-}
-
-/// Whether an SSH server answers at `addr`: user-mode networking accepts
-/// the connection before the guest listens, so the banner is what counts.
-fn ssh_banner(addr: SocketAddr, timeout: Duration) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, timeout) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(timeout));
-    let mut banner = [0u8; 4];
-    stream.read_exact(&mut banner).is_ok() && &banner == b"SSH-"
 }
 
 impl Driver for QemuDriver {
@@ -917,6 +400,8 @@ impl Driver for QemuDriver {
         }
         self.vms.remove(id);
         self.last.remove(id);
+        self.transfers.forget(id);
+        self.fetch_failures.remove(id);
         self.gone.push(id.to_owned());
         self.remove_unused_images();
         Ok(())
@@ -971,6 +456,8 @@ impl Driver for QemuDriver {
 
 #[cfg(test)]
 mod tests {
+    use super::observe::ssh_banner;
+    use super::process::is_guest_process;
     use super::*;
     use std::path::Path;
 

@@ -50,15 +50,16 @@ impl Transfers {
         }
     }
 
-    /// Starts (once) or follows the transfer of instance `id`.
+    /// Starts (once) or follows a transfer (`key`: its direction and
+    /// instance).
     fn follow(
         &mut self,
-        id: &str,
+        key: String,
         start: impl FnOnce() -> Result<(), String> + Send + 'static,
     ) -> Progress {
-        match self.jobs.remove(id) {
+        match self.jobs.remove(&key) {
             Some(job) if !job.is_finished() => {
-                self.jobs.insert(id.to_owned(), job);
+                self.jobs.insert(key, job);
                 Progress::Running
             }
             Some(job) => match job.join() {
@@ -67,10 +68,17 @@ impl Transfers {
                 Err(_) => Progress::Failed("the transfer crashed".into()),
             },
             None => {
-                self.jobs.insert(id.to_owned(), std::thread::spawn(start));
+                self.jobs.insert(key, std::thread::spawn(start));
                 Progress::Running
             }
         }
+    }
+
+    /// Forgets instance `id`'s transfers (it is destroyed): an upload that
+    /// ended unheard is not taken for a later download of the same id.
+    pub fn forget(&mut self, id: &str) {
+        self.jobs.remove(&format!("up {id}"));
+        self.jobs.remove(&format!("down {id}"));
     }
 
     /// Uploads `disk`, the overlay of stopped instance `id`.
@@ -81,7 +89,7 @@ impl Transfers {
         };
         let url = format!("{api}{API_PREFIX}/agent/instances/{id}/disk");
         let disk = disk.to_owned();
-        self.follow(id, move || {
+        self.follow(format!("up {id}"), move || {
             let file = std::fs::File::open(&disk).map_err(|e| e.to_string())?;
             let sha256 = copy_hashing(file, &mut std::io::sink())?;
             let file = std::fs::File::open(&disk).map_err(|e| e.to_string())?;
@@ -118,7 +126,7 @@ impl Transfers {
         let url = format!("{api}{}", transfer.url);
         let (token, sha256) = (transfer.token.clone(), transfer.sha256.clone());
         let (dest, qemu_img) = (dest.to_owned(), qemu_img.to_owned());
-        self.follow(id, move || {
+        self.follow(format!("down {id}"), move || {
             let part = dest.with_extension("part");
             let outcome = (|| {
                 let response = client()?
@@ -206,4 +214,45 @@ pub fn rebase(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settle(transfers: &mut Transfers, key: &str, job: fn() -> Result<(), String>) -> Progress {
+        for _ in 0..200 {
+            match transfers.follow(key.to_owned(), job) {
+                Progress::Running => std::thread::sleep(Duration::from_millis(5)),
+                done => return done,
+            }
+        }
+        panic!("the transfer did not end");
+    }
+
+    #[test]
+    fn an_upload_never_passes_for_a_later_download_of_the_same_instance() {
+        let mut transfers = Transfers::new(None, None);
+        // An upload ends while no one asks any more (the move was made).
+        assert_eq!(
+            transfers.follow("up ins_1".into(), || Ok(())),
+            Progress::Running
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        // The instance comes back later: its download is a transfer of its own.
+        assert_eq!(
+            settle(&mut transfers, "down ins_1", || Err(
+                "fetched nothing".into()
+            )),
+            Progress::Failed("fetched nothing".into())
+        );
+        // Destroying the instance forgets what was left.
+        transfers.forget("ins_1");
+        assert!(transfers.jobs.is_empty());
+        // Without a credential nothing is even tried.
+        assert!(matches!(
+            transfers.upload("ins_2", Path::new("/nonexistent")),
+            Progress::Failed(reason) if reason.contains("credential")
+        ));
+    }
 }
