@@ -97,11 +97,16 @@ test-rust: toolchain
 # with the release web app.
 # `--workspace` resolves features as `cargo test --workspace` does, so the
 # binaries that run left are reused instead of rebuilt.
-# Opt-in, slow (minutes to build, about two to boot): a full Debian cloud
-# image with systemd, OpenSSH and cloud-init under the qemu driver.
+# Opt-in, slow (a few minutes per image to build, about one to boot): a
+# full Debian cloud image (systemd, OpenSSH, cloud-init) and the LAMP, LEMP
+# and PostgreSQL images built on it, each under the qemu driver.
+FULL_IMAGES := debian-12 lamp lemp postgresql
 test-full-image: qemu
-	scripts/build-full-image.sh target/images/debian-12-full
-	SPARECLOUD_FULL_IMAGE=target/images/debian-12-full cargo test --locked -p sparecloud-agent --test full_image -- --nocapture
+	@for image in $(FULL_IMAGES); do \
+	  scripts/build-full-image.sh target/images/$$image-full $$image && \
+	  SPARECLOUD_FULL_IMAGE=target/images/$$image-full SPARECLOUD_FULL_IMAGE_KIND=$$image \
+	    cargo test --locked -p sparecloud-agent --test full_image -- --nocapture || exit 1; \
+	done
 
 test-e2e: web node-deps chromium
 	cargo build --workspace --locked

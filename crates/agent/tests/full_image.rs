@@ -1,11 +1,13 @@
 //! Opt-in (`make test-full-image`): the qemu driver with a full Debian 12
 //! cloud image (`scripts/build-full-image.sh`: systemd, OpenSSH,
-//! cloud-init), as production images are. cloud-init reads the agent's
-//! NoCloud seed, names the host after the instance and lets the buyer in
-//! as `debian` with their key; the machine has the flavor's cores. About
-//! two minutes to boot under software emulation, so not in `make test`:
-//! it runs only when SPARECLOUD_FULL_IMAGE names the built image's
-//! directory, and says so otherwise.
+//! cloud-init), as production images are, or one of the application
+//! images built on it. cloud-init reads the agent's NoCloud seed, names the
+//! host after the instance and lets the buyer in as `debian` with their
+//! key; the machine has the flavor's cores; an application image's service
+//! answers (`SPARECLOUD_FULL_IMAGE_KIND`: lamp, lemp, postgresql). About a
+//! minute to boot under software emulation, so not in `make test`: it runs
+//! only when SPARECLOUD_FULL_IMAGE names the built image's directory, and
+//! says so otherwise.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -142,6 +144,20 @@ fn a_full_debian_cloud_image_boots_and_cloud_init_lets_the_buyer_in() {
     );
     let lines: Vec<&str> = facts.lines().collect();
     assert_eq!(lines, ["ins-0193full", "2", "sudo-ok", "done"], "{facts}");
+    // An application image's service runs, configured.
+    let kind = std::env::var("SPARECLOUD_FULL_IMAGE_KIND").unwrap_or_default();
+    let web = "curl -s localhost/info.php; curl -sI localhost | grep -i '^server:'; sudo mariadb -Nse 'select 40+2'";
+    let (check, expect): (&str, &[&str]) = match kind.as_str() {
+        "lamp" => (web, &["PHP 8.2", "Server: Apache", "42"]),
+        "lemp" => (web, &["PHP 8.2", "Server: nginx", "42"]),
+        "postgresql" => ("sudo -u postgres psql -tAc 'select 40+2'", &["42"]),
+        _ => ("true", &[]),
+    };
+    let out = login(check);
+    let said = String::from_utf8_lossy(&out.stdout);
+    for want in expect {
+        assert!(said.contains(want), "{kind}: {want:?} not in {said:?}");
+    }
     qemu.destroy(id).unwrap();
     assert!(!Path::new(&dir.path().join("vms").join(id)).exists());
 }
