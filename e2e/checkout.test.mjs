@@ -52,6 +52,8 @@ async function chooseBasics(page) {
   await page.getByRole('radio', { name: /Bronze/ }).check();
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('heading', { name: 'Size & placement' }).waitFor();
+  // The cheapest size that fits the image is chosen already.
+  assert.ok(await page.getByRole('radio', { name: /s1\.small/ }).isChecked(), 'a size is preselected');
   await page.getByRole('radio', { name: /s1\.small/ }).check();
   await page.getByLabel('Number of instances').fill('2');
   await page.getByText(/2 × .* \/ hour · about/).waitFor();

@@ -43,6 +43,15 @@ pub(super) fn SizeStep(draft: RwSignal<Draft>, offer: Offer, images: Vec<Image>)
             })
         }
     };
+    // A size chosen, as EC2 does: the buyer's own if it still fits the
+    // image, else the cheapest that does (prices come cheapest first).
+    let fits =
+        |flavor: &Option<String>| prices.iter().any(|p| Some(&p.flavor.id) == flavor.as_ref());
+    if !draft.with_untracked(|d| fits(&d.flavor_id))
+        && let Some(cheapest) = prices.first()
+    {
+        draft.update(|d| d.flavor_id = Some(cheapest.flavor.id.clone()));
+    }
     let no_sizes = prices.is_empty();
     let count_text = RwSignal::new(draft.with_untracked(|d| d.count.to_string()));
     let count_error = Signal::derive(move || {
