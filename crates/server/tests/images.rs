@@ -22,8 +22,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 async fn sources_sent_to(app: &TestApp, credential: &str) -> Vec<serde_json::Value> {
+    // Sources go to hosts that fetch images (real ones, which move disks).
     let res = app
-        .heartbeat_with(credential, HOST, serde_json::json!({}))
+        .heartbeat_with(credential, HOST, serde_json::json!({"moves_disks": true}))
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     res.json()["images"].as_array().unwrap().clone()
@@ -52,6 +53,11 @@ async fn a_published_image_is_served_and_its_source_goes_to_every_host() {
     image_sources::publish(&app.state.db, "sparecloud-test", &disk)
         .await
         .unwrap();
+    // A simulated host is not sent them.
+    let simulated = app
+        .heartbeat_with(&seller.host_credential, HOST, serde_json::json!({}))
+        .await;
+    assert_eq!(simulated.json()["images"], serde_json::json!([]));
     let sources = sources_sent_to(&app, &seller.host_credential).await;
     assert_eq!(
         sources,

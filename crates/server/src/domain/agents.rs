@@ -228,15 +228,21 @@ pub async fn heartbeat(
     let mut conn = state.db.acquire().await?;
     let mut desired = desired_instances(&mut conn, host_id).await?;
     drop(conn);
-    for (id, disk) in transfers::downloads_for(state, host_id).await? {
-        if let Some(instance) = desired.iter_mut().find(|d| d.id == id) {
-            instance.disk = Some(disk);
+    // Image sources and moved disks are only for hosts that fetch them
+    // (real ones): simulated hosts, most of a demo, skip both queries.
+    let mut images = Vec::new();
+    if request.moves_disks {
+        for (id, disk) in transfers::downloads_for(state, host_id).await? {
+            if let Some(instance) = desired.iter_mut().find(|d| d.id == id) {
+                instance.disk = Some(disk);
+            }
         }
+        images = image_sources::all(&state.db).await?;
     }
     Ok(HeartbeatResponse {
         heartbeat_interval_secs: state.settings.heartbeat_interval_secs,
         instances: desired,
-        images: image_sources::all(&state.db).await?,
+        images,
     })
 }
 
