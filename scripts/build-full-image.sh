@@ -28,7 +28,8 @@ case "$image" in
   postgresql) extra=postgresql ;;
   *) echo "build-full-image: unknown image $image (debian-12, lamp, lemp, postgresql)" >&2; exit 2 ;;
 esac
-fresh() { [ -f "$out/SHA256SUMS" ] && [ "$out/SHA256SUMS" -nt "$0" ]; }
+. scripts/lib/bootable-disk.sh
+fresh() { [ -f "$out/SHA256SUMS" ] && [ "$out/SHA256SUMS" -nt "$0" ] && [ "$out/SHA256SUMS" -nt scripts/lib/bootable-disk.sh ]; }
 fresh && exit 0
 mkdir -p "$(dirname "$out")"
 exec 9>"$out.lock"
@@ -81,29 +82,12 @@ mmdebstrap --mode=root --variant=important \
 
 kernel=$(ls "$root"/boot/vmlinuz-* | head -n 1)
 initrd=$(ls "$root"/boot/initrd.img-* | head -n 1)
-printf '%s\n' 'DEFAULT debian' 'PROMPT 0' 'TIMEOUT 0' 'LABEL debian' \
-  '  LINUX /vmlinuz' '  INITRD /initrd.img' \
-  '  APPEND root=LABEL=root rw console=ttyS0 net.ifnames=0 biosdevname=0' > "$work/syslinux.cfg"
 # The guest's NIC is eth0 with net.ifnames=0.
 sed -i 's/ens3/eth0/' "$root/etc/network/interfaces"
-
-boot_mib=96
 root_mib=$(( $(du -sm "$root" | cut -f1) * 13 / 10 + 256 ))
-mkfs.fat -C -n SCBOOT "$work/boot.fat" $((boot_mib * 1024)) >/dev/null
-mcopy -i "$work/boot.fat" "$kernel" ::vmlinuz
-mcopy -i "$work/boot.fat" "$initrd" ::initrd.img
-mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::syslinux.cfg
-syslinux --install "$work/boot.fat"
 mke2fs -q -t ext4 -L root -d "$root" "$work/root.ext4" "${root_mib}M"
-
-disk="$work/disk.raw"
-truncate -s $((1 + boot_mib + root_mib + 1))M "$disk"
-printf 'label: dos\nstart=1MiB, size=%sMiB, type=6, bootable\nstart=%sMiB, size=%sMiB, type=83\n' \
-  "$boot_mib" $((1 + boot_mib)) "$root_mib" | sfdisk -q "$disk"
-dd if=/usr/lib/syslinux/mbr/mbr.bin of="$disk" bs=440 count=1 conv=notrunc status=none
-dd if="$work/boot.fat" of="$disk" bs=1M seek=1 conv=notrunc status=none
-dd if="$work/root.ext4" of="$disk" bs=1M seek=$((1 + boot_mib)) conv=notrunc status=none
-qemu-img convert -f raw -O qcow2 -c "$disk" "$out/disk.qcow2"
+bootable_disk "$work" "$kernel" "$initrd" 'root=LABEL=root rw console=ttyS0 net.ifnames=0 biosdevname=0' \
+  "$work/root.ext4" "$out/disk.qcow2"
 
 (cd "$out" && sha256sum disk.qcow2 > SHA256SUMS)
 rm -rf "$final.old"

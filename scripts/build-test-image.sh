@@ -12,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-target/images/sparecloud-test}
-fresh() { [ -f "$out/SHA256SUMS" ] && [ "$out/SHA256SUMS" -nt "$0" ]; }
+. scripts/lib/bootable-disk.sh
+fresh() { [ -f "$out/SHA256SUMS" ] && [ "$out/SHA256SUMS" -nt "$0" ] && [ "$out/SHA256SUMS" -nt scripts/lib/bootable-disk.sh ]; }
 fresh && exit 0
 # One build at a time (tests may ask at once); a waiting one finds it built.
 mkdir -p "$(dirname "$out")"
@@ -125,32 +126,14 @@ EOF
 chmod +x "$initrd/init"
 (cd "$initrd" && find . | "$bb" cpio -o -H newc 2>/dev/null | gzip -9) > "$work/initrd.img"
 
-# The boot partition: FAT with syslinux, the kernel and the initramfs, all
-# built in files (nothing is mounted).
-printf '%s\n' 'DEFAULT sparecloud' 'PROMPT 0' 'TIMEOUT 0' 'LABEL sparecloud' \
-  '  LINUX /vmlinuz' '  INITRD /initrd.img' '  APPEND console=ttyS0 quiet' > "$work/syslinux.cfg"
-boot_mib=40 data_mib=64
-mkfs.fat -C -n SCBOOT "$work/boot.fat" $((boot_mib * 1024)) >/dev/null
-mcopy -i "$work/boot.fat" "$root/boot/vmlinuz-$kver" ::vmlinuz
-mcopy -i "$work/boot.fat" "$work/initrd.img" ::initrd.img
-mcopy -i "$work/boot.fat" "$work/syslinux.cfg" ::syslinux.cfg
-syslinux --install "$work/boot.fat"
-
 # The buyer's partition: 64 MiB of ext4, mounted as /root.
 mkdir -p "$work/data"
 echo "This is the Sparecloud test image's disk: your files here survive a stop and a start." > "$work/data/README"
-mke2fs -q -t ext4 -L sparecloud -d "$work/data" "$work/data.ext4" "${data_mib}M"
+mke2fs -q -t ext4 -L sparecloud -d "$work/data" "$work/data.ext4" 64M
 
-# The disk: an MBR with syslinux's boot code and the two partitions, as
-# qcow2; it boots by itself, as a cloud image does.
-disk="$work/disk.raw"
-truncate -s $((1 + boot_mib + data_mib + 1))M "$disk"
-printf 'label: dos\nstart=1MiB, size=%sMiB, type=6, bootable\nstart=%sMiB, size=%sMiB, type=83\n' \
-  "$boot_mib" $((1 + boot_mib)) "$data_mib" | sfdisk -q "$disk"
-dd if=/usr/lib/syslinux/mbr/mbr.bin of="$disk" bs=440 count=1 conv=notrunc status=none
-dd if="$work/boot.fat" of="$disk" bs=1M seek=1 conv=notrunc status=none
-dd if="$work/data.ext4" of="$disk" bs=1M seek=$((1 + boot_mib)) conv=notrunc status=none
-qemu-img convert -f raw -O qcow2 "$disk" "$out/disk.qcow2"
+# The disk: it boots by itself, as a cloud image does.
+bootable_disk "$work" "$root/boot/vmlinuz-$kver" "$work/initrd.img" 'console=ttyS0 quiet' \
+  "$work/data.ext4" "$out/disk.qcow2"
 
 (cd "$out" && sha256sum disk.qcow2 > SHA256SUMS)
 rm -rf "$final.old"
