@@ -20,7 +20,7 @@ WEB_SOURCES := $(shell find src style public -type f 2>/dev/null) index.html Tru
                Cargo.toml Cargo.lock rust-toolchain.toml scripts/trunk-post-build.sh \
                $(shell find crates/api -type f -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 
-.PHONY: help setup toolchain trunk wasm-bindgen node-deps chromium qemu test-image build web server run test \
+.PHONY: help setup toolchain trunk wasm-bindgen node-deps chromium qemu test-image localstripe build web server run test \
         test-rust test-e2e test-full-image fmt lint clean
 
 help:
@@ -31,7 +31,7 @@ help:
 
 ## ---- set-up (idempotent) -------------------------------------------------
 
-setup: toolchain trunk wasm-bindgen node-deps chromium qemu test-image
+setup: toolchain trunk wasm-bindgen node-deps chromium qemu test-image localstripe
 
 toolchain:
 	@rustup toolchain list | grep -q '^$(TOOLCHAIN)' \
@@ -58,6 +58,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 chromium:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
+
+# The Stripe stand-in of the tests and the demo, in a project-local virtualenv.
+localstripe:
+	@scripts/localstripe.sh install
 
 # QEMU (from bookworm-backports, beside the image's qemu-utils), genisoimage
 # and an SSH client, for the agent's qemu driver and its tests.
@@ -89,9 +93,9 @@ run: build test-image
 
 test: setup lint test-rust test-e2e
 
-test-rust: toolchain
-	cargo test --workspace --locked
-	scripts/test-postgres.sh
+# Payments go to localstripe (a stateful Stripe stand-in) started for the run.
+test-rust: toolchain localstripe
+	scripts/localstripe.sh run bash -c 'cargo test --workspace --locked && scripts/test-postgres.sh'
 
 # Browser tests drive the real server (debug build, as `cargo test` left it)
 # with the release web app.
@@ -108,10 +112,10 @@ test-full-image: qemu
 	    cargo test --locked -p sparecloud-agent --test full_image -- --nocapture || exit 1; \
 	done
 
-test-e2e: web node-deps chromium
+test-e2e: web node-deps chromium localstripe
 	cargo build --workspace --locked
 	SPARECLOUD_SERVER_BIN=target/debug/sparecloud-server SPARECLOUD_E2E_BUILT=1 \
-	  node --test --test-concurrency=1 e2e/
+	  scripts/localstripe.sh run node --test --test-concurrency=1 e2e/
 
 fmt: toolchain
 	cargo fmt --all

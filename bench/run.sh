@@ -9,6 +9,8 @@
 # Prints the figures; takes about two minutes after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Payments go to localstripe, started for the run (STRIPE_API_BASE).
+[ -n "${STRIPE_API_BASE:-}" ] || exec scripts/localstripe.sh run "$0" "$@"
 seconds=${BENCH_SECONDS:-15}
 
 command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
@@ -23,7 +25,9 @@ target/release/sparecloud-bench seed --database-url "$db" --offers 100000 --sell
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 api="http://127.0.0.1:$port"
 # A long heartbeat interval: each seeded host heartbeats every ~10 s at most.
-RUST_LOG=warn target/release/sparecloud-server --bind "127.0.0.1:$port" --database-url "$db" \
+# Orders authorise at localstripe (started by the last line of this script).
+RUST_LOG=warn STRIPE_SECRET_KEY=sk_test_sparecloud STRIPE_PUBLISHABLE_KEY=pk_test_sparecloud \
+  target/release/sparecloud-server --bind "127.0.0.1:$port" --database-url "$db" \
   --dist-dir "$dir" --heartbeat-interval-secs 60 &
 server_pid=$!
 for _ in $(seq 1 100); do curl -fsS "$api/api/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done

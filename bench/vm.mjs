@@ -13,7 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDemoMarket, apiRequest, until, DEMO_BUYER } from '../e2e/harness.mjs';
+import { startDemoMarket, addCard, apiRequest, until, DEMO_BUYER } from '../e2e/harness.mjs';
 
 const rounds = Number(process.argv[2] ?? 3);
 const LAB = 'Sparecloud Lab (this machine)';
@@ -69,9 +69,7 @@ for (let round = 0; round < rounds; round++) {
   const api = (...call) => apiRequest(server.baseURL, ...call);
   try {
     const { token } = await api('POST', '/sessions', null, DEMO_BUYER);
-    const card = await api('POST', '/payment-methods', token, {
-      holder_name: 'Bench Buyer', number: '4242 4242 4242 4242', exp_month: 12, exp_year: 2039, cvc: '123',
-    });
+    const card = await addCard(server.baseURL, token);
     const offer = await until('the lab offer', async () =>
       (await api('GET', '/offers?zone=lab-local', null)).items.find((o) => o.seller_name === LAB));
     // The lab host says it can run the test image once it has the catalog.

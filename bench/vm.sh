@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 make --no-print-directory server test-image node-deps >/dev/null
 SPARECLOUD_SERVER_BIN=target/release/sparecloud-server \
 SPARECLOUD_AGENT_BIN=target/release/sparecloud-agent \
-SPARECLOUD_E2E_BUILT=1 node bench/vm.mjs "${ROUNDS:-3}"
+SPARECLOUD_E2E_BUILT=1 scripts/localstripe.sh run node bench/vm.mjs "${ROUNDS:-3}"

@@ -48,6 +48,63 @@ export async function freePort() {
   return port;
 }
 
+/** The webhook signing secret the servers of the browser tests use. */
+export const WEBHOOK_SECRET = 'whsec_sparecloud_e2e';
+
+/**
+ * localstripe, which `make test-e2e` starts for the run
+ * (`scripts/localstripe.sh run`), as the server's Stripe.
+ */
+export function stripeBase() {
+  const base = process.env.STRIPE_API_BASE;
+  if (!base) throw new Error('STRIPE_API_BASE is not set: run the browser tests through `scripts/localstripe.sh run` (make test-e2e does)');
+  return base;
+}
+
+function stripeEnv() {
+  const base = stripeBase();
+  return {
+    STRIPE_API_BASE: base,
+    STRIPE_SECRET_KEY: 'sk_test_sparecloud',
+    STRIPE_PUBLISHABLE_KEY: 'pk_test_sparecloud',
+    STRIPE_JS_URL: `${base}/js.stripe.com/v3/`,
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  };
+}
+
+/**
+ * Saves a card for the buyer as the web app does, through the API: a
+ * SetupIntent from our server, confirmed at localstripe as Stripe.js would,
+ * then saved by its id. Returns the saved card.
+ */
+export async function addCard(baseURL, token, number = '4242424242424242') {
+  const intent = await apiRequest(baseURL, 'POST', '/payment-methods/setup-intents', token);
+  const confirmed = await fetch(`${stripeBase()}/v1/setup_intents/${intent.id}/confirm`, {
+    method: 'POST',
+    body: JSON.stringify({
+      key: 'pk_test_sparecloud',
+      client_secret: intent.client_secret,
+      payment_method_data: { type: 'card', card: { number: number.replace(/\D/g, ''), exp_month: 12, exp_year: 2039, cvc: '123' } },
+    }),
+  });
+  if (!confirmed.ok) throw new Error(`localstripe refused the card: ${await confirmed.text()}`);
+  return apiRequest(baseURL, 'POST', '/payment-methods', token, { holder_name: 'Demo Buyer', setup_intent_id: intent.id });
+}
+
+/**
+ * Types a new card on the payment step: our "Name on card" field, and the
+ * number, expiry and CVC into Stripe's card element (localstripe's stand-in
+ * of it, whose inputs are named by their placeholders).
+ */
+export async function fillCard(page, number, { expiry = ['12', '39'], cvc = '123' } = {}) {
+  await page.getByLabel('Name on card').fill('Ada Lovelace');
+  const element = page.getByRole('group', { name: 'Card' });
+  await element.getByRole('textbox', { name: 'number' }).fill(number.replace(/\D/g, ''));
+  await element.getByRole('textbox', { name: 'exp_month' }).fill(expiry[0]);
+  await element.getByRole('textbox', { name: 'exp_year' }).fill(expiry[1]);
+  await element.getByRole('textbox', { name: 'cvc' }).fill(cvc);
+}
+
 /**
  * Starts the real server on a free loopback port with a fresh database.
  * Returns { baseURL, logs(), stop() }.
@@ -64,6 +121,7 @@ export async function startServer({ args = [], env = {} } = {}) {
     cwd: ROOT,
     env: {
       ...process.env,
+      ...stripeEnv(),
       DATABASE_URL: `sqlite://${join(dir, 'sparecloud.db')}`,
       SPARECLOUD_DIST_DIR: join(ROOT, 'dist'),
       RUST_LOG: process.env.RUST_LOG ?? 'sparecloud_server=info',

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO_BUYER, apiRequest, serverAndBrowser, newPage, saveScreenshot, startDemoMarket, until,
+  DEMO_BUYER, addCard, apiRequest, serverAndBrowser, newPage, saveScreenshot, startDemoMarket, until,
 } from './harness.mjs';
 
 const SELLER = { email: 'ops@nordlicht.demo.sparecloud.dev', password: DEMO_BUYER.password };
@@ -23,9 +23,7 @@ async function runningInstance() {
   const { token } = await api('POST', '/sessions', null, DEMO_BUYER);
   const offers = await api('GET', '/offers?sla=gold', null);
   const offer = offers.items.find((o) => o.seller_name === 'Nordlicht Hosting');
-  const card = await api('POST', '/payment-methods', token, {
-    holder_name: 'Demo Buyer', number: '4242 4242 4242 4242', exp_month: 12, exp_year: 2039, cvc: '123',
-  });
+  const card = await addCard(ctx.server.baseURL, token);
   const quote = await api('POST', '/quotes', token, {
     offer_id: offer.id, image_id: 'debian-12', sla_tier: 'gold', flavor_id: 's1.small', count: 1,
   });

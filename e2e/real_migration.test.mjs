@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_BUYER, apiRequest, newPage, saveScreenshot, serverAndBrowser, startDemoMarket, until } from './harness.mjs';
+import { DEMO_BUYER, addCard, apiRequest, fillCard, newPage, saveScreenshot, serverAndBrowser, startDemoMarket, until } from './harness.mjs';
 
 const ctx = serverAndBrowser(() => startDemoMarket({ qemuHost: true }));
 const LAB = 'Sparecloud Lab (this machine)';
@@ -33,9 +33,7 @@ test('draining a real host moves a machine with its disk: the buyer\'s file is t
 
   // The buyer rents the test image on the lab and writes a file.
   const { token } = await api('POST', '/sessions', null, DEMO_BUYER);
-  const card = await api('POST', '/payment-methods', token, {
-    holder_name: 'Demo Buyer', number: '4242 4242 4242 4242', exp_month: 12, exp_year: 2039, cvc: '123',
-  });
+  const card = await addCard(ctx.server.baseURL, token);
   const offer = (await api('GET', '/offers?zone=lab-local', null)).items.find((o) => o.seller_name === LAB);
   await until('the lab hosts to run the test image', async () =>
     (await api('GET', `/offers/${offer.id}`, null)).images?.includes('sparecloud-test'));

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_BUYER, apiRequest, newPage, saveScreenshot, serverAndBrowser, startDemoMarket, until } from './harness.mjs';
+import { DEMO_BUYER, addCard, apiRequest, fillCard, newPage, saveScreenshot, serverAndBrowser, startDemoMarket, until } from './harness.mjs';
 
 const ctx = serverAndBrowser(() => startDemoMarket({ qemuHost: true }));
 const LAB = 'Sparecloud Lab (this machine)';
@@ -47,10 +47,7 @@ test('a buyer rents a real machine and logs in over SSH with the command the Ins
     await page.getByRole('radio', { name: /s1\.small/ }).check();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Payment' }).waitFor();
-    await page.getByLabel('Name on card').fill('Ada Lovelace');
-    await page.getByLabel('Card number').fill('4242 4242 4242 4242');
-    await page.getByLabel('Expiry (MM/YY)').fill('12/39');
-    await page.getByLabel('CVC').fill('123');
+    await fillCard(page, '4242 4242 4242 4242');
     await page.getByLabel('SSH public key').fill(publicKey);
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Review' }).waitFor();

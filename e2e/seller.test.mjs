@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, apiRequest, ensureBuilt, launchBrowser, newPage, saveScreenshot, startServer, until } from './harness.mjs';
+import { ROOT, addCard, apiRequest, ensureBuilt, launchBrowser, newPage, saveScreenshot, startServer, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -127,9 +127,7 @@ async function rentAndTerminate() {
   const { token } = await api('POST', '/accounts', null, {
     email: 'renter@example.com', password: 'correct horse battery', display_name: 'Renter', roles: ['buyer'],
   });
-  const card = await api('POST', '/payment-methods', token, {
-    holder_name: 'R', number: '4242424242424242', exp_month: 12, exp_year: 2039, cvc: '123',
-  });
+  const card = await addCard(server.baseURL, token);
   const offers = await api('GET', '/offers?zone=eu-west-1a', null);
   const offer = offers.items.find((o) => o.seller_name === 'Test Racks GmbH');
   const quote = await api('POST', '/quotes', token, {

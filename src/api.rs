@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 use sparecloud_api::accounts::{Account, Session, SignInRequest, SignUpRequest};
 use sparecloud_api::catalog::{Image, SlaTier, Zone};
 use sparecloud_api::checkout::{
-    CardRequest, IDEMPOTENCY_KEY_HEADER, Order, OrderRequest, PaymentMethod, Quote, QuoteRequest,
+    IDEMPOTENCY_KEY_HEADER, Order, OrderRequest, PaymentMethod, PaymentsConfig, Quote,
+    QuoteRequest, SavePaymentMethod, SetupIntent,
 };
 use sparecloud_api::instances::{Instance, InstanceConsole, InstanceDetail};
 use sparecloud_api::offers::{Market, Offer, OfferPage};
@@ -84,13 +85,28 @@ pub async fn payment_methods(token: &str) -> ApiResult<Vec<PaymentMethod>> {
     get("/payment-methods", Some(token)).await
 }
 
-/// The only place card data goes: the server tokenises it and keeps brand,
-/// last 4 digits and expiry.
-pub async fn add_card(token: &str, card: &CardRequest) -> ApiResult<PaymentMethod> {
+/// Where Stripe.js is, and the publishable key.
+pub async fn payments_config() -> ApiResult<PaymentsConfig> {
+    get("/payments/config", None).await
+}
+
+/// A SetupIntent for Stripe.js to confirm with the card element.
+pub async fn create_setup_intent(token: &str) -> ApiResult<SetupIntent> {
+    send::<_, ()>(
+        Request::post(&url("/payment-methods/setup-intents")),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+/// Saves the card a confirmed SetupIntent set up: no card data, only
+/// Stripe's id for it.
+pub async fn save_card(token: &str, request: &SavePaymentMethod) -> ApiResult<PaymentMethod> {
     send(
         Request::post(&url("/payment-methods")),
         Some(token),
-        Some(card),
+        Some(request),
     )
     .await
 }

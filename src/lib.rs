@@ -7,6 +7,7 @@ pub mod embed;
 pub mod format;
 pub mod pages;
 pub mod session;
+pub mod stripe_js;
 
 /// Mounts the app on the page's body. Called by the binary's `main`.
 pub fn start() {

@@ -303,8 +303,32 @@ async fn orders(
             .as_str()
             .ok_or("sign-up failed")?
             .to_owned();
-        let (_, card) = post(&client, &format!("{api}/api/v1/payment-methods"), Some(&token),
-            json!({"holder_name": "Bench", "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}), None).await?;
+        // The card as the web app saves it: a SetupIntent confirmed at
+        // Stripe (localstripe, STRIPE_API_BASE) with the test card.
+        let (_, intent) = post(
+            &client,
+            &format!("{api}/api/v1/payment-methods/setup-intents"),
+            Some(&token),
+            Value::Null,
+            None,
+        )
+        .await?;
+        let setup_intent = intent["id"]
+            .as_str()
+            .ok_or("setup intent failed")?
+            .to_owned();
+        let stripe = std::env::var("STRIPE_API_BASE").map_err(|_| "STRIPE_API_BASE is not set")?;
+        post(&client, &format!("{stripe}/v1/setup_intents/{setup_intent}/confirm"), None,
+            json!({"key": "pk_test_sparecloud", "client_secret": intent["client_secret"],
+                   "payment_method_data": {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}}}), None).await?;
+        let (_, card) = post(
+            &client,
+            &format!("{api}/api/v1/payment-methods"),
+            Some(&token),
+            json!({"holder_name": "Bench", "setup_intent_id": setup_intent}),
+            None,
+        )
+        .await?;
         buyers.push((token, card["id"].as_str().ok_or("card failed")?.to_owned()));
     }
     let run = Run::new();

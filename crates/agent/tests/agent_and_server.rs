@@ -60,6 +60,9 @@ impl Server {
             ])
             .env("DATABASE_URL", format!("sqlite://{}", db.display()))
             .env("SPARECLOUD_DIST_DIR", dir.join("dist"))
+            // localstripe, which `make test` started (STRIPE_API_BASE).
+            .env("STRIPE_SECRET_KEY", "sk_test_sparecloud")
+            .env("STRIPE_PUBLISHABLE_KEY", "pk_test_sparecloud")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -210,16 +213,37 @@ fn market(url: &str) -> Market {
     );
     assert_eq!(status, 200);
     let buyer = sign_up("buyer@example.com", "buyer");
+    let (status, intent) = call(
+        "POST",
+        &format!("{url}/api/v1/payment-methods/setup-intents"),
+        Some(&buyer),
+        None,
+        None,
+    );
+    assert_eq!(status, 201, "{intent}");
+    // What Stripe.js does with the card, at localstripe.
+    let stripe = std::env::var("STRIPE_API_BASE")
+        .expect("STRIPE_API_BASE: run through `scripts/localstripe.sh run`, as `make test` does");
+    let setup_intent = intent["id"].as_str().unwrap();
+    let (status, _) = call(
+        "POST",
+        &format!("{stripe}/v1/setup_intents/{setup_intent}/confirm"),
+        None,
+        Some(
+            json!({"key": "pk_test_sparecloud", "client_secret": intent["client_secret"],
+                    "payment_method_data": {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}}}),
+        ),
+        None,
+    );
+    assert_eq!(status, 200);
     let (status, card) = call(
         "POST",
         &format!("{url}/api/v1/payment-methods"),
         Some(&buyer),
-        Some(
-            json!({"holder_name": "Ada", "number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}),
-        ),
+        Some(json!({"holder_name": "Ada", "setup_intent_id": setup_intent})),
         None,
     );
-    assert_eq!(status, 201);
+    assert_eq!(status, 201, "{card}");
     Market {
         seller,
         buyer,

@@ -66,30 +66,32 @@ pub struct Quote {
     pub expires_at: String,
 }
 
-/// `POST /payment-methods`: card details, sent only here and never stored.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `GET /payments/config`: what the web app needs to load Stripe.js.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CardRequest {
-    pub holder_name: String,
-    /// Digits, spaces allowed.
-    pub number: String,
-    pub exp_month: u32,
-    /// Four digits, e.g. 2029.
-    pub exp_year: u32,
-    pub cvc: String,
+pub struct PaymentsConfig {
+    pub publishable_key: String,
+    /// Stripe.js (localstripe's stand-in in tests and the demo).
+    pub js_url: String,
 }
 
-/// Never prints the number or the CVC.
-impl std::fmt::Debug for CardRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CardRequest")
-            .field("holder_name", &self.holder_name)
-            .field("number", &"<redacted>")
-            .field("exp_month", &self.exp_month)
-            .field("exp_year", &self.exp_year)
-            .field("cvc", &"<redacted>")
-            .finish()
-    }
+/// `POST /payment-methods/setup-intents`: a Stripe SetupIntent for the
+/// buyer, which Stripe.js confirms with the card the buyer types into
+/// Stripe's card element: the card goes from the browser to Stripe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetupIntent {
+    pub id: String,
+    pub client_secret: String,
+}
+
+/// `POST /payment-methods`: saves the card a confirmed SetupIntent set up.
+/// There is no card number or CVC here, and a body carrying one is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavePaymentMethod {
+    pub setup_intent_id: String,
+    pub holder_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

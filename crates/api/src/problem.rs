@@ -19,6 +19,10 @@ pub struct Problem {
     /// Per-field validation errors, in the order the fields were checked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// With `payment-action-required`: what Stripe.js needs to ask the
+    /// buyer's bank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Box<str>>,
 }
 
 /// One invalid field of a request body or query.
@@ -52,6 +56,12 @@ pub mod kinds {
     pub const CARD_DECLINED: &str = "https://sparecloud.dev/problems/card-declined";
     pub const INSUFFICIENT_FUNDS: &str = "https://sparecloud.dev/problems/insufficient-funds";
     pub const PAYMENT_UNAVAILABLE: &str = "https://sparecloud.dev/problems/payment-unavailable";
+    /// The card's bank wants the buyer to authenticate (3-D Secure): the
+    /// problem carries the PaymentIntent's `client_secret` for Stripe.js's
+    /// `confirmCardPayment`, after which the same order request is retried.
+    pub const PAYMENT_ACTION_REQUIRED: &str =
+        "https://sparecloud.dev/problems/payment-action-required";
+    pub const CARD_DATA_REFUSED: &str = "https://sparecloud.dev/problems/card-data-refused";
     pub const IDEMPOTENCY_KEY: &str = "https://sparecloud.dev/problems/idempotency-key";
 
     // Agents: refused install tokens each have their own type, so the agent
@@ -90,6 +100,7 @@ impl Problem {
             status,
             detail: None,
             errors: Vec::new(),
+            client_secret: None,
         }
     }
 

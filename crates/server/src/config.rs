@@ -90,6 +90,37 @@ pub struct Config {
     )]
     pub transfers_dir: PathBuf,
 
+    /// Stripe's secret key (`sk_live_…`/`sk_test_…`): payments are
+    /// unavailable without one.
+    #[arg(
+        long,
+        env = "STRIPE_SECRET_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub stripe_secret_key: String,
+
+    /// Stripe's publishable key (`pk_…`), handed to the web app for Stripe.js.
+    #[arg(long, env = "STRIPE_PUBLISHABLE_KEY", default_value = "")]
+    pub stripe_publishable_key: String,
+
+    /// The Stripe API (localstripe's address in tests and the demo).
+    #[arg(long, env = "STRIPE_API_BASE", default_value = crate::stripe::DEFAULT_API_BASE)]
+    pub stripe_api_base: String,
+
+    /// Where the web app loads Stripe.js from.
+    #[arg(long, env = "STRIPE_JS_URL", default_value = crate::stripe::DEFAULT_JS_URL)]
+    pub stripe_js_url: String,
+
+    /// The signing secret of our webhook endpoint (`whsec_…`).
+    #[arg(
+        long,
+        env = "STRIPE_WEBHOOK_SECRET",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub stripe_webhook_secret: String,
+
     /// Without a command, the server runs.
     #[command(subcommand)]
     pub command: Option<Command>,

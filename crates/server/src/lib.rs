@@ -3,7 +3,7 @@
 //!
 //! `http` (all axum code) calls into `domain` (the rules and their SQL),
 //! which stands on the core: `db`, `error`, `auth`, `clock`, `config`,
-//! `state`. `jobs`, `demo` and `cli` use `domain` too.
+//! `state`, `stripe` (the payment processor's API). `jobs`, `demo` and `cli` use `domain` too.
 
 pub mod auth;
 pub mod cli;
@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod state;
+pub mod stripe;
 
 pub use clock::Clock;
 pub use config::Config;

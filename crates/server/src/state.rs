@@ -1,5 +1,5 @@
 //! What every request and job can reach: the database, the clock, the
-//! settings fixed at start-up, the payment gateway and the search index.
+//! settings fixed at start-up, the Stripe client and the search index.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db;
 use crate::domain::offer_index::OfferIndex;
-use crate::domain::payments::{self, Gateway};
+use crate::stripe::{Stripe, StripeConfig};
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -16,7 +16,7 @@ pub struct AppState {
     pub db: db::Pool,
     pub clock: Clock,
     pub settings: Arc<Settings>,
-    pub gateway: Gateway,
+    pub stripe: Stripe,
     pub offer_index: Arc<OfferIndex>,
 }
 
@@ -38,6 +38,7 @@ pub struct Settings {
     pub published_images: Vec<(String, PathBuf)>,
     /// Where moving instances' disks are kept between their two hosts.
     pub transfers_dir: PathBuf,
+    pub stripe: StripeConfig,
 }
 
 impl Settings {
@@ -53,6 +54,7 @@ impl Settings {
             failure_grace_ms: 5 * 60_000,
             cors_origins: Vec::new(),
             published_images: Vec::new(),
+            stripe: StripeConfig::unconfigured(),
         }
     }
 
@@ -67,18 +69,25 @@ impl Settings {
             cors_origins: config.cors_origins.clone(),
             published_images: config.publish_images.clone(),
             transfers_dir: config.transfers_dir.clone(),
+            stripe: StripeConfig {
+                api_base: config.stripe_api_base.clone(),
+                secret_key: config.stripe_secret_key.clone(),
+                publishable_key: config.stripe_publishable_key.clone(),
+                js_url: config.stripe_js_url.clone(),
+                webhook_secret: config.stripe_webhook_secret.clone(),
+            },
         }
     }
 }
 
 impl AppState {
-    /// State with the system clock and the built-in test payment gateway.
+    /// State with the system clock, paying through the configured Stripe.
     pub fn new(db: db::Pool, settings: Settings) -> Self {
         Self {
             db,
             clock: Clock::System,
+            stripe: Stripe::new(settings.stripe.clone()),
             settings: Arc::new(settings),
-            gateway: Arc::new(payments::TestGateway),
             offer_index: Arc::default(),
         }
     }

@@ -7,6 +7,8 @@
 //! Runs on PostgreSQL only, so it is ignored by default: `make test`'s
 //! PostgreSQL pass (`scripts/test-postgres.sh`) includes it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,6 +62,10 @@ fn start_server(database_url: &str, dist: &Path) -> (Process, String) {
         ])
         .env("DATABASE_URL", database_url)
         .env("SPARECLOUD_DIST_DIR", dist)
+        // localstripe, which `make test` started (STRIPE_API_BASE).
+        .env("STRIPE_API_BASE", common::stripe_api_base())
+        .env("STRIPE_SECRET_KEY", "sk_test_sparecloud")
+        .env("STRIPE_PUBLISHABLE_KEY", "pk_test_sparecloud")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -232,9 +238,32 @@ async fn two_servers_one_database_one_agent() {
             Some(json!({"email": format!("b{i}@example.com"), "password": "correct horse battery", "display_name": "B", "roles": ["buyer"]})), None).await;
         assert_eq!(status, 201);
         let buyer = buyer["token"].as_str().unwrap().to_owned();
-        let (status, card) = call(&http, Method::POST, format!("{server}/api/v1/payment-methods"), Some(&buyer),
-            Some(json!({"holder_name": "B", "number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2039, "cvc": "123"})), None).await;
-        assert_eq!(status, 201);
+        let (status, intent) = call(
+            &http,
+            Method::POST,
+            format!("{server}/api/v1/payment-methods/setup-intents"),
+            Some(&buyer),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 201, "{intent}");
+        // What Stripe.js does with the card, at localstripe.
+        let setup_intent = intent["id"].as_str().unwrap();
+        let (status, _) = call(&http, Method::POST, format!("{}/v1/setup_intents/{setup_intent}/confirm", common::stripe_api_base()), None,
+            Some(json!({"key": "pk_test_sparecloud", "client_secret": intent["client_secret"],
+                        "payment_method_data": {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2039, "cvc": "123"}}})), None).await;
+        assert_eq!(status, 200);
+        let (status, card) = call(
+            &http,
+            Method::POST,
+            format!("{server}/api/v1/payment-methods"),
+            Some(&buyer),
+            Some(json!({"holder_name": "B", "setup_intent_id": setup_intent})),
+            None,
+        )
+        .await;
+        assert_eq!(status, 201, "{card}");
         buyers.push((
             server.clone(),
             buyer,

@@ -1,14 +1,14 @@
-//! Step 4: the card (a saved one, or a new one tokenised through our API)
+//! Step 4: the card (a saved one, or a new one set up with Stripe)
 //! and the buyer's SSH key. Its state lives in [`Payment`], which the
 //! wizard owns so that its Continue button submits this step.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
-use sparecloud_api::checkout::{CardRequest, PaymentMethod};
+use sparecloud_api::checkout::PaymentMethod;
 use sparecloud_api::validate;
 
-use super::card::{CardErrors, CardForm};
+use super::card::{CardElementField, CardForm};
 use super::{Draft, choice_class};
 use crate::api::{self, ApiResult};
 use crate::components::form::{FormAlert, TextField, alert_message, field_message};
@@ -23,7 +23,7 @@ pub(super) struct Payment {
     use_new_card: RwSignal<bool>,
     /// Errors show once the buyer has tried to continue.
     submitted: RwSignal<bool>,
-    add_card: Action<CardRequest, ApiResult<PaymentMethod>>,
+    add_card: Action<(), ApiResult<PaymentMethod>>,
     on_done: Callback<()>,
 }
 
@@ -33,11 +33,10 @@ impl Payment {
         let card = CardForm::new();
         let use_new_card = RwSignal::new(draft.with_untracked(|d| d.payment_method_id.is_none()));
         let session = use_session();
-        let add_card = Action::new_local(move |request: &CardRequest| {
-            let request = request.clone();
+        let add_card = Action::new_local(move |_: &()| {
             let token = session.token().unwrap_or_default();
             async move {
-                let saved = api::add_card(&token, &request).await;
+                let saved = card.save(&token).await;
                 if let Ok(method) = &saved {
                     let id = method.id.clone();
                     // Once the action has stored the result: moving on
@@ -79,12 +78,10 @@ impl Payment {
             .draft
             .with_untracked(|d| validate::ssh_public_key(&d.ssh_public_key).is_ok());
         if self.use_new_card.get_untracked() {
-            if self.card.errors().any() || !ssh_ok {
+            if self.card.holder_error().is_some() || !ssh_ok {
                 return;
             }
-            if let Some(request) = self.card.request() {
-                self.add_card.dispatch(request);
-            }
+            self.add_card.dispatch(());
         } else if ssh_ok && self.draft.with_untracked(|d| d.payment_method_id.is_some()) {
             self.on_done.run(());
         }
@@ -145,23 +142,20 @@ fn PaymentForm(draft: RwSignal<Draft>, payment: Payment) -> impl IntoView {
         async move { api::payment_methods(&token).await }
     });
     let card_problem = move || add_card.value().get().and_then(Result::err);
-    let local_errors = Memo::new(move |_| {
-        // Re-checked as the buyer types, once they have tried to continue.
-        submitted.get().then(|| {
-            card.holder.track();
-            card.number.track();
-            card.expiry.track();
-            card.cvc.track();
-            card.errors()
-        })
+    let holder_error = Signal::derive(move || {
+        card_problem()
+            .and_then(|p| field_message(&p, "holder_name"))
+            .or_else(|| {
+                submitted
+                    .get()
+                    .then(|| {
+                        card.holder.track();
+                        card.holder_error()
+                    })
+                    .flatten()
+            })
     });
-    let field_error = move |field: &'static str, local: fn(&CardErrors) -> Option<String>| {
-        Signal::derive(move || {
-            card_problem()
-                .and_then(|p| field_message(&p, field))
-                .or_else(|| local_errors.get().and_then(|e| local(&e)))
-        })
-    };
+    let card_error = Signal::derive(move || card_problem().and_then(|p| field_message(&p, "card")));
     let ssh_error = Signal::derive(move || {
         submitted
             .get()
@@ -171,11 +165,6 @@ fn PaymentForm(draft: RwSignal<Draft>, payment: Payment) -> impl IntoView {
     let query = use_query_map();
     let declined = Memo::new(move |_| query.with(|q| q.get("declined")).is_some());
 
-    let brand = move || card.brand().map(|b| b.name()).unwrap_or("");
-    let holder_error = field_error("holder_name", |e| e.holder.clone());
-    let number_error = field_error("number", |e| e.number.clone());
-    let expiry_error = field_error("expiry", |e| e.expiry.clone());
-    let cvc_error = field_error("cvc", |e| e.cvc.clone());
     let pending = add_card.pending();
     view! {
         {move || declined.get().then(|| view! {
@@ -221,22 +210,7 @@ fn PaymentForm(draft: RwSignal<Draft>, payment: Payment) -> impl IntoView {
             <div class="stack card-form" style="margin-top: var(--space-4)">
                 <TextField id="card-holder" label="Name on card" value=card.holder
                     error=holder_error autocomplete="cc-name" />
-                <div class="field">
-                    <label for="card-number">"Card number"</label>
-                    <input id="card-number" name="card-number" inputmode="numeric" autocomplete="cc-number"
-                        aria-describedby="card-brand card-number-error"
-                        aria-invalid=move || number_error.with(Option::is_some).then_some("true")
-                        prop:value=move || card.number.get()
-                        on:input=move |ev| card.number.set(validate::format_card_number(&event_target_value(&ev))) />
-                    <p class="field-hint" id="card-brand" aria-live="polite">{brand}</p>
-                    {move || number_error.get().map(|m| view! {
-                        <p class="field-error" id="card-number-error">{m}</p>
-                    })}
-                </div>
-                <TextField id="card-expiry" label="Expiry (MM/YY)" value=card.expiry
-                    error=expiry_error autocomplete="cc-exp" placeholder="MM/YY" />
-                <TextField id="card-cvc" label="CVC" value=card.cvc
-                    error=cvc_error autocomplete="cc-csc" inputmode="numeric" />
+                <CardElementField card=card error=card_error />
                 <p class="field-hint">"Your card goes straight to our payment provider; we keep only its brand, last 4 digits and expiry."</p>
             </div>
         </Show>

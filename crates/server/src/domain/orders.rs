@@ -14,10 +14,11 @@ use crate::db;
 use crate::domain::instance::{placed_on, record_event};
 use crate::domain::order_view::load_order;
 use crate::domain::partners;
-use crate::domain::payments::{self, Decline};
+use crate::domain::payments::{self, Chargeable, stripe_problem};
 use crate::domain::ssh_keys::ssh_key_check;
 use crate::error::{AppError, AppResult, field, inserted};
 use crate::state::AppState;
+use crate::stripe::NewPaymentIntent;
 
 /// An order placed now, or the one its key placed before.
 pub struct Placed {
@@ -44,7 +45,7 @@ pub async fn place(
         buyer_id,
         &order_id,
         &request.quote_id,
-        &checked.gateway_token,
+        &checked.card,
         checked.amount_cents,
     )
     .await;
@@ -59,7 +60,7 @@ pub async fn place(
 
 /// What a valid order request pays with, and how much it authorises.
 struct Checked {
-    gateway_token: String,
+    card: Chargeable,
     amount_cents: i64,
 }
 
@@ -68,9 +69,8 @@ async fn check(state: &AppState, buyer_id: &str, request: &OrderRequest) -> AppR
     if let Err(message) = ssh_key_check(&request.ssh_public_key) {
         errors.push(field("ssh_public_key", message));
     }
-    let gateway_token =
-        payments::gateway_token(state, buyer_id, &request.payment_method_id).await?;
-    if gateway_token.is_none() {
+    let card = payments::chargeable(state, buyer_id, &request.payment_method_id).await?;
+    if card.is_none() {
         errors.push(field(
             "payment_method_id",
             "Add a card, or choose one of your saved cards.",
@@ -94,7 +94,7 @@ async fn check(state: &AppState, buyer_id: &str, request: &OrderRequest) -> AppR
         return Err(AppError::validation(errors));
     }
     Ok(Checked {
-        gateway_token: gateway_token.expect("validated"),
+        card: card.expect("validated"),
         amount_cents,
     })
 }
@@ -214,7 +214,7 @@ async fn pay_and_create(
     buyer_id: &str,
     order_id: &str,
     quote_id: &str,
-    gateway_token: &str,
+    card: &Chargeable,
     amount: i64,
 ) -> AppResult<()> {
     let now = state.clock.now();
@@ -248,49 +248,64 @@ async fn pay_and_create(
         });
     }
 
+    // An authorisation at Stripe for the quoted first month, captured for
+    // what was used when the first invoice closes.
     let authorization = state
-        .gateway
-        .authorize(gateway_token, amount, "EUR", order_id)
+        .stripe
+        .create_payment_intent(
+            NewPaymentIntent {
+                amount_cents: amount,
+                customer: &card.customer,
+                payment_method: &card.payment_method,
+                manual_capture: true,
+                off_session: false,
+                metadata: &[("order_id", order_id)],
+            },
+            &format!("order-{order_id}-authorize"),
+        )
         .await;
     let authorization_id = match authorization {
-        Ok(id) => id,
-        Err(decline) => {
+        Ok(intent) if intent.status == "requires_capture" => intent.id,
+        outcome => {
             // The quote stays held so the buyer can pay with another card.
             sqlx::query("UPDATE quotes SET status = 'held' WHERE id = $1 AND status = 'ordering'")
                 .bind(quote_id)
                 .execute(&state.db)
                 .await?;
-            return Err(match decline {
-                Decline::Declined => AppError::problem(
-                    kinds::CARD_DECLINED,
-                    "Card declined",
-                    StatusCode::PAYMENT_REQUIRED,
-                    "Your card was declined. Try another card or contact your bank.",
-                ),
-                Decline::InsufficientFunds => AppError::problem(
-                    kinds::INSUFFICIENT_FUNDS,
-                    "Insufficient funds",
-                    StatusCode::PAYMENT_REQUIRED,
-                    "The card has insufficient funds for this order. Try another card.",
-                ),
-                Decline::Unavailable(reason) => {
-                    tracing::error!(%reason, "payment gateway unavailable");
+            return Err(match outcome {
+                Err(error) => stripe_problem(error),
+                Ok(intent) => {
+                    tracing::warn!(payment_intent = %intent.id, status = %intent.status, "authorisation not granted");
                     AppError::problem(
-                        kinds::PAYMENT_UNAVAILABLE,
-                        "Payments unavailable",
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "We could not reach the payment processor. Nothing was charged: please try again.",
+                        kinds::CARD_DECLINED,
+                        "Card declined",
+                        StatusCode::PAYMENT_REQUIRED,
+                        "Your bank did not authorise the payment. Try another card or contact your bank.",
                     )
                 }
             });
         }
     };
 
-    let created =
-        create_instances(state, buyer_id, order_id, quote_id, &authorization_id, now).await;
+    let created = create_instances(
+        state,
+        buyer_id,
+        order_id,
+        quote_id,
+        &authorization_id,
+        amount,
+        now,
+    )
+    .await;
     if created.is_err() {
         // Nothing was created: release the money reserved on the card.
-        let _ = state.gateway.void(&authorization_id).await;
+        if let Err(error) = state
+            .stripe
+            .cancel(&authorization_id, &format!("order-{order_id}-void"))
+            .await
+        {
+            tracing::error!(%order_id, %error, "could not release an authorisation");
+        }
         sqlx::query("UPDATE quotes SET status = 'held' WHERE id = $1 AND status = 'ordering'")
             .bind(quote_id)
             .execute(&state.db)
@@ -324,6 +339,7 @@ async fn create_instances(
     order_id: &str,
     quote_id: &str,
     authorization_id: &str,
+    amount: i64,
     now: Millis,
 ) -> AppResult<()> {
     let mut tx = db::begin_write(&state.db).await?;
@@ -399,9 +415,13 @@ async fn create_instances(
         )
         .await?;
     }
-    sqlx::query("UPDATE orders SET status = 'completed', authorization_id = $2 WHERE id = $1")
-        .bind(order_id)
-        .bind(authorization_id)
+    sqlx::query(
+        "UPDATE orders SET status = 'completed', authorization_id = $2, payment_status = 'authorized',
+           authorized_cents = $3 WHERE id = $1",
+    )
+    .bind(order_id)
+    .bind(authorization_id)
+    .bind(amount)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

@@ -1,172 +1,277 @@
-//! Payment methods (saved cards) and the payment gateway.
-//!
-//! Card numbers and CVCs exist only in the request that tokenises them: they
-//! go to the gateway and are dropped; the database keeps the brand, the last
-//! four digits, the expiry and the gateway's token. Nothing here logs them
-//! (`CardRequest`'s Debug redacts both).
+//! Saved cards, through Stripe. The card number, expiry and CVC go from
+//! the buyer's browser to Stripe (Stripe.js confirming a SetupIntent we
+//! create); we keep the Stripe customer and PaymentMethod ids, the brand,
+//! the last four digits and the expiry. A request that carries card data
+//! anyway is refused, and only the fact is logged.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+use http::StatusCode;
+use sparecloud_api::checkout::{PaymentMethod, PaymentsConfig, SavePaymentMethod, SetupIntent};
+use sparecloud_api::problem::kinds;
+use sparecloud_api::validate;
 
-use sparecloud_api::checkout::{CardRequest, PaymentMethod};
-use sparecloud_api::validate::{self, CardBrand};
-use time::OffsetDateTime;
-
-use crate::auth::{new_id, new_token};
-use crate::error::{AppError, AppResult, field_errors};
+use crate::auth::new_id;
+use crate::error::{AppError, AppResult, field, field_errors, inserted};
 use crate::state::AppState;
+use crate::stripe::{self, StripeError};
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Why a gateway refused a card.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decline {
-    Declined,
-    InsufficientFunds,
-    /// The gateway could not be reached or failed.
-    Unavailable(String),
-}
-
-/// A card as the gateway receives it, for tokenisation only.
-pub struct CardDetails<'a> {
-    pub digits: &'a str,
-    pub exp_month: u32,
-    pub exp_year: u32,
-    pub cvc: &'a str,
-}
-
-/// A card payment processor. Amounts are cents.
-pub trait PaymentGateway: Send + Sync {
-    /// Exchanges card details for a reusable token.
-    fn tokenize<'a>(&'a self, card: CardDetails<'a>) -> BoxFuture<'a, Result<String, Decline>>;
-    /// Reserves `amount_cents` on the card; returns the authorisation id.
-    /// The same `idempotency_key` never authorises twice.
-    fn authorize<'a>(
-        &'a self,
-        token: &'a str,
-        amount_cents: i64,
-        currency: &'a str,
-        idempotency_key: &'a str,
-    ) -> BoxFuture<'a, Result<String, Decline>>;
-    /// Releases an authorisation that will not be captured.
-    fn void<'a>(&'a self, authorization_id: &'a str) -> BoxFuture<'a, Result<(), Decline>>;
-}
-
-/// The test gateway, with the well-known test cards: 4242 4242 4242 4242
-/// succeeds, 4000 0000 0000 0002 is declined, 4000 0000 0000 9995 fails for
-/// insufficient funds; any other valid card succeeds. Its token records the
-/// outcome (as a real gateway remembers the card behind a token).
-pub struct TestGateway;
-
-impl PaymentGateway for TestGateway {
-    fn tokenize<'a>(&'a self, card: CardDetails<'a>) -> BoxFuture<'a, Result<String, Decline>> {
-        let outcome = match card.digits {
-            "4000000000000002" => "decline",
-            "4000000000009995" => "nofunds",
-            _ => "ok",
-        };
-        Box::pin(async move { Ok(format!("{}_{outcome}", new_token("tok_test"))) })
-    }
-
-    fn authorize<'a>(
-        &'a self,
-        token: &'a str,
-        _amount_cents: i64,
-        _currency: &'a str,
-        idempotency_key: &'a str,
-    ) -> BoxFuture<'a, Result<String, Decline>> {
-        Box::pin(async move {
-            if token.ends_with("_decline") {
-                Err(Decline::Declined)
-            } else if token.ends_with("_nofunds") {
-                Err(Decline::InsufficientFunds)
-            } else {
-                Ok(format!(
-                    "auth_test_{}",
-                    crate::auth::token_hash(idempotency_key)
-                        .get(..24)
-                        .unwrap_or_default()
-                ))
-            }
-        })
-    }
-
-    fn void<'a>(&'a self, _authorization_id: &'a str) -> BoxFuture<'a, Result<(), Decline>> {
-        Box::pin(async { Ok(()) })
+/// What the web app needs to load Stripe.js.
+pub fn config(state: &AppState) -> PaymentsConfig {
+    let config = state.stripe.config();
+    PaymentsConfig {
+        publishable_key: config.publishable_key.clone(),
+        js_url: config.js_url.clone(),
     }
 }
 
-pub type Gateway = Arc<dyn PaymentGateway>;
+/// A Stripe failure as the buyer should see it: a refused card is theirs
+/// to fix; anything else is ours, and nothing was charged.
+pub fn stripe_problem(error: StripeError) -> AppError {
+    match error {
+        StripeError::Card { code, message } if code == "insufficient_funds" => AppError::problem(
+            kinds::INSUFFICIENT_FUNDS,
+            "Insufficient funds",
+            StatusCode::PAYMENT_REQUIRED,
+            format!("{message} Try another card."),
+        ),
+        StripeError::Card { message, .. } => AppError::problem(
+            kinds::CARD_DECLINED,
+            "Card declined",
+            StatusCode::PAYMENT_REQUIRED,
+            format!("{message} Try another card or contact your bank."),
+        ),
+        other => {
+            tracing::error!(error = %other, "Stripe call failed");
+            AppError::problem(
+                kinds::PAYMENT_UNAVAILABLE,
+                "Payments unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "We could not reach the payment processor. Nothing was charged: please try again.",
+            )
+        }
+    }
+}
 
-/// Tokenises a card at the gateway and saves what may be kept of it.
-pub async fn add_card(
+/// The account's Stripe customer, created on first use.
+pub async fn customer_id(state: &AppState, account_id: &str) -> AppResult<String> {
+    let (existing, email): (Option<String>, String) =
+        sqlx::query_as("SELECT stripe_customer_id, email FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_one(&state.db)
+            .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    // The idempotency key is the account's: two concurrent first uses get
+    // the same customer from Stripe.
+    let created = state
+        .stripe
+        .create_customer(account_id, &email)
+        .await
+        .map_err(stripe_problem)?;
+    sqlx::query(
+        "UPDATE accounts SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL",
+    )
+    .bind(account_id)
+    .bind(&created)
+    .execute(&state.db)
+    .await?;
+    Ok(created)
+}
+
+/// A SetupIntent for the buyer's browser to confirm with a card.
+pub async fn start_setup(state: &AppState, account_id: &str) -> AppResult<SetupIntent> {
+    let customer = customer_id(state, account_id).await?;
+    let intent = state
+        .stripe
+        .create_setup_intent(&customer, &new_id("setup"))
+        .await
+        .map_err(stripe_problem)?;
+    Ok(SetupIntent {
+        id: intent.id,
+        client_secret: intent.client_secret,
+    })
+}
+
+/// `POST /payment-methods` as received: card fields are only detected
+/// (their values are skipped unread), never kept.
+#[derive(Debug, serde::Deserialize)]
+pub struct SaveRequest {
+    #[serde(default)]
+    pub setup_intent_id: String,
+    #[serde(default)]
+    pub holder_name: String,
+    #[serde(default)]
+    number: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    cvc: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    card: Option<serde::de::IgnoredAny>,
+}
+
+impl SaveRequest {
+    fn carries_card_data(&self) -> bool {
+        self.number.is_some() || self.cvc.is_some() || self.card.is_some()
+    }
+}
+
+impl From<SavePaymentMethod> for SaveRequest {
+    fn from(request: SavePaymentMethod) -> Self {
+        Self {
+            setup_intent_id: request.setup_intent_id,
+            holder_name: request.holder_name,
+            number: None,
+            cvc: None,
+            card: None,
+        }
+    }
+}
+
+/// Saves the card a confirmed SetupIntent of the buyer's set up. Saving
+/// the same one twice returns the first (the webhook may have saved it).
+pub async fn save_card(
     state: &AppState,
     account_id: &str,
-    card: CardRequest,
+    request: SaveRequest,
 ) -> AppResult<PaymentMethod> {
-    let today = OffsetDateTime::from_unix_timestamp(state.clock.now() / 1000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let number = validate::card_number(&card.number);
-    let brand: Option<CardBrand> = number.as_ref().ok().copied();
+    if request.carries_card_data() {
+        tracing::warn!(%account_id, "refused a payment method request carrying card data");
+        let mut error = AppError::validation(vec![field(
+            "number",
+            "Card numbers are not accepted here: enter the card in the card form, which sends it straight to our payment provider.",
+        )]);
+        if let AppError::Client(problem) = &mut error {
+            problem.kind = kinds::CARD_DATA_REFUSED.into();
+        }
+        return Err(error);
+    }
     let errors = field_errors([
         (
             "holder_name",
-            validate::short_text(&card.holder_name, 100, "the name on the card"),
+            validate::short_text(&request.holder_name, 100, "the name on the card"),
         ),
-        ("number", number.map(|_| ())),
         (
-            "expiry",
-            validate::card_expiry(
-                card.exp_month,
-                card.exp_year,
-                today.year() as u32,
-                u8::from(today.month()).into(),
-            ),
+            "setup_intent_id",
+            if request.setup_intent_id.trim().is_empty() {
+                Err("Confirm the card first.".into())
+            } else {
+                Ok(())
+            },
         ),
-        ("cvc", validate::cvc(&card.cvc, brand)),
     ]);
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
-    let brand = brand.expect("validated");
-    let digits = validate::card_digits(&card.number).expect("validated");
-    let last4 = digits[digits.len() - 4..].to_owned();
-    let token = state
-        .gateway
-        .tokenize(CardDetails {
-            digits: &digits,
-            exp_month: card.exp_month,
-            exp_year: card.exp_year,
-            cvc: card.cvc.trim(),
-        })
+    let customer = customer_id(state, account_id).await?;
+    let intent = match state
+        .stripe
+        .setup_intent(request.setup_intent_id.trim())
         .await
-        .map_err(|decline| AppError::internal(format!("card tokenisation failed: {decline:?}")))?;
+    {
+        Err(StripeError::NotFound(_)) => return Err(AppError::not_found("card set-up")),
+        other => other.map_err(stripe_problem)?,
+    };
+    if intent.customer.as_deref() != Some(customer.as_str()) {
+        return Err(AppError::not_found("card set-up"));
+    }
+    let Some(method_id) = intent
+        .payment_method
+        .filter(|_| intent.status == "succeeded")
+    else {
+        return Err(AppError::validation(vec![field(
+            "setup_intent_id",
+            "The card has not been confirmed with the bank yet.",
+        )]));
+    };
+    let method = state
+        .stripe
+        .payment_method(&method_id)
+        .await
+        .map_err(stripe_problem)?;
+    record_card(state, account_id, method, request.holder_name.trim()).await
+}
 
-    let method = PaymentMethod {
+/// Keeps what may be kept of a Stripe PaymentMethod for the account.
+pub async fn record_card(
+    state: &AppState,
+    account_id: &str,
+    method: stripe::PaymentMethod,
+    holder_name: &str,
+) -> AppResult<PaymentMethod> {
+    let Some(card) = method.card else {
+        return Err(AppError::validation(vec![field(
+            "setup_intent_id",
+            "Only cards can be saved.",
+        )]));
+    };
+    let saved = PaymentMethod {
         id: new_id("pm"),
-        brand: brand.name().to_owned(),
-        last4,
+        brand: brand_name(&card.brand).to_owned(),
+        last4: card
+            .last4
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(4)
+            .collect(),
         exp_month: card.exp_month,
         exp_year: card.exp_year,
-        holder_name: card.holder_name.trim().to_owned(),
+        holder_name: holder_name.to_owned(),
     };
-    sqlx::query(
-        "INSERT INTO payment_methods (id, account_id, brand, last4, exp_month, exp_year, holder_name, gateway_token, created_at_ms)
+    let insert = sqlx::query(
+        "INSERT INTO payment_methods (id, account_id, brand, last4, exp_month, exp_year, holder_name,
+           stripe_payment_method_id, created_at_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&saved.id)
+    .bind(account_id)
+    .bind(&saved.brand)
+    .bind(&saved.last4)
+    .bind(i64::from(saved.exp_month))
+    .bind(i64::from(saved.exp_year))
+    .bind(&saved.holder_name)
+    .bind(&method.id)
+    .bind(state.clock.now())
+    .execute(&state.db)
+    .await;
+    if inserted(insert)? {
+        return Ok(saved);
+    }
+    let existing: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM payment_methods WHERE stripe_payment_method_id = $1 AND account_id = $2",
     )
     .bind(&method.id)
     .bind(account_id)
-    .bind(&method.brand)
-    .bind(&method.last4)
-    .bind(i64::from(method.exp_month))
-    .bind(i64::from(method.exp_year))
-    .bind(&method.holder_name)
-    .bind(&token)
-    .bind(state.clock.now())
-    .execute(&state.db)
+    .fetch_optional(&state.db)
     .await?;
-    Ok(method)
+    let Some((id,)) = existing else {
+        return Err(AppError::not_found("card set-up"));
+    };
+    // A name typed in the form beats the webhook's empty one.
+    if !holder_name.is_empty() {
+        sqlx::query("UPDATE payment_methods SET holder_name = $2 WHERE id = $1")
+            .bind(&id)
+            .bind(holder_name)
+            .execute(&state.db)
+            .await?;
+    }
+    list(state, account_id)
+        .await?
+        .into_iter()
+        .find(|m| m.id == id)
+        .ok_or_else(|| AppError::not_found("payment method"))
+}
+
+/// Stripe's brand ids as a buyer reads them.
+fn brand_name(brand: &str) -> &str {
+    match brand {
+        "visa" => "Visa",
+        "mastercard" => "Mastercard",
+        "amex" => "American Express",
+        "discover" => "Discover",
+        "diners" => "Diners Club",
+        "jcb" => "JCB",
+        "unionpay" => "UnionPay",
+        _ => "Card",
+    }
 }
 
 /// The account's saved cards, newest first.
@@ -191,18 +296,50 @@ pub async fn list(state: &AppState, account_id: &str) -> AppResult<Vec<PaymentMe
         .collect())
 }
 
-/// The gateway's token for one of the account's saved cards.
-pub async fn gateway_token(
+/// How a saved card is charged: the Stripe customer and PaymentMethod.
+#[derive(Debug, Clone)]
+pub struct Chargeable {
+    pub customer: String,
+    pub payment_method: String,
+}
+
+/// One of the account's saved cards, to charge.
+pub async fn chargeable(
     state: &AppState,
     account_id: &str,
     payment_method_id: &str,
-) -> AppResult<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as(
-        "SELECT gateway_token FROM payment_methods WHERE id = $1 AND account_id = $2",
+) -> AppResult<Option<Chargeable>> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT m.stripe_payment_method_id, a.stripe_customer_id
+         FROM payment_methods m JOIN accounts a ON a.id = m.account_id
+         WHERE m.id = $1 AND m.account_id = $2",
     )
     .bind(payment_method_id)
     .bind(account_id)
     .fetch_optional(&state.db)
     .await?;
-    Ok(row.map(|(token,)| token))
+    Ok(row.and_then(|(payment_method, customer)| {
+        customer.map(|customer| Chargeable {
+            customer,
+            payment_method,
+        })
+    }))
+}
+
+/// The account's newest card, for charges made without the buyer
+/// (invoices).
+pub async fn default_chargeable(
+    state: &AppState,
+    account_id: &str,
+) -> AppResult<Option<Chargeable>> {
+    let newest: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM payment_methods WHERE account_id = $1 ORDER BY created_at_ms DESC, id DESC LIMIT 1",
+    )
+    .bind(account_id)
+    .fetch_optional(&state.db)
+    .await?;
+    match newest {
+        Some((id,)) => chargeable(state, account_id, &id).await,
+        None => Ok(None),
+    }
 }

@@ -6,7 +6,19 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use sparecloud_server::stripe::StripeConfig;
 use sparecloud_server::{AppState, Clock, Settings, app, db};
+
+/// The webhook signing secret of every test app.
+pub const WEBHOOK_SECRET: &str = "whsec_sparecloud_test";
+
+/// The localstripe that `make test` starts for the suite
+/// (`scripts/localstripe.sh run cargo test …`).
+pub fn stripe_api_base() -> String {
+    std::env::var("STRIPE_API_BASE").unwrap_or_else(|_| {
+        panic!("STRIPE_API_BASE is not set: run the tests through `scripts/localstripe.sh run cargo test`, as `make test` does")
+    })
+}
 use tower::ServiceExt;
 
 /// Cheap to clone, for concurrent requests.
@@ -81,6 +93,7 @@ impl TestApp {
         db::migrate(&pool).await.expect("migrate");
         // A manual clock at a fixed instant: tests move time explicitly.
         let mut settings = Settings::new(dist);
+        settings.stripe = StripeConfig::stand_in(&stripe_api_base(), WEBHOOK_SECRET);
         adjust(&mut settings);
         let state = AppState::new(pool, settings).with_clock(Clock::manual(1_795_000_000_000));
         Self {
@@ -300,7 +313,6 @@ impl TestApp {
         res.json()["id"].as_str().unwrap().to_owned()
     }
 
-    /// Saves a card for the buyer; returns the payment method id.
     /// A seller's `host` in eu-west-1a with a gold offer of s1.small at
     /// `hourly_cents`, and a buyer with a card: (seller, offer id, buyer's
     /// token, card id).
@@ -361,17 +373,111 @@ impl TestApp {
         .json()
     }
 
+    /// Saves a card for the buyer as the web app does: a SetupIntent from
+    /// our API, confirmed with the card at Stripe (localstripe) as Stripe.js
+    /// does, then saved by its id. Returns the payment method id.
     pub async fn card(&self, buyer_token: &str, number: &str) -> String {
+        let confirmed = self.confirm_card(buyer_token, number).await;
+        assert_eq!(confirmed.0, 200, "Stripe refused the card: {}", confirmed.2);
+        self.save_card(buyer_token, &confirmed.1).await
+    }
+
+    /// A SetupIntent confirmed at Stripe with `number`, as Stripe.js does:
+    /// Stripe's status, the SetupIntent's id and Stripe's answer.
+    pub async fn confirm_card(&self, buyer_token: &str, number: &str) -> (u16, String, Value) {
+        let intent = self
+            .send(
+                "POST",
+                "/api/v1/payment-methods/setup-intents",
+                Some(buyer_token),
+                None,
+            )
+            .await;
+        assert_eq!(intent.status, StatusCode::CREATED, "{}", intent.text());
+        let intent = intent.json();
+        let id = intent["id"].as_str().unwrap().to_owned();
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        let config = self.state.stripe.config();
+        let answer = reqwest::Client::new()
+            .post(format!("{}/v1/setup_intents/{id}/confirm", config.api_base))
+            .json(&serde_json::json!({
+                "key": config.publishable_key,
+                "client_secret": intent["client_secret"],
+                "payment_method_data": {"type": "card", "card": {
+                    "number": digits, "exp_month": 12, "exp_year": 2030, "cvc": "123"}},
+            }))
+            .send()
+            .await
+            .expect("localstripe answers");
+        let status = answer.status().as_u16();
+        (status, id, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST /payment-methods` for a confirmed SetupIntent.
+    pub async fn save_card(&self, buyer_token: &str, setup_intent_id: &str) -> String {
         let res = self
             .post(
                 "/api/v1/payment-methods",
                 Some(buyer_token),
-                serde_json::json!({"holder_name": "Ada Lovelace", "number": number,
-                                   "exp_month": 12, "exp_year": 2030, "cvc": "123"}),
+                serde_json::json!({"holder_name": "Ada Lovelace", "setup_intent_id": setup_intent_id}),
             )
             .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
         res.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// GET on localstripe with the secret key (what Stripe holds).
+    pub async fn stripe_get(&self, path: &str) -> Value {
+        let config = self.state.stripe.config();
+        reqwest::Client::new()
+            .get(format!("{}{path}", config.api_base))
+            .bearer_auth(&config.secret_key)
+            .send()
+            .await
+            .expect("localstripe answers")
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Every PaymentIntent of the buyer's Stripe customer, oldest first.
+    pub async fn payment_intents(&self, account_email: &str) -> Vec<Value> {
+        let (customer,): (Option<String>,) =
+            sqlx::query_as("SELECT stripe_customer_id FROM accounts WHERE email = $1")
+                .bind(account_email)
+                .fetch_one(&self.state.db)
+                .await
+                .unwrap();
+        let Some(customer) = customer else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .stripe_get(&format!(
+                    "/v1/payment_intents?limit=100{}",
+                    after
+                        .as_deref()
+                        .map(|a| format!("&starting_after={a}"))
+                        .unwrap_or_default()
+                ))
+                .await;
+            let data = page["data"].as_array().cloned().unwrap_or_default();
+            after = data
+                .last()
+                .and_then(|pi| pi["id"].as_str())
+                .map(str::to_owned);
+            found.extend(
+                data.into_iter()
+                    .filter(|pi| pi["customer"] == customer.as_str()),
+            );
+            if page["has_more"] != true || after.is_none() {
+                break;
+            }
+        }
+        found.sort_by_key(|pi| pi["created"].as_i64());
+        found
     }
 
     pub async fn quote(

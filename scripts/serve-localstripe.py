@@ -1,0 +1,43 @@
+"""Starts localstripe (a stateful Stripe stand-in) on a loopback port the
+kernel picks, prints the port on the first line of stdout, then serves
+until killed. localstripe's own `--port` listens on every interface."""
+
+import logging
+import os
+import socket
+import sys
+
+from aiohttp import web
+from localstripe.resources import store
+import localstripe.server
+from localstripe.server import app
+
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.bind(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+print(sock.getsockname()[1], flush=True)
+# Every write would pickle the whole store to /tmp/localstripe.pickle,
+# which no run of ours reads back (and concurrent runs would share).
+store.dump_to_disk = lambda: None
+
+
+# localstripe's Stripe.js declares `class Element` at the top level of a
+# classic script, which shadows the DOM's `Element` for every script of the
+# page (wasm-bindgen's `instanceof Element` checks then fail). Served inside
+# a function scope, only `Stripe` (an undeclared assignment) goes global,
+# as with the real Stripe.js.
+JS_PATH = "/js.stripe.com/v3/"
+with open(os.path.join(os.path.dirname(localstripe.server.__file__), "localstripe-v3.js")) as f:
+    SCOPED_JS = "(function () {\n" + f.read() + "\n})();\n"
+
+
+@web.middleware
+async def scoped_stripe_js(request, handler):
+    if request.path == JS_PATH:
+        return web.Response(text=SCOPED_JS, content_type="application/javascript")
+    return await handler(request)
+
+
+app.middlewares.append(scoped_stripe_js)
+logging.basicConfig(level=logging.WARNING)
+web.run_app(app, sock=sock, print=None, access_log=None)
