@@ -86,7 +86,7 @@ server: toolchain
 
 ## ---- run -----------------------------------------------------------------
 
-run: build test-image
+run: build test-image localstripe
 	SPARECLOUD_RUN_DIR=$(RUN_DIR) scripts/run-demo.sh
 
 ## ---- test ----------------------------------------------------------------

@@ -149,6 +149,13 @@ export async function startServer({ args = [], env = {} } = {}) {
     await new Promise((r) => setTimeout(r, 100));
   }
 
+  // localstripe posts its events here, signed with our secret, as Stripe would.
+  const registered = await fetch(`${stripeBase()}/_config/webhooks/e2e-${port}`, {
+    method: 'POST',
+    body: new URLSearchParams({ url: `${baseURL}/api/v1/webhooks/stripe`, secret: WEBHOOK_SECRET }),
+  });
+  if (!registered.ok) throw new Error(`localstripe refused the webhook: ${await registered.text()}`);
+
   return {
     baseURL,
     port,

@@ -6,6 +6,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Payments: real Stripe when STRIPE_SECRET_KEY is set, else localstripe (a
+# stateful stand-in, started here and stopped with everything else).
+if [ -z "${STRIPE_SECRET_KEY:-}" ] && [ -z "${SPARECLOUD_LOCALSTRIPE:-}" ]; then
+  SPARECLOUD_LOCALSTRIPE=1 exec scripts/localstripe.sh run "$0" "$@"
+fi
+if [ -n "${SPARECLOUD_LOCALSTRIPE:-}" ]; then
+  export STRIPE_SECRET_KEY=sk_test_sparecloud STRIPE_PUBLISHABLE_KEY=pk_test_sparecloud
+  export STRIPE_JS_URL="$STRIPE_API_BASE/js.stripe.com/v3/" STRIPE_WEBHOOK_SECRET=whsec_sparecloud_demo
+  echo "Payments: localstripe at $STRIPE_API_BASE (test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined)."
+else
+  echo "Payments: Stripe at ${STRIPE_API_BASE:-https://api.stripe.com}."
+fi
+
 data=${SPARECLOUD_RUN_DIR:-data}
 bind=${SPARECLOUD_BIND:-127.0.0.1:8080}
 mkdir -p "$data"
@@ -34,6 +47,11 @@ for _ in $(seq 1 100); do
   kill -0 "${pids[0]}" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
   sleep 0.2
 done
+if [ -n "${SPARECLOUD_LOCALSTRIPE:-}" ]; then
+  # localstripe signs its events with our secret and posts them here.
+  curl -fsS -o /dev/null "$STRIPE_API_BASE/_config/webhooks/sparecloud" \
+    -d "url=http://$bind/api/v1/webhooks/stripe" -d "secret=$STRIPE_WEBHOOK_SECRET"
+fi
 
 # The demo partner portal, on a second origin, embedding the buy flow.
 node scripts/partner-demo.mjs --port "${SPARECLOUD_PARTNER_PORT:-8081}" --sparecloud "$SPARECLOUD_PUBLIC_URL" &

@@ -8,7 +8,8 @@ import socket
 import sys
 
 from aiohttp import web
-from localstripe.resources import store
+from localstripe.errors import UserError
+from localstripe.resources import PaymentIntent, store
 import localstripe.server
 from localstripe.server import app
 
@@ -39,5 +40,21 @@ async def scoped_stripe_js(request, handler):
 
 
 app.middlewares.append(scoped_stripe_js)
+
+# Stripe refuses to capture a cancelled PaymentIntent (an authorisation
+# that expired after 7 days, say); localstripe captures it anyway.
+_capture = PaymentIntent._api_capture.__func__
+
+
+def _capture_unless_cancelled(cls, id, **kwargs):
+    if cls._api_retrieve(id).status == "canceled":
+        raise UserError(400, "This PaymentIntent could not be captured because it has a status of canceled.")
+    return _capture(cls, id, **kwargs)
+
+
+PaymentIntent._api_capture = classmethod(_capture_unless_cancelled)
+for route in app.router.routes():
+    if route.method == "POST" and route.resource.canonical == "/v1/payment_intents/{id}/capture":
+        route._handler = localstripe.server.api_extra(PaymentIntent._api_capture, route.resource.canonical)
 logging.basicConfig(level=logging.WARNING)
 web.run_app(app, sock=sock, print=None, access_log=None)

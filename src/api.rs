@@ -11,6 +11,7 @@ use sparecloud_api::checkout::{
     QuoteRequest, SavePaymentMethod, SetupIntent,
 };
 use sparecloud_api::instances::{Instance, InstanceConsole, InstanceDetail};
+use sparecloud_api::invoices::{Invoice, PayInvoiceRequest};
 use sparecloud_api::offers::{Market, Offer, OfferPage};
 use sparecloud_api::partners::EmbedConfig;
 use sparecloud_api::problem::kinds;
@@ -107,6 +108,27 @@ pub async fn save_card(token: &str, request: &SavePaymentMethod) -> ApiResult<Pa
         Request::post(&url("/payment-methods")),
         Some(token),
         Some(request),
+    )
+    .await
+}
+
+/// The buyer's invoices, newest first.
+pub async fn invoices(token: &str) -> ApiResult<Vec<Invoice>> {
+    get("/invoices", Some(token)).await
+}
+
+pub async fn invoice(token: &str, id: &str) -> ApiResult<Invoice> {
+    get(&format!("/invoices/{}", encode(id)), Some(token)).await
+}
+
+/// "Pay now" with a saved card.
+pub async fn pay_invoice(token: &str, id: &str, payment_method_id: &str) -> ApiResult<Invoice> {
+    send(
+        Request::post(&url(&format!("/invoices/{}/pay", encode(id)))),
+        Some(token),
+        Some(&PayInvoiceRequest {
+            payment_method_id: payment_method_id.to_owned(),
+        }),
     )
     .await
 }

@@ -16,6 +16,7 @@ use crate::pages::checkout::Checkout;
 use crate::pages::home::Home;
 use crate::pages::instance_detail::InstanceDetailPage;
 use crate::pages::instances::Instances;
+use crate::pages::invoices::{InvoicePage, Invoices, PastDueBanner};
 use crate::pages::marketplace::Marketplace;
 use crate::pages::not_found::NotFound;
 use crate::pages::offer_detail::OfferDetail;
@@ -27,8 +28,8 @@ use crate::pages::sign_in::SignIn;
 use crate::pages::sign_up::SignUp;
 use crate::session::SessionState;
 
-/// The `:id` of `/offers/:id`, `/checkout/:id`, `/orders/:id` and
-/// `/instances/:id`.
+/// The `:id` of `/offers/:id`, `/checkout/:id`, `/orders/:id`,
+/// `/instances/:id` and `/invoices/:id`.
 #[derive(Params, Debug, Clone, PartialEq, Eq)]
 pub struct IdParams {
     pub id: Option<String>,
@@ -74,6 +75,7 @@ fn Shell() -> impl IntoView {
             <Show when=move || !embedded() fallback=|| view! { <EmbedChrome /> }>
                 <a class="skip-link" href="#main">"Skip to content"</a>
                 <SiteHeader />
+                <PastDueBanner />
             </Show>
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
@@ -81,6 +83,8 @@ fn Shell() -> impl IntoView {
                     <BuyRoutes />
                     <Route path=path!("/instances") view=Instances />
                     <Route path=path!("/instances/:id") view=InstanceDetailPage />
+                    <Route path=path!("/invoices") view=Invoices />
+                    <Route path=path!("/invoices/:id") view=InvoicePage />
                     <Route path=path!("/sell") view=Sell />
                     <Route path=path!("/sell/start") view=SellerOnboarding />
                     <Route path=path!("/seller") view=SellerDashboard />

@@ -99,6 +99,9 @@ pub fn SiteHeader() -> impl IntoView {
                         <NavLink href="/marketplace" label="Marketplace" class=class />
                         <NavLink href="/sell" label="Sell capacity" class=class />
                         <NavLink href="/instances" label="Instances" class=class />
+                        <Show when=move || session.signed_in()>
+                            <NavLink href="/invoices" label="Invoices" class=class />
+                        </Show>
                         <Show
                             when=move || session.signed_in()
                             fallback=move || view! { <NavLink href="/sign-in" label="Sign in" class=class /> }

@@ -4,6 +4,7 @@ pub mod checkout;
 pub mod home;
 pub mod instance_detail;
 pub mod instances;
+pub mod invoices;
 pub mod marketplace;
 pub mod not_found;
 pub mod offer_detail;

@@ -137,6 +137,24 @@ pub struct Order {
     /// The partner whose embed the order came through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<String>,
+    /// What became of the card authorisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<OrderPayment>,
+}
+
+/// An order's card authorisation at Stripe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderPayment {
+    /// `authorized` (held on the card), `captured` (by the first invoice),
+    /// `released` (nothing to capture) or `refunded`.
+    pub status: String,
+    pub authorized_cents: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_cents: Option<u64>,
+    /// Why the order was refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_reason: Option<String>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod catalog;
 pub mod checkout;
 pub mod instances;
+pub mod invoices;
 pub mod offers;
 pub mod partners;
 pub mod placement;

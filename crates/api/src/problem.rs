@@ -62,6 +62,7 @@ pub mod kinds {
     pub const PAYMENT_ACTION_REQUIRED: &str =
         "https://sparecloud.dev/problems/payment-action-required";
     pub const CARD_DATA_REFUSED: &str = "https://sparecloud.dev/problems/card-data-refused";
+    pub const WEBHOOK_SIGNATURE: &str = "https://sparecloud.dev/problems/webhook-signature";
     pub const IDEMPOTENCY_KEY: &str = "https://sparecloud.dev/problems/idempotency-key";
 
     // Agents: refused install tokens each have their own type, so the agent

@@ -2,14 +2,15 @@
 //! the grace period fail their instances, which auto-recovery places
 //! again), moves off draining hosts are retried, expired quotes give their
 //! capacity back, last month's service credits are
-//! applied, running instances are billed.
+//! applied, running instances are billed, invoices are made and charged,
+//! and orders no host started are refunded.
 //!
 //! Each job claims its rows with a conditional UPDATE, so several server
 //! processes may run them at once without doing anything twice.
 
 use std::time::Duration;
 
-use crate::domain::{agents, ha, ledger, quotes, sla};
+use crate::domain::{agents, ha, invoices, ledger, quotes, sla};
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -20,6 +21,9 @@ pub async fn run_once(state: &AppState) -> AppResult<()> {
     ha::recover_waiting(state).await?;
     ha::retry_drains(state).await?;
     quotes::release_expired_quotes(state).await?;
+    // A month's time is billed up to its end before its credits and
+    // invoices are made.
+    invoices::settle_month_end(state).await?;
     sla::apply_last_month_credits(state).await?;
     ledger::accrue_running(
         &state.db,
@@ -27,6 +31,7 @@ pub async fn run_once(state: &AppState) -> AppResult<()> {
         state.settings.billing_interval_ms,
     )
     .await?;
+    invoices::run_jobs(state).await?;
     Ok(())
 }
 

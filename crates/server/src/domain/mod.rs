@@ -6,7 +6,7 @@
 //! `uptime` (pure) · `catalog` `image_sources` `ledger` `payments` `partners` `offers` ·
 //! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` · `transfers` ·
 //! `observe` `sla` `instances` `ssh_keys` · `consoles` · `quotes` · `order_view` ·
-//! `orders` · `accounts`
+//! `orders` · `invoices` · `webhooks` · `accounts`
 //! `sellers` `install_tokens` `hosts` `seller_offers` `earnings` `agents`.
 //! `tests/layout.rs` (at the workspace root) fails on a cycle.
 
@@ -22,6 +22,7 @@ pub mod image_sources;
 pub mod install_tokens;
 pub mod instance;
 pub mod instances;
+pub mod invoices;
 pub mod ledger;
 pub mod observe;
 pub mod offer_index;
@@ -39,3 +40,4 @@ pub mod sla;
 pub mod ssh_keys;
 pub mod transfers;
 pub mod uptime;
+pub mod webhooks;

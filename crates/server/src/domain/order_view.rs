@@ -1,7 +1,7 @@
 //! An order as its buyer sees it: the quote it came from, where each
 //! instance went, and the instances.
 
-use sparecloud_api::checkout::{Order, OrderStatus, Placement, Quote};
+use sparecloud_api::checkout::{Order, OrderPayment, OrderStatus, Placement, Quote};
 
 use crate::clock::rfc3339;
 use crate::domain::instances::load_instances;
@@ -28,6 +28,10 @@ struct OrderRow {
     estimated_month_cents: i64,
     expires_at_ms: i64,
     flavor_id: String,
+    payment_status: Option<String>,
+    authorized_cents: Option<i64>,
+    captured_cents: Option<i64>,
+    refund_reason: Option<String>,
 }
 
 pub async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> AppResult<Order> {
@@ -35,7 +39,7 @@ pub async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> App
         "SELECT o.status, o.payment_method_id, o.created_at_ms, o.partner_id,
                 q.id AS quote_id, q.offer_id, q.image_id, q.sla_tier, q.instance_count, q.placement, q.auto_recover,
                 q.unit_hourly_cents, q.hourly_total_cents, q.commission_hourly_cents, q.estimated_month_cents,
-                q.expires_at_ms, q.flavor_id
+                q.expires_at_ms, q.flavor_id, o.payment_status, o.authorized_cents, o.captured_cents, o.refund_reason
          FROM orders o JOIN quotes q ON q.id = o.quote_id WHERE o.id = $1 AND o.buyer_id = $2",
     )
     .bind(order_id)
@@ -58,6 +62,10 @@ pub async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> App
         hourly_total_cents: total,
         commission_hourly_cents: commission,
         estimated_month_cents: month,
+        payment_status,
+        authorized_cents,
+        captured_cents,
+        refund_reason,
         expires_at_ms: expires,
         flavor_id,
     } = row.ok_or_else(|| AppError::not_found("order"))?;
@@ -103,5 +111,11 @@ pub async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> App
         payment_method_id,
         instances,
         created_at: rfc3339(created),
+        payment: payment_status.map(|status| OrderPayment {
+            status,
+            authorized_cents: authorized_cents.unwrap_or_default().max(0) as u64,
+            captured_cents: captured_cents.map(|c| c.max(0) as u64),
+            refund_reason,
+        }),
     })
 }

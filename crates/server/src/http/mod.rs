@@ -10,6 +10,7 @@ mod checkout;
 pub mod extract;
 mod health;
 mod instances;
+mod invoices;
 mod offers;
 mod openapi;
 mod partners;
@@ -17,6 +18,7 @@ mod payments;
 pub mod problem;
 mod seller;
 mod web;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +52,8 @@ pub fn app(state: AppState) -> Router {
         .merge(payments::router())
         .merge(checkout::router())
         .merge(instances::router())
+        .merge(invoices::router())
+        .merge(webhooks::router())
         .merge(seller::router())
         .merge(agent::router())
         .merge(partners::router())
