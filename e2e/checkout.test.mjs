@@ -105,7 +105,10 @@ test('a full purchase, signing in mid-way, ends with the instance running on the
 
     await page.getByRole('heading', { name: 'Review' }).waitFor();
     await page.getByText('Estimated month').waitFor();
-    await page.getByText(/platform fee of .* included/).waitFor();
+    // The fee where it means something: its share, and per month.
+    await page.getByText(/15 % platform fee included, about .* a month/).waitFor();
+    assert.ok(!(await page.locator('main').innerText()).includes('€0.00'), 'no misleading €0.00');
+    await saveScreenshot(page, 'checkout-review');
     // A double click places one order (one Idempotency-Key per attempt).
     await page.getByRole('button', { name: 'Place order' }).dblclick();
     await page.waitForURL(/\/orders\//);

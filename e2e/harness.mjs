@@ -48,6 +48,10 @@ export async function freePort() {
   return port;
 }
 
+/** Stripe's test cards the tests type, as digits and as typed. */
+const TEST_CARD_NUMBERS = ['4242424242424242', '4000000000000002', '4000000000000341', '4000000000009995']
+  .flatMap((n) => [n, n.replace(/(\d{4})(?=\d)/g, '$1 ')]);
+
 /** The webhook signing secret the servers of the browser tests use. */
 export const WEBHOOK_SECRET = 'whsec_sparecloud_e2e';
 
@@ -170,8 +174,15 @@ export async function startServer({ args = [], env = {} } = {}) {
         [exitCode] = await once(child, 'exit');
         clearTimeout(timer);
       }
+      // Card numbers go from the browser to Stripe: none of Stripe's test
+      // cards may be in our database or our log.
+      const stored = Buffer.concat(readdirSync(dir)
+        .filter((f) => f.startsWith('sparecloud.db'))
+        .map((f) => readFileSync(join(dir, f))));
+      const leaked = TEST_CARD_NUMBERS.filter((n) => stored.includes(n) || logs().includes(n));
       rmSync(dir, { recursive: true, force: true });
       if (exitCode !== 0) throw new Error(`server did not stop cleanly on SIGTERM (exit ${exitCode}):\n${logs()}`);
+      if (leaked.length) throw new Error(`card numbers in the server's database or log: ${leaked.join(', ')}`);
     },
   };
 }

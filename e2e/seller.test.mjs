@@ -106,6 +106,12 @@ test('a new seller connects a host with the real agent, publishes prices and is 
 
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Pricing' }).waitFor();
+    // Nobody sells yet: every size has a suggested price that says where it
+    // comes from, never an empty box.
+    const boxes = page.getByRole('textbox', { name: /price per hour$/ });
+    await boxes.first().waitFor();
+    for (const box of await boxes.all()) assert.notEqual(await box.inputValue(), '', 'a suggested price');
+    assert.equal(await page.getByText(/No one sells this size yet: .* is our list price for it\./).count(), await boxes.count());
     await page.getByLabel('s1.small price per hour').fill('0.08');
     await page.getByLabel('s1.medium price per hour').fill('0.15');
     await page.getByRole('row', { name: /s1\.small/ }).getByText('€49.64').waitFor();
@@ -175,7 +181,9 @@ test('a revoked token is refused by the agent, and the dashboard shows the host 
     await offers.getByText(/eu-west-1a · silver · listed/).waitFor();
     const earnings = page.getByRole('region', { name: 'Earnings' });
     await earnings.getByText('Net').waitFor();
-    await earnings.getByRole('img', { name: /^Net earnings per day\. \d{4}-\d\d-\d\d: / }).waitFor();
+    // Seconds at €0.08 an hour: under a cent, said so, with the chart's scale.
+    await earnings.getByRole('img', { name: /^Net earnings per day\. Scale: every day so far is under €0\.01\. \d{4}-\d\d-\d\d: less than €0\.01/ }).waitFor();
+    await earnings.getByText('Scale: every day so far is under €0.01').waitFor();
     assert.equal(await earnings.locator('svg rect').count(), 1, 'one day, one bar');
     assert.deepEqual(page.pageErrors, []);
   } finally {

@@ -45,6 +45,16 @@ pub fn bars(days: &[EarningsDay], width: f64, height: f64) -> Vec<Bar> {
         .collect()
 }
 
+/// A day's net earnings: a day with use that has not yet added up to a
+/// cent says so instead of "€0.00".
+pub fn day_amount(net_cents: u64, gross_cents: u64) -> String {
+    match (net_cents, gross_cents) {
+        (0, 0) => "less than €0.01 (a few seconds of use)".into(),
+        (0, _) => "less than €0.01".into(),
+        (cents, _) => format::eur(cents),
+    }
+}
+
 /// Net earnings per day as an inline SVG bar chart, with a table-like text
 /// alternative for screen readers.
 #[component]
@@ -68,21 +78,32 @@ pub fn EarningsChart(days: Vec<EarningsDay>) -> impl IntoView {
     }
     let summary = days
         .iter()
-        .map(|d| format!("{}: {}", d.date, format::eur(d.net_cents)))
+        .map(|d| format!("{}: {}", d.date, day_amount(d.net_cents, d.gross_cents)))
         .collect::<Vec<_>>()
         .join("; ");
+    let gross: std::collections::HashMap<String, u64> = days
+        .iter()
+        .map(|d| (d.date.clone(), d.gross_cents))
+        .collect();
+    let top = days.iter().map(|d| d.net_cents).max().unwrap_or(0);
+    let scale = if top == 0 {
+        "Scale: every day so far is under €0.01".to_owned()
+    } else {
+        format!("Scale: the tallest bar is {}", format::eur(top))
+    };
     let bars = bars(&days, WIDTH, HEIGHT - LABELS);
     let label_every = days.len().div_ceil(7);
     view! {
+        <p class="field-hint">{scale.clone()}</p>
         <svg class=class viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img"
-            aria-label=format!("Net earnings per day. {summary}")>
+            aria-label=format!("Net earnings per day. {scale}. {summary}")>
             {bars.into_iter().enumerate().map(|(i, bar)| {
                 let label = (i % label_every == 0).then(|| view! {
                     <text class=class x=bar.x + bar.width / 2.0 y=HEIGHT - 4.0 text-anchor="middle">{bar.date.get(5..).unwrap_or_default().to_owned()}</text>
                 });
                 view! {
                     <rect class=class x=bar.x y=bar.y width=bar.width height=bar.height>
-                        <title>{format!("{}: {}", bar.date, format::eur(bar.net_cents))}</title>
+                        <title>{format!("{}: {}", bar.date, day_amount(bar.net_cents, gross.get(&bar.date).copied().unwrap_or_default()))}</title>
                     </rect>
                     {label}
                 }

@@ -70,11 +70,13 @@ pub fn OfferCard(offer: Offer) -> impl IntoView {
         .collect::<Vec<_>>()
         .join(", ");
     let label = format!("{} in {}", offer.seller_name, offer.zone);
+    // "View offer", described by the card's heading (the seller).
+    let title_id = format!("offer-title-{}", offer.id);
     view! {
-        <article class=class aria-label=label>
+        <article class=format!("offer-card {class}") aria-label=label>
             <div class=format!("head {class}")>
-                <h2 class=class>
-                    <A href=href.clone()>{offer.seller_name.clone()}</A>
+                <h2 class=class id=title_id.clone()>
+                    <A href=href.clone() attr:class="above-stretched">{offer.seller_name.clone()}</A>
                 </h2>
                 <span class=format!("tier {class}")>{offer.sla_tier.clone()}</span>
             </div>
@@ -92,6 +94,8 @@ pub fn OfferCard(offer: Offer) -> impl IntoView {
                 <dt class=class>"Sizes"</dt>
                 <dd>{flavors}</dd>
             </dl>
+            // Stretched over the card (CSS), so a click anywhere opens it.
+            <A href=href attr:class="button stretched-link" attr:aria-describedby=title_id>"View offer"</A>
         </article>
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use sparecloud_api::Problem;
+use sparecloud_api::checkout::OrderPayment;
 use sparecloud_api::instances::InstanceStatus;
 use stylers_macro::style;
 
@@ -16,6 +17,23 @@ use crate::components::status_badge::StatusBadge;
 use crate::session::use_session;
 
 /// After "Place order": follows each instance of the order to "running".
+/// What became of the order's card authorisation, for the buyer.
+fn payment_text(payment: &OrderPayment) -> String {
+    let held = crate::format::eur(payment.authorized_cents);
+    match payment.status.as_str() {
+        "authorized" => format!(
+            "{held} is held on your card (not charged): your first invoice charges what you use."
+        ),
+        "captured" => format!(
+            "Your first invoice took {} of the {held} held on your card; the rest was released.",
+            crate::format::eur(payment.captured_cents.unwrap_or_default())
+        ),
+        "released" => format!("The {held} held on your card was released."),
+        "refunded" => format!("The {held} held on your card was released: nothing was charged."),
+        _ => String::new(),
+    }
+}
+
 #[component]
 pub fn OrderProgress() -> impl IntoView {
     let class = style! {
@@ -62,14 +80,22 @@ pub fn OrderProgress() -> impl IntoView {
                         let order = order.await?;
                         let all_running = order.instances.iter().all(|i| i.status == InstanceStatus::Running);
                         let count = order.instances.len();
+                        let refund = order.payment.as_ref().and_then(|p| p.refund_reason.clone());
+                        let payment = order.payment.as_ref().map(payment_text);
                         Ok::<_, Problem>(view! {
-                            <p class="lead" role="status">
-                                {if all_running {
-                                    format!("All {count} instances are running.")
-                                } else {
-                                    format!("Starting {count} instances on the seller's hosts…")
-                                }}
-                            </p>
+                            {match refund {
+                                Some(reason) => view! { <div class="alert alert-error" role="alert">{reason}</div> }.into_any(),
+                                None => view! {
+                                    <p class="lead" role="status">
+                                        {if all_running {
+                                            format!("All {count} instances are running.")
+                                        } else {
+                                            format!("Starting {count} instances on the seller's hosts…")
+                                        }}
+                                    </p>
+                                }.into_any(),
+                            }}
+                            {payment.map(|text| view! { <p class="field-hint">{text}</p> })}
                             <ul class=class>
                                 {order.instances.into_iter().map(|instance| {
                                     let step = match instance.status {

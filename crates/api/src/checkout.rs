@@ -61,6 +61,9 @@ pub struct Quote {
     pub hourly_total_cents: u64,
     /// The platform's commission, included in the hourly total.
     pub commission_hourly_cents: u64,
+    /// The platform's commission rate, basis points (1500 = 15 %).
+    #[serde(default)]
+    pub commission_bp: u32,
     /// 730 hours of the hourly total.
     pub estimated_month_cents: u64,
     pub expires_at: String,

@@ -92,6 +92,34 @@ pub struct MarketPrice {
     /// The median hourly price among active offers; none when nobody sells it.
     pub median_hourly_cents: Option<u64>,
     pub offers: u32,
+    /// A price to start from, from the nearest data there is (see
+    /// `suggested_from`).
+    #[serde(default)]
+    pub suggested_hourly_cents: u64,
+    #[serde(default)]
+    pub suggested_from: PriceSource,
+}
+
+/// Where a suggested price comes from, nearest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PriceSource {
+    /// The median of offers in the zone and service level asked for.
+    Here,
+    /// The median of the same service level in other zones.
+    SameTierElsewhere,
+    /// The median of every offer of the size.
+    WholeMarket,
+    /// Nobody sells the size yet: a list price from its cores and memory.
+    #[default]
+    ListPrice,
+}
+
+/// The list price of a size nobody sells yet, cents per hour: 2 cents per
+/// core and 1 per GiB of memory, about what the demo market charges.
+pub fn list_price_cents(flavor: &Flavor) -> u64 {
+    (2 * u64::from(flavor.vcpu) + u64::from(flavor.ram_gib)).max(1)
 }
 
 /// `GET /market`: the platform's terms and the going prices, for sellers

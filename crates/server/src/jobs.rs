@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{agents, ha, invoices, ledger, quotes, sla};
+use crate::domain::{agents, charges, ha, invoices, ledger, quotes, refunds, sla};
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -31,7 +31,10 @@ pub async fn run_once(state: &AppState) -> AppResult<()> {
         state.settings.billing_interval_ms,
     )
     .await?;
-    invoices::run_jobs(state).await?;
+    invoices::close_monthly(state).await?;
+    invoices::close_finals(state).await?;
+    charges::charge_due(state).await?;
+    refunds::release_unstarted_orders(state).await?;
     Ok(())
 }
 

@@ -133,3 +133,69 @@ async fn card_numbers_and_cvcs_are_neither_stored_nor_logged() {
         }
     }
 }
+
+/// Every request body the API documents, walked for anything shaped like
+/// card data: no schema has a card number, CVC or expiry field.
+#[tokio::test]
+async fn no_request_body_the_api_accepts_has_a_card_field() {
+    let app = TestApp::new().await;
+    let doc = app.get("/api/v1/openapi.json").await.json();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut bodies = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if let Some(body) = operation.get("requestBody") {
+                bodies.push((format!("{method} {path}"), body.clone()));
+            }
+        }
+    }
+    assert!(bodies.len() > 10, "{} bodies", bodies.len());
+    fn fields(
+        value: &serde_json::Value,
+        schemas: &serde_json::Map<String, serde_json::Value>,
+        seen: &mut Vec<String>,
+        out: &mut Vec<String>,
+    ) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(reference) = map.get("$ref").and_then(|r| r.as_str()) {
+                    let name = reference.rsplit('/').next().unwrap().to_owned();
+                    if !seen.contains(&name) {
+                        seen.push(name.clone());
+                        fields(&schemas[&name], schemas, seen, out);
+                    }
+                }
+                if let Some(properties) = map.get("properties").and_then(|p| p.as_object()) {
+                    out.extend(properties.keys().cloned());
+                }
+                for child in map.values() {
+                    fields(child, schemas, seen, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|i| fields(i, schemas, seen, out))
+            }
+            _ => {}
+        }
+    }
+    for (operation, body) in bodies {
+        let mut names = Vec::new();
+        fields(&body, schemas, &mut Vec::new(), &mut names);
+        for name in names {
+            let lower = name.to_lowercase();
+            assert!(
+                ![
+                    "number",
+                    "card_number",
+                    "cvc",
+                    "cvv",
+                    "exp_month",
+                    "exp_year",
+                    "pan"
+                ]
+                .contains(&lower.as_str()),
+                "{operation} accepts a {name} field"
+            );
+        }
+    }
+}

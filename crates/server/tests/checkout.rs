@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{SMALL_HOST, TestApp};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_quote_prices_the_order_and_holds_the_capacity() {
@@ -373,4 +373,88 @@ async fn fifty_concurrent_orders_never_overbook_a_small_host() {
         .await
         .unwrap();
     assert_eq!(instances, 4);
+}
+
+/// As Stripe.js does for a card whose bank wants 3-D Secure: the buyer
+/// completes (or fails) the challenge, at localstripe.
+async fn authenticate(app: &TestApp, payment_intent: &str, client_secret: &str, success: bool) {
+    let config = app.state.stripe.config();
+    let res = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/payment_intents/{payment_intent}/_authenticate?success={success}",
+            config.api_base
+        ))
+        .json(&json!({"key": config.publishable_key, "client_secret": client_secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn an_order_the_bank_wants_confirmed_completes_with_the_same_key_once_confirmed() {
+    let app = TestApp::new().await;
+    let (_, offer) = app.small_gold_offer().await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    // A card that needs 3-D Secure: set up after the challenge.
+    let (status, setup_intent, answer) = app.confirm_card(&buyer, "4000 0025 0000 3155").await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["status"], "requires_action");
+    let config = app.state.stripe.config();
+    let done: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/setup_intents/{setup_intent}/confirm",
+            config.api_base
+        ))
+        .json(&json!({"key": config.publishable_key, "client_secret": answer["client_secret"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["status"], "succeeded");
+    let card = app.save_card(&buyer, &setup_intent).await;
+
+    for (key, success) in [("3ds-fails", false), ("3ds-passes", true)] {
+        let quote = app.quote(&buyer, &offer, "s1.small", 1).await.json();
+        let quote_id = quote["id"].as_str().unwrap();
+        let first = app.order(&buyer, quote_id, &card, key).await;
+        assert_eq!(
+            first.status,
+            StatusCode::PAYMENT_REQUIRED,
+            "{}",
+            first.text()
+        );
+        let problem = first.json();
+        assert_eq!(
+            problem["type"],
+            "https://sparecloud.dev/problems/payment-action-required"
+        );
+        let secret = problem["client_secret"].as_str().unwrap();
+        let intent = secret.split("_secret_").next().unwrap();
+        // Asking again before the buyer answers: the same question.
+        let again = app.order(&buyer, quote_id, &card, key).await;
+        assert_eq!(again.json()["client_secret"], secret);
+        authenticate(&app, intent, secret, success).await;
+        let retried = app.order(&buyer, quote_id, &card, key).await;
+        if success {
+            assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.text());
+            assert_eq!(retried.json()["instances"].as_array().unwrap().len(), 1);
+            assert_eq!(retried.json()["payment"]["status"], "authorized");
+            let replay = app.order(&buyer, quote_id, &card, key).await;
+            assert_eq!(replay.status, StatusCode::OK);
+        } else {
+            assert_eq!(
+                retried.status,
+                StatusCode::PAYMENT_REQUIRED,
+                "{}",
+                retried.text()
+            );
+            assert_eq!(
+                retried.json()["type"],
+                "https://sparecloud.dev/problems/card-declined"
+            );
+        }
+    }
 }

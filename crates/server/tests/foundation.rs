@@ -75,12 +75,29 @@ async fn app_paths_fall_back_to_index_html() {
 }
 
 #[tokio::test]
-async fn pages_refuse_to_be_framed() {
+async fn pages_refuse_to_be_framed_and_take_scripts_and_frames_from_us_and_stripe_only() {
     let app = TestApp::new().await;
     let res = app.get("/").await;
+    let policy = res.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    let stripe = common::stripe_api_base();
+    let directive = |name: &str| {
+        policy
+            .split(';')
+            .map(str::trim)
+            .find_map(|d| d.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {policy}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(directive("frame-ancestors"), ["'none'"]);
     assert_eq!(
-        res.headers[header::CONTENT_SECURITY_POLICY],
-        "frame-ancestors 'none'"
+        directive("script-src"),
+        ["'self'", "'wasm-unsafe-eval'", stripe.as_str()]
     );
+    assert_eq!(directive("frame-src"), [stripe.as_str()]);
+    assert_eq!(directive("connect-src"), ["'self'", stripe.as_str()]);
+    assert_eq!(directive("object-src"), ["'none'"]);
     assert_eq!(res.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
 }

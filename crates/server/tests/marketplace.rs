@@ -292,3 +292,57 @@ async fn the_market_gives_median_prices_and_the_commission() {
     assert_eq!(small(&nobody)["median_hourly_cents"], Value::Null);
     assert_eq!(small(&nobody)["offers"], 0);
 }
+
+#[tokio::test]
+async fn a_new_seller_gets_a_suggested_price_for_every_size_from_the_nearest_data() {
+    let (app, _) = market().await;
+    let price = |market: &Value, flavor: &str| {
+        market["prices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["flavor"]["id"] == flavor)
+            .cloned()
+            .unwrap()
+    };
+    // There: the median where the seller sells.
+    let here = app
+        .get("/api/v1/market?zone=us-central-1a&sla=bronze")
+        .await
+        .json();
+    assert_eq!(price(&here, "s1.small")["suggested_hourly_cents"], 5);
+    assert_eq!(price(&here, "s1.small")["suggested_from"], "here");
+    // Nobody in the zone: the same service level in other zones.
+    let new_zone = app
+        .get("/api/v1/market?zone=mars-1a&sla=bronze")
+        .await
+        .json();
+    assert_eq!(
+        price(&new_zone, "s1.small")["median_hourly_cents"],
+        Value::Null
+    );
+    assert_eq!(price(&new_zone, "s1.small")["suggested_hourly_cents"], 5);
+    assert_eq!(
+        price(&new_zone, "s1.small")["suggested_from"],
+        "same_tier_elsewhere"
+    );
+    // Nobody at the service level: the whole market (5 and 8).
+    let new_tier = app.get("/api/v1/market?zone=mars-1a&sla=gold").await.json();
+    assert_eq!(price(&new_tier, "s1.small")["suggested_hourly_cents"], 6);
+    assert_eq!(
+        price(&new_tier, "s1.small")["suggested_from"],
+        "whole_market"
+    );
+    // A size nobody sells: a list price from its cores and memory. Every
+    // size has a price to start from.
+    let all = app.get("/api/v1/market").await.json();
+    for p in new_tier["prices"].as_array().unwrap() {
+        assert!(p["suggested_hourly_cents"].as_u64().unwrap() > 0, "{p}");
+        if price(&all, p["flavor"]["id"].as_str().unwrap())["offers"] == 0 {
+            let flavor = &p["flavor"];
+            let list = 2 * flavor["vcpu"].as_u64().unwrap() + flavor["ram_gib"].as_u64().unwrap();
+            assert_eq!(p["suggested_from"], "list_price", "{p}");
+            assert_eq!(p["suggested_hourly_cents"], list, "{p}");
+        }
+    }
+}

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use sparecloud_api::Problem;
 use sparecloud_api::catalog::{Image, SlaTier};
-use sparecloud_api::checkout::{OrderRequest, Placement, Quote, QuoteRequest};
+use sparecloud_api::checkout::{Order, OrderRequest, Placement, Quote, QuoteRequest};
 use sparecloud_api::offers::Offer;
 use sparecloud_api::problem::kinds;
 use stylers_macro::style;
@@ -25,6 +25,47 @@ fn new_idempotency_key() -> String {
         .and_then(|w| w.crypto().ok())
         .map(|c| c.random_uuid())
         .unwrap_or_else(|| format!("attempt-{}", js_sys::Date::now()))
+}
+
+/// The platform's fee as a buyer can weigh it: its share and what it
+/// comes to in a month, never a per-hour amount rounded to nothing.
+pub(super) fn fee_text(quote: &Quote) -> String {
+    if quote.commission_bp == 0 {
+        return "no platform fee".into();
+    }
+    let percent = format!("{:.2}", f64::from(quote.commission_bp) / 100.0);
+    let percent = percent.trim_end_matches('0').trim_end_matches('.');
+    let month = quote.estimated_month_cents * u64::from(quote.commission_bp) / 10_000;
+    if month == 0 {
+        format!("{percent} % platform fee included")
+    } else {
+        format!(
+            "{percent} % platform fee included, about {} a month",
+            format::eur(month)
+        )
+    }
+}
+
+/// Places the order; when the card's bank wants the buyer to confirm
+/// (3-D Secure), Stripe.js asks them, and the same attempt (same key) is
+/// sent again, which completes it.
+async fn place_confirming(token: &str, key: &str, request: &OrderRequest) -> api::ApiResult<Order> {
+    match api::place_order(token, key, request).await {
+        Err(problem) if problem.is(kinds::PAYMENT_ACTION_REQUIRED) => {
+            let secret = problem.client_secret.clone().unwrap_or_default();
+            let refused = |message: String| {
+                Problem::new(kinds::CARD_DECLINED, "Card not confirmed", 402).with_detail(message)
+            };
+            let config = api::payments_config().await?;
+            let stripe = crate::stripe_js::load(&config).await.map_err(refused)?;
+            stripe
+                .confirm_card_payment(&secret)
+                .await
+                .map_err(refused)?;
+            api::place_order(token, key, request).await
+        }
+        other => other,
+    }
 }
 
 #[component]
@@ -84,7 +125,7 @@ pub(super) fn ReviewStep(
         let request = request.clone();
         let token = token.clone();
         async move {
-            let placed = api::place_order(&token, &key, &request).await;
+            let placed = place_confirming(&token, &key, &request).await;
             let outcome = placed.clone();
             // After the action has stored the result: what follows may
             // unmount this step, and the action with it.
@@ -178,7 +219,7 @@ pub(super) fn ReviewStep(
                                     <dt class=class>"Price per hour"</dt>
                                     <dd>{format::eur(quote.hourly_total_cents)}</dd>
                                     <dt class=class>"Estimated month"</dt>
-                                    <dd class=format!("total {class}")>{format!("{} (platform fee of {} / hour included)", format::eur(quote.estimated_month_cents), format::eur(quote.commission_hourly_cents))}</dd>
+                                    <dd class=format!("total {class}")>{format!("{} ({})", format::eur(quote.estimated_month_cents), fee_text(&quote))}</dd>
                                 </dl>
                                 <p class="field-hint">"Billed by the second while instances run. This price is held for 10 minutes."</p>
                                 <FormAlert message=Signal::derive(place_problem) />

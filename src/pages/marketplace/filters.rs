@@ -84,6 +84,21 @@ impl Filters {
         }
     }
 
+    /// How many filters narrow the offers (sort and page aside).
+    pub fn active_count(&self) -> usize {
+        [
+            self.zone.is_some(),
+            self.sla.is_some(),
+            self.min_vcpu.is_some(),
+            self.min_ram_gib.is_some(),
+            self.max_price.is_some(),
+            self.image.is_some(),
+        ]
+        .into_iter()
+        .filter(|on| *on)
+        .count()
+    }
+
     pub fn is_filtered(&self) -> bool {
         Filters {
             sort: None,

@@ -160,12 +160,24 @@ pub fn Marketplace() -> impl IntoView {
             .collect_view()
     };
 
+    let filters_open = RwSignal::new(false);
     view! {
         <div class="container page">
             <h1>"Marketplace"</h1>
             <p class="lead">"Spare capacity from independent sellers, billed by the second, with a service level you choose."</p>
             <div class=format!("layout {class}")>
-                <form class=format!("card-surface filters {class}") aria-label="Filters" on:submit=|ev| ev.prevent_default()>
+                // On a phone the offers come first: the filters open from
+                // a button that counts the active ones.
+                <button type="button" class="button button-secondary market-filters-toggle"
+                    aria-controls="market-filters" aria-expanded=move || filters_open.get().to_string()
+                    on:click=move |_| filters_open.update(|open| *open = !*open)>
+                    {move || match filters.with(Filters::active_count) {
+                        0 => "Filters".to_owned(),
+                        n => format!("Filters ({n})"),
+                    }}
+                </button>
+                <form id="market-filters" class=move || format!("card-surface filters market-filters {class}{}", if filters_open.get() { " open" } else { "" })
+                    aria-label="Filters" on:submit=|ev| ev.prevent_default()>
                     <div class="field">
                         <label for="f-zone">"Zone"</label>
                         <select id="f-zone" on:change=set_text("zone")>

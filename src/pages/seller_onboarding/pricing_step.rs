@@ -5,6 +5,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use sparecloud_api::Problem;
+use sparecloud_api::offers::{MarketPrice, PriceSource};
 use sparecloud_api::seller::{CreateOfferRequest, FlavorPrice};
 use stylers_macro::style;
 
@@ -14,6 +15,25 @@ use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
 use crate::format;
 use crate::session::use_session;
+
+/// Where a size's suggested price comes from, for the seller.
+fn suggestion_hint(price: &MarketPrice, tier: &str) -> String {
+    let amount = format::eur(price.suggested_hourly_cents);
+    match price.suggested_from {
+        PriceSource::Here => format!("Median of {} offers here: {amount}", price.offers),
+        PriceSource::SameTierElsewhere => {
+            format!(
+                "No one sells this here yet: {amount} is the median of {tier} offers in other zones."
+            )
+        }
+        PriceSource::WholeMarket => {
+            format!("No {tier} offers of this size yet: {amount} is the median of all offers.")
+        }
+        PriceSource::ListPrice => {
+            format!("No one sells this size yet: {amount} is our list price for it.")
+        }
+    }
+}
 
 #[component]
 pub(super) fn PricingStep() -> impl IntoView {
@@ -70,9 +90,9 @@ pub(super) fn PricingStep() -> impl IntoView {
                     let rows: Vec<(String, String, RwSignal<String>)> = market.prices.iter().map(|p| {
                         let f = &p.flavor;
                         (f.id.clone(), format::size(f.vcpu, f.ram_gib, f.disk_gib),
-                         RwSignal::new(p.median_hourly_cents.map(format::cents_as_decimal).unwrap_or_default()))
+                         RwSignal::new(format::cents_as_decimal(p.suggested_hourly_cents)))
                     }).collect();
-                    let medians: Vec<Option<u64>> = market.prices.iter().map(|p| p.median_hourly_cents).collect();
+                    let hints: Vec<String> = market.prices.iter().map(|p| suggestion_hint(p, &tier)).collect();
                     let error = RwSignal::new(None::<String>);
                     let rows_for_submit = rows.clone();
                     let zone_for_submit = zone.clone();
@@ -99,7 +119,7 @@ pub(super) fn PricingStep() -> impl IntoView {
                     let problem = move || publish.value().get().and_then(Result::err).map(|p| problem_message(&p));
                     let zone_link = zone.clone();
                     Ok::<_, Problem>(view! {
-                        <p>{format!("Prices per hour for {zone}, {tier} service level. Prefilled with the median of current offers there; leave a size empty not to sell it. You keep {} after our {} commission.",
+                        <p>{format!("Prices per hour for {zone}, {tier} service level. Prefilled with suggested prices (each says where it comes from); leave a size empty not to sell it. You keep {} after our {} commission.",
                             format::percent_bp(10_000 - commission), format::percent_bp(commission))}</p>
                         <form on:submit=on_publish novalidate>
                             <table class=class>
@@ -109,12 +129,11 @@ pub(super) fn PricingStep() -> impl IntoView {
                                     <th class=class scope="col">"You earn per month"</th>
                                 </tr></thead>
                                 <tbody>
-                                    {rows.into_iter().zip(medians).map(|((flavor, detail, value), median)| {
+                                    {rows.into_iter().zip(hints).map(|((flavor, detail, value), hint)| {
                                         let id = format!("price-{}", flavor.replace('.', "-"));
                                         let earn = move || value.with(|v| format::parse_eur(v))
                                             .map(|c| format::eur(monthly_net_cents(c, commission)))
                                             .unwrap_or_else(|| "—".into());
-                                        let hint = median.map_or("No one sells this here yet.".to_owned(), |m| format!("Median {}", format::eur(m)));
                                         view! {
                                             <tr>
                                                 <th class=class scope="row"><label for=id.clone()>{format!("{flavor} price per hour")}</label><br/><small>{detail}</small></th>

@@ -5,8 +5,8 @@
 //! Layers, lowest first (a module imports only from those before it):
 //! `uptime` (pure) · `catalog` `image_sources` `ledger` `payments` `partners` `offers` ·
 //! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` · `transfers` ·
-//! `observe` `sla` `instances` `ssh_keys` · `consoles` · `quotes` · `order_view` ·
-//! `orders` · `invoices` · `webhooks` · `accounts`
+//! `observe` `sla` `instances` `ssh_keys` · `consoles` · `quotes` · `order_view` `order_instances` ·
+//! `orders` · `invoices` · `charges` `refunds` · `webhooks` · `accounts`
 //! `sellers` `install_tokens` `hosts` `seller_offers` `earnings` `agents`.
 //! `tests/layout.rs` (at the workspace root) fails on a cycle.
 
@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod agents;
 pub mod capacity;
 pub mod catalog;
+pub mod charges;
 pub mod consoles;
 pub mod earnings;
 pub mod ha;
@@ -27,12 +28,14 @@ pub mod ledger;
 pub mod observe;
 pub mod offer_index;
 pub mod offers;
+pub mod order_instances;
 pub mod order_view;
 pub mod orders;
 pub mod partners;
 pub mod payments;
 pub mod placement;
 pub mod quotes;
+pub mod refunds;
 pub mod search;
 pub mod seller_offers;
 pub mod sellers;

@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 
 use sparecloud_api::catalog::Capacity;
-use sparecloud_api::offers::{Market, MarketPrice, MarketQuery, Offer, OfferFlavorPrice, median};
+use sparecloud_api::offers::{
+    Market, MarketPrice, MarketQuery, Offer, OfferFlavorPrice, PriceSource, list_price_cents,
+    median,
+};
 
 use crate::clock::rfc3339;
 use crate::db::Pool;
@@ -14,15 +17,70 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// The platform's commission and the going price of every flavor among
-/// active offers (in a zone and service level when given).
+/// active offers (in a zone and service level when given), with a
+/// suggested price for each from the nearest data: there, the same service
+/// level elsewhere, the whole market, or a list price.
 pub async fn market(state: &AppState, query: MarketQuery) -> AppResult<Market> {
+    let zone = query.zone.filter(|z| !z.is_empty());
+    let sla = query.sla.filter(|s| !s.is_empty());
+    let mut here = prices_by_flavor(state, zone.clone(), sla.clone()).await?;
+    let mut same_tier = match (&zone, &sla) {
+        (Some(_), Some(_)) => prices_by_flavor(state, None, sla.clone()).await?,
+        _ => HashMap::new(),
+    };
+    let mut everywhere = if zone.is_some() || sla.is_some() {
+        prices_by_flavor(state, None, None).await?
+    } else {
+        HashMap::new()
+    };
+    let prices = catalog::flavors(state)
+        .await?
+        .into_iter()
+        .map(|flavor| {
+            let mut cents = here.remove(&flavor.id).unwrap_or_default();
+            let median_here = median(&mut cents);
+            let (suggested_hourly_cents, suggested_from) = match median_here {
+                Some(m) => (m, PriceSource::Here),
+                None => {
+                    let mut elsewhere = same_tier.remove(&flavor.id).unwrap_or_default();
+                    let mut all = everywhere.remove(&flavor.id).unwrap_or_default();
+                    match (median(&mut elsewhere), median(&mut all)) {
+                        (Some(m), _) => (m, PriceSource::SameTierElsewhere),
+                        (None, Some(m)) => (m, PriceSource::WholeMarket),
+                        (None, None) => (list_price_cents(&flavor), PriceSource::ListPrice),
+                    }
+                }
+            };
+            MarketPrice {
+                offers: cents.len() as u32,
+                median_hourly_cents: median_here,
+                suggested_hourly_cents,
+                suggested_from,
+                flavor,
+            }
+        })
+        .collect();
+    Ok(Market {
+        commission_bp: state.settings.commission_bp as u32,
+        currency: "EUR".into(),
+        prices,
+    })
+}
+
+/// Active offers' hourly prices by flavor, in a zone and service level
+/// when given.
+async fn prices_by_flavor(
+    state: &AppState,
+    zone: Option<String>,
+    sla: Option<String>,
+) -> AppResult<HashMap<String, Vec<u64>>> {
     let mut conditions = vec!["o.status = 'active'".to_owned()];
     let mut params = Vec::new();
-    if let Some(zone) = query.zone.filter(|z| !z.is_empty()) {
+    if let Some(zone) = zone {
         params.push(Param::Text(zone));
         conditions.push(format!("o.zone = ${}", params.len()));
     }
-    if let Some(sla) = query.sla.filter(|s| !s.is_empty()) {
+    if let Some(sla) = sla {
         params.push(Param::Text(sla));
         conditions.push(format!("o.sla_tier = ${}", params.len()));
     }
@@ -40,23 +98,7 @@ pub async fn market(state: &AppState, query: MarketQuery) -> AppResult<Market> {
             .or_default()
             .push(cents.max(0) as u64);
     }
-    let prices = catalog::flavors(state)
-        .await?
-        .into_iter()
-        .map(|flavor| {
-            let mut cents = by_flavor.remove(&flavor.id).unwrap_or_default();
-            MarketPrice {
-                offers: cents.len() as u32,
-                median_hourly_cents: median(&mut cents),
-                flavor,
-            }
-        })
-        .collect();
-    Ok(Market {
-        commission_bp: state.settings.commission_bp as u32,
-        currency: "EUR".into(),
-        prices,
-    })
+    Ok(by_flavor)
 }
 
 /// A bind value for SQL assembled at run time.

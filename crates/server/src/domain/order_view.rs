@@ -105,6 +105,7 @@ pub async fn load_order(state: &AppState, buyer_id: &str, order_id: &str) -> App
             unit_hourly_cents: unit as u64,
             hourly_total_cents: total as u64,
             commission_hourly_cents: commission as u64,
+            commission_bp: state.settings.commission_bp as u32,
             estimated_month_cents: month as u64,
             expires_at: rfc3339(expires),
         },

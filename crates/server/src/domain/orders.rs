@@ -9,12 +9,10 @@ use sparecloud_api::checkout::{Order, OrderRequest};
 use sparecloud_api::problem::kinds;
 
 use crate::auth::{new_id, token_hash};
-use crate::clock::Millis;
-use crate::db;
-use crate::domain::instance::{placed_on, record_event};
+use crate::domain::order_instances;
 use crate::domain::order_view::load_order;
 use crate::domain::partners;
-use crate::domain::payments::{self, Chargeable, stripe_problem};
+use crate::domain::payments::{self, Chargeable, action_required, stripe_problem};
 use crate::domain::ssh_keys::ssh_key_check;
 use crate::error::{AppError, AppResult, field, inserted};
 use crate::state::AppState;
@@ -146,10 +144,17 @@ async fn record_outcome(state: &AppState, order_id: &str, outcome: AppResult<()>
     match outcome {
         Ok(()) => Ok(()),
         Err(AppError::Client(problem)) => {
-            sqlx::query("UPDATE orders SET status = 'failed', failure_type = $2, failure_detail = $3 WHERE id = $1")
+            // Waiting for the buyer's bank: the same key completes it later.
+            let status = if problem.is(kinds::PAYMENT_ACTION_REQUIRED) {
+                "requires_action"
+            } else {
+                "failed"
+            };
+            sqlx::query("UPDATE orders SET status = $4, failure_type = $2, failure_detail = $3 WHERE id = $1")
                 .bind(order_id)
                 .bind(&problem.kind)
                 .bind(serde_json::to_string(&problem).unwrap_or_default())
+                .bind(status)
                 .execute(&state.db)
                 .await?;
             Err(AppError::Client(problem))
@@ -191,6 +196,7 @@ async fn replay(
             order: load_order(state, buyer_id, &id).await?,
             replayed: true,
         }),
+        "requires_action" => complete_after_action(state, buyer_id, &id).await,
         "failed" => {
             let problem: Problem = failure
                 .and_then(|f| serde_json::from_str(&f).ok())
@@ -208,6 +214,80 @@ async fn replay(
     }
 }
 
+async fn release_quote(state: &AppState, quote_id: &str) -> AppResult<()> {
+    sqlx::query("UPDATE quotes SET status = 'held' WHERE id = $1 AND status = 'ordering'")
+        .bind(quote_id)
+        .execute(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// The retry of an order that waited for the buyer's bank: once Stripe
+/// holds the authorisation, the instances are created as for any order.
+async fn complete_after_action(
+    state: &AppState,
+    buyer_id: &str,
+    order_id: &str,
+) -> AppResult<Placed> {
+    let (quote_id, authorization, amount): (String, Option<String>, i64) = sqlx::query_as(
+        "SELECT o.quote_id, o.authorization_id, q.estimated_month_cents FROM orders o JOIN quotes q ON q.id = o.quote_id
+         WHERE o.id = $1 AND o.buyer_id = $2",
+    )
+    .bind(order_id)
+    .bind(buyer_id)
+    .fetch_one(&state.db)
+    .await?;
+    let authorization = authorization.unwrap_or_default();
+    let intent = state
+        .stripe
+        .payment_intent(&authorization)
+        .await
+        .map_err(stripe_problem)?;
+    let outcome = match intent.status.as_str() {
+        "requires_action" => return Err(action_required(intent.client_secret.unwrap_or_default())),
+        "requires_capture" => {
+            let claimed = sqlx::query(
+                "UPDATE orders SET status = 'processing' WHERE id = $1 AND status = 'requires_action'",
+            )
+            .bind(order_id)
+            .execute(&state.db)
+            .await?;
+            if claimed.rows_affected() != 1 {
+                return Err(AppError::problem(
+                    kinds::IDEMPOTENCY_KEY,
+                    "Order in progress",
+                    StatusCode::CONFLICT,
+                    "An order with this Idempotency-Key is still being processed: wait a moment and retry.",
+                ));
+            }
+            match claim_quote(state, buyer_id, &quote_id).await {
+                Ok(()) => {
+                    create_or_release(state, buyer_id, order_id, &quote_id, &authorization, amount)
+                        .await
+                }
+                Err(error) => {
+                    let _ = state
+                        .stripe
+                        .cancel(&authorization, &format!("order-{order_id}-void"))
+                        .await;
+                    Err(error)
+                }
+            }
+        }
+        _ => Err(AppError::problem(
+            kinds::CARD_DECLINED,
+            "Card declined",
+            StatusCode::PAYMENT_REQUIRED,
+            "Your bank did not confirm the payment. Try again, or use another card.",
+        )),
+    };
+    record_outcome(state, order_id, outcome).await?;
+    Ok(Placed {
+        order: load_order(state, buyer_id, order_id).await?,
+        replayed: false,
+    })
+}
+
 /// Claims the quote, authorises the card and creates the instances.
 async fn pay_and_create(
     state: &AppState,
@@ -217,6 +297,21 @@ async fn pay_and_create(
     card: &Chargeable,
     amount: i64,
 ) -> AppResult<()> {
+    claim_quote(state, buyer_id, quote_id).await?;
+    let authorization_id = authorize(state, order_id, quote_id, card, amount).await?;
+    create_or_release(
+        state,
+        buyer_id,
+        order_id,
+        quote_id,
+        &authorization_id,
+        amount,
+    )
+    .await
+}
+
+/// Takes the quote for this order, or says why it cannot be.
+async fn claim_quote(state: &AppState, buyer_id: &str, quote_id: &str) -> AppResult<()> {
     let now = state.clock.now();
     let claimed = sqlx::query(
         "UPDATE quotes SET status = 'ordering' WHERE id = $1 AND buyer_id = $2 AND status = 'held' AND expires_at_ms > $3",
@@ -247,7 +342,18 @@ async fn pay_and_create(
             )
         });
     }
+    Ok(())
+}
 
+/// An authorisation at Stripe for the quoted first month: its
+/// PaymentIntent's id. Refused, the quote is held again for another card.
+async fn authorize(
+    state: &AppState,
+    order_id: &str,
+    quote_id: &str,
+    card: &Chargeable,
+    amount: i64,
+) -> AppResult<String> {
     // An authorisation at Stripe for the quoted first month, captured for
     // what was used when the first invoice closes.
     let authorization = state
@@ -266,12 +372,20 @@ async fn pay_and_create(
         .await;
     let authorization_id = match authorization {
         Ok(intent) if intent.status == "requires_capture" => intent.id,
-        outcome => {
-            // The quote stays held so the buyer can pay with another card.
-            sqlx::query("UPDATE quotes SET status = 'held' WHERE id = $1 AND status = 'ordering'")
-                .bind(quote_id)
+        Ok(intent) if intent.status == "requires_action" => {
+            // 3-D Secure: the app asks the bank (Stripe.js), then retries
+            // the order with the same key, which completes it.
+            sqlx::query("UPDATE orders SET authorization_id = $2 WHERE id = $1")
+                .bind(order_id)
+                .bind(&intent.id)
                 .execute(&state.db)
                 .await?;
+            release_quote(state, quote_id).await?;
+            return Err(action_required(intent.client_secret.unwrap_or_default()));
+        }
+        outcome => {
+            // The quote stays held so the buyer can pay with another card.
+            release_quote(state, quote_id).await?;
             return Err(match outcome {
                 Err(error) => stripe_problem(error),
                 Ok(intent) => {
@@ -286,13 +400,26 @@ async fn pay_and_create(
             });
         }
     };
+    Ok(authorization_id)
+}
 
-    let created = create_instances(
+/// Creates the order's instances; if that fails, the authorisation is
+/// released and the quote held again.
+async fn create_or_release(
+    state: &AppState,
+    buyer_id: &str,
+    order_id: &str,
+    quote_id: &str,
+    authorization_id: &str,
+    amount: i64,
+) -> AppResult<()> {
+    let now = state.clock.now();
+    let created = order_instances::create_instances(
         state,
         buyer_id,
         order_id,
         quote_id,
-        &authorization_id,
+        authorization_id,
         amount,
         now,
     )
@@ -301,129 +428,12 @@ async fn pay_and_create(
         // Nothing was created: release the money reserved on the card.
         if let Err(error) = state
             .stripe
-            .cancel(&authorization_id, &format!("order-{order_id}-void"))
+            .cancel(authorization_id, &format!("order-{order_id}-void"))
             .await
         {
             tracing::error!(%order_id, %error, "could not release an authorisation");
         }
-        sqlx::query("UPDATE quotes SET status = 'held' WHERE id = $1 AND status = 'ordering'")
-            .bind(quote_id)
-            .execute(&state.db)
-            .await?;
+        release_quote(state, quote_id).await?;
     }
     created
-}
-
-/// One instance's place, as its quote held it.
-#[derive(sqlx::FromRow)]
-struct HoldRow {
-    slot: i64,
-    host_id: String,
-    seller_id: String,
-    zone: String,
-    offer_id: String,
-    image_id: String,
-    flavor_id: String,
-    sla_tier: String,
-    vcpu: i64,
-    ram_gib: i64,
-    disk_gib: i64,
-    hourly_cents: i64,
-    placement: String,
-    auto_recover: i64,
-}
-
-async fn create_instances(
-    state: &AppState,
-    buyer_id: &str,
-    order_id: &str,
-    quote_id: &str,
-    authorization_id: &str,
-    amount: i64,
-    now: Millis,
-) -> AppResult<()> {
-    let mut tx = db::begin_write(&state.db).await?;
-    // The partner's share is fixed at order time, like the commission.
-    let (partner_id, partner_share_bp): (Option<String>, Option<i64>) = sqlx::query_as(
-        "SELECT o.partner_id, p.share_bp FROM orders o LEFT JOIN partners p ON p.id = o.partner_id WHERE o.id = $1",
-    )
-    .bind(order_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE quotes SET status = 'ordered' WHERE id = $1 AND status = 'ordering'")
-        .bind(quote_id)
-        .execute(&mut *tx)
-        .await?;
-    let (ssh_key,): (String,) = sqlx::query_as("SELECT ssh_public_key FROM orders WHERE id = $1")
-        .bind(order_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let holds: Vec<HoldRow> = sqlx::query_as(
-        "SELECT h.slot, h.host_id, hs.seller_id, hs.zone, h.offer_id, q.image_id, q.flavor_id, q.sla_tier,
-                f.vcpu, f.ram_gib, f.disk_gib, h.hourly_cents, q.placement, q.auto_recover
-         FROM quote_holds h JOIN quotes q ON q.id = h.quote_id JOIN hosts hs ON hs.id = h.host_id
-         JOIN flavors f ON f.id = q.flavor_id
-         WHERE h.quote_id = $1 ORDER BY h.slot",
-    )
-    .bind(quote_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    for hold in holds {
-        let id = new_id("ins");
-        let name = format!("{}-{}", hold.image_id, &id[id.len() - 4..]);
-        sqlx::query(
-            "INSERT INTO instances (id, order_id, buyer_id, seller_id, offer_id, host_id, name, image_id, flavor_id, sla_tier,
-               zone, vcpu, ram_gib, disk_gib, hourly_cents, commission_bp, ssh_public_key, status, desired_state,
-               created_at_ms, updated_at_ms, partner_id, partner_share_bp, placement, auto_recover)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'pending', 'running', $18, $18, $19, $20, $21, $22)",
-        )
-        .bind(&id)
-        .bind(order_id)
-        .bind(buyer_id)
-        .bind(&hold.seller_id)
-        .bind(&hold.offer_id)
-        .bind(&hold.host_id)
-        .bind(&name)
-        .bind(&hold.image_id)
-        .bind(&hold.flavor_id)
-        .bind(&hold.sla_tier)
-        .bind(&hold.zone)
-        .bind(hold.vcpu)
-        .bind(hold.ram_gib)
-        .bind(hold.disk_gib)
-        .bind(hold.hourly_cents)
-        .bind(state.settings.commission_bp)
-        .bind(&ssh_key)
-        .bind(now)
-        .bind(&partner_id)
-        .bind(partner_share_bp.unwrap_or(0))
-        .bind(&hold.placement)
-        .bind(hold.auto_recover)
-        .execute(&mut *tx)
-        .await?;
-        placed_on(&mut tx, &id, &hold.host_id, now).await?;
-        record_event(
-            &mut tx,
-            &id,
-            "created",
-            &format!(
-                "Ordered; placed on a host in {} (slot {}).",
-                hold.zone,
-                hold.slot + 1
-            ),
-            now,
-        )
-        .await?;
-    }
-    sqlx::query(
-        "UPDATE orders SET status = 'completed', authorization_id = $2, payment_status = 'authorized',
-           authorized_cents = $3 WHERE id = $1",
-    )
-    .bind(order_id)
-    .bind(authorization_id)
-    .bind(amount)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
 }

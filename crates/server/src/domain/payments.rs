@@ -51,6 +51,21 @@ pub fn stripe_problem(error: StripeError) -> AppError {
     }
 }
 
+/// The bank wants the buyer to confirm (3-D Secure): the problem carries
+/// what Stripe.js's `confirmCardPayment` needs.
+pub fn action_required(client_secret: String) -> AppError {
+    let mut error = AppError::problem(
+        kinds::PAYMENT_ACTION_REQUIRED,
+        "Confirm the payment with your bank",
+        StatusCode::PAYMENT_REQUIRED,
+        "Your bank asks you to confirm this payment.",
+    );
+    if let AppError::Client(problem) = &mut error {
+        problem.client_secret = Some(client_secret.into());
+    }
+    error
+}
+
 /// The account's Stripe customer, created on first use.
 pub async fn customer_id(state: &AppState, account_id: &str) -> AppResult<String> {
     let (existing, email): (Option<String>, String) =

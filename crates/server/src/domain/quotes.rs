@@ -203,6 +203,7 @@ fn quote_for(
         unit_hourly_cents: priced.unit_cents as u64,
         hourly_total_cents: hourly_total as u64,
         commission_hourly_cents: (hourly_total * state.settings.commission_bp / 10_000) as u64,
+        commission_bp: state.settings.commission_bp as u32,
         estimated_month_cents: hourly_total as u64 * HOURS_PER_MONTH,
         expires_at: rfc3339(now + QUOTE_HOLD_MS),
     }

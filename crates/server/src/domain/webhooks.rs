@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::domain::{invoices, payments};
+use crate::domain::{charges, payments};
 use crate::error::{AppResult, inserted};
 use crate::state::AppState;
 use crate::stripe;
@@ -90,7 +90,7 @@ async fn payment_succeeded(state: &AppState, intent: &Value) -> AppResult<Handle
     if known.is_none() {
         return Ok(Handled::Ignored);
     }
-    invoices::mark_paid(state, invoice_id, Some(intent_id)).await?;
+    charges::mark_paid(state, invoice_id, Some(intent_id)).await?;
     Ok(Handled::Done)
 }
 

@@ -6,7 +6,7 @@ use sparecloud_api::invoices::{Invoice, PayInvoiceRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::invoices;
+use crate::domain::{charges, invoices};
 use crate::error::AppResult;
 use crate::http::extract::{AuthUser, Json};
 use crate::state::AppState;
@@ -60,6 +60,6 @@ async fn pay_invoice(
     Json(request): Json<PayInvoiceRequest>,
 ) -> AppResult<Json<Invoice>> {
     Ok(Json(
-        invoices::pay(&state, &user.account_id, &id, &request.payment_method_id).await?,
+        charges::pay(&state, &user.account_id, &id, &request.payment_method_id).await?,
     ))
 }

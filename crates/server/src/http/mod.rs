@@ -74,6 +74,13 @@ pub fn app(state: AppState) -> Router {
         api = api.layer(cors(&state.settings.cors_origins));
     }
 
+    let index = std::fs::read(state.settings.dist_dir.join("index.html")).unwrap_or_default();
+    let page_policy = HeaderValue::from_str(&web::content_security_policy(
+        &index,
+        &state.settings.stripe,
+        "frame-ancestors 'none'",
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'"));
     Router::new()
         .nest("/api", api)
         .route("/embed/{partner}", get(partners::embed_page))
@@ -83,10 +90,11 @@ pub fn app(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        // No page may be framed by another site (partner embeds opt in per route).
+        // No page may be framed by another site (partner embeds opt in per
+        // route), and scripts and frames come from us and Stripe only.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
+            page_policy,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

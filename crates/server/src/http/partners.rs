@@ -62,14 +62,15 @@ pub async fn embed_page(
         .find(|(k, _)| k == "partner")
         .map(|(_, v)| v.as_str())
         .unwrap_or_default();
-    let policy = match partners::embed_frame_ancestors(&state.db, partner).await {
-        Ok(policy) => policy,
+    let ancestors = match partners::embed_frame_ancestors(&state.db, partner).await {
+        Ok(ancestors) => ancestors,
         Err(error) => return error.into_response(),
     };
     let index = state.settings.dist_dir.join("index.html");
     let Ok(html) = tokio::fs::read(&index).await else {
         return (StatusCode::NOT_FOUND, "The web app is not built.").into_response();
     };
+    let policy = super::web::content_security_policy(&html, &state.settings.stripe, &ancestors);
     let mut response = (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),

@@ -4,12 +4,80 @@
 
 use std::path::Path;
 
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::stripe::StripeConfig;
+
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tower_http::services::{ServeDir, ServeFile};
+
+/// The Content-Security-Policy of our pages: scripts from us (the app's
+/// inline loader by its hash, wasm) and from the configured Stripe.js
+/// origin only; frames from Stripe only; connections to us and Stripe; and
+/// who may frame the page (`frame_ancestors`).
+pub fn content_security_policy(
+    index_html: &[u8],
+    stripe: &StripeConfig,
+    frame_ancestors: &str,
+) -> String {
+    let script_origin = origin(&stripe.js_url);
+    let api_origin = origin(&stripe.api_base);
+    let mut frames = vec![script_origin.clone()];
+    if script_origin == "https://js.stripe.com" {
+        // Stripe.js's 3-D Secure pages.
+        frames.push("https://hooks.stripe.com".into());
+    }
+    let mut connect = vec!["'self'".to_owned(), script_origin.clone()];
+    if api_origin != script_origin {
+        connect.push(api_origin);
+    }
+    let inline = inline_script_hashes(index_html).join(" ");
+    format!(
+        "script-src 'self' 'wasm-unsafe-eval' {inline} {script_origin}; frame-src {}; connect-src {}; \
+         object-src 'none'; base-uri 'self'; {frame_ancestors}",
+        frames.join(" "),
+        connect.join(" ")
+    )
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return String::new();
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    format!("{scheme}://{host}")
+}
+
+/// `'sha256-…'` of each inline `<script>` of the page (Trunk's loader).
+fn inline_script_hashes(html: &[u8]) -> Vec<String> {
+    let html = String::from_utf8_lossy(html);
+    let mut hashes = Vec::new();
+    let mut rest = html.as_ref();
+    while let Some(start) = rest.find("<script") {
+        let tag = &rest[start..];
+        let Some(open_end) = tag.find('>') else { break };
+        let Some(close) = tag.find("</script>") else {
+            break;
+        };
+        let attributes = &tag[..open_end];
+        let body = &tag[open_end + 1..close];
+        if !attributes.contains("src=") {
+            let digest = Sha256::digest(body.as_bytes());
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &tag[close + "</script>".len()..];
+    }
+    hashes
+}
 
 pub fn router(dist_dir: &Path) -> Router {
     let index = ServeFile::new(dist_dir.join("index.html")).precompressed_gzip();
@@ -50,7 +118,51 @@ fn cache_policy(path: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::cache_policy;
+    use super::{cache_policy, content_security_policy, inline_script_hashes};
+    use crate::stripe::StripeConfig;
+
+    #[test]
+    fn the_policy_allows_the_configured_stripe_and_the_apps_own_inline_loader() {
+        let html =
+            b"<script type=module>import init from '/a.js';</script><script src=/x.js></script>";
+        let hashes = inline_script_hashes(html);
+        assert_eq!(hashes.len(), 1);
+        let real = content_security_policy(
+            html,
+            &StripeConfig::unconfigured(),
+            "frame-ancestors 'none'",
+        );
+        assert!(
+            real.contains(&format!(
+                "script-src 'self' 'wasm-unsafe-eval' {} https://js.stripe.com;",
+                hashes[0]
+            )),
+            "{real}"
+        );
+        assert!(
+            real.contains("frame-src https://js.stripe.com https://hooks.stripe.com;"),
+            "{real}"
+        );
+        assert!(
+            real.contains("connect-src 'self' https://js.stripe.com https://api.stripe.com;"),
+            "{real}"
+        );
+        assert!(real.ends_with("frame-ancestors 'none'"));
+        let stand_in = content_security_policy(
+            html,
+            &StripeConfig::stand_in("http://127.0.0.1:4242", "s"),
+            "frame-ancestors https://p.example",
+        );
+        assert!(
+            stand_in.contains("frame-src http://127.0.0.1:4242;"),
+            "{stand_in}"
+        );
+        assert!(
+            stand_in.contains("connect-src 'self' http://127.0.0.1:4242;"),
+            "{stand_in}"
+        );
+        assert!(!stand_in.contains("stripe.com"), "{stand_in}");
+    }
 
     #[test]
     fn only_hashed_assets_are_cached_for_good() {
