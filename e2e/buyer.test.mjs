@@ -134,8 +134,16 @@ test('the marketplace, an offer and checkout fit a 360 px phone and work by keyb
     assert.equal((await sellers(page)).length, 3);
     assert.ok((await overflow()) <= 0, 'the marketplace fits');
 
-    // Keyboard only: Tab to the service level filter and pick with arrows.
+    // Keyboard only: on a phone the filters open from their button; then
+    // Tab to the service level filter and pick with arrows.
+    const toggle = page.getByRole('button', { name: 'Filters' });
+    for (let i = 0; i < 20 && !(await toggle.evaluate((el) => el === document.activeElement)); i++) {
+      await page.keyboard.press('Tab');
+    }
+    assert.ok(await toggle.evaluate((el) => el === document.activeElement), 'the Filters button is reachable by Tab');
+    await page.keyboard.press('Enter');
     const tier = page.getByLabel('Service level');
+    await tier.waitFor();
     for (let i = 0; i < 20 && !(await tier.evaluate((el) => el === document.activeElement)); i++) {
       await page.keyboard.press('Tab');
     }
