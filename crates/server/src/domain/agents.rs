@@ -8,6 +8,7 @@ use sparecloud_api::agent::{
     DesiredInstance, DesiredState, HeartbeatRequest, HeartbeatResponse, RegisterRequest,
     RegisterResponse,
 };
+use sparecloud_api::catalog::Capacity;
 use sparecloud_api::problem::kinds;
 use sparecloud_api::validate;
 
@@ -20,6 +21,34 @@ use crate::state::AppState;
 
 fn token_refused(kind: &str, title: &str, detail: &str) -> AppError {
     AppError::problem(kind, title, StatusCode::UNAUTHORIZED, detail)
+}
+
+fn capacity_check(capacity: &Capacity) -> Result<(), String> {
+    validate::host_capacity(capacity.vcpu, capacity.ram_gib, capacity.disk_gib)
+}
+
+/// Everything a heartbeat reports that is stored or shown to buyers: the
+/// capacity within a machine's bounds, a plain version string, and
+/// addresses that are an IP or hostname and port (buyers copy an SSH
+/// command made of them).
+fn check_heartbeat(request: &HeartbeatRequest) -> AppResult<()> {
+    let mut errors = Vec::new();
+    if let Err(message) = capacity_check(&request.capacity) {
+        errors.push(field("capacity", message));
+    }
+    if let Err(message) = validate::agent_version(&request.agent_version) {
+        errors.push(field("agent_version", message));
+    }
+    for (i, seen) in request.instances.iter().enumerate() {
+        if let Some(Err(message)) = seen.address.as_deref().map(validate::host_address) {
+            errors.push(field(&format!("instances[{i}].address"), message));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(errors))
+    }
 }
 
 /// Trades an install token for a host and its credential.
@@ -37,6 +66,12 @@ pub async fn register(state: &AppState, request: &RegisterRequest) -> AppResult<
             "capacity",
             "The host has no capacity left to sell after the reserve.",
         ));
+    }
+    if let Err(message) = capacity_check(&request.capacity) {
+        errors.push(field("capacity", message));
+    }
+    if let Err(message) = validate::agent_version(&request.agent_version) {
+        errors.push(field("agent_version", message));
     }
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
@@ -144,6 +179,7 @@ pub async fn heartbeat(
     host_id: &str,
     request: &HeartbeatRequest,
 ) -> AppResult<HeartbeatResponse> {
+    check_heartbeat(request)?;
     let images = host_images(request.images.as_deref())?;
     let now = state.clock.now();
     // Recording the heartbeat is one statement; most heartbeats change

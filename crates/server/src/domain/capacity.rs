@@ -147,10 +147,11 @@ pub async fn refresh_offers(
     }
     let free_total = free_per_host
         .iter()
+        // Saturating: many hosts' free room never wraps around.
         .fold(Capacity::default(), |sum, f| Capacity {
-            vcpu: sum.vcpu + f.vcpu,
-            ram_gib: sum.ram_gib + f.ram_gib,
-            disk_gib: sum.disk_gib + f.disk_gib,
+            vcpu: sum.vcpu.saturating_add(f.vcpu),
+            ram_gib: sum.ram_gib.saturating_add(f.ram_gib),
+            disk_gib: sum.disk_gib.saturating_add(f.disk_gib),
         });
     let uptime = if uptimes.is_empty() {
         10_000

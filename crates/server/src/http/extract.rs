@@ -55,7 +55,44 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
         }
         _ => (kinds::MALFORMED_BODY, "Malformed request body"),
     };
-    AppError::problem(kind, title, status, rejection.body_text())
+    AppError::problem(kind, title, status, without_values(&rejection.body_text()))
+}
+
+/// serde's message without the offending value (a card number sent where
+/// a name belongs must not come back in the answer): it keeps the field's
+/// path, the kind of value and what was expected.
+fn without_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        // A value is shown as `integer `42``, `string "x"` or `char 'x'`.
+        let next = ["`", "\"", "'"]
+            .iter()
+            .filter_map(|q| rest.find(q).map(|at| (at, *q)))
+            .min();
+        let Some((at, quote)) = next else {
+            out.push_str(rest);
+            break;
+        };
+        let before = &rest[..at];
+        let Some(len) = rest[at + 1..].find(quote) else {
+            out.push_str(rest);
+            break;
+        };
+        let quoted = &rest[at..at + 1 + len + 1];
+        // Field names and the expected values are ours; anything else is
+        // the client's value.
+        let keep =
+            before.ends_with("field ") || out.contains("expected") || before.contains("expected");
+        out.push_str(before);
+        if keep {
+            out.push_str(quoted);
+        } else {
+            out.push_str("(value not shown)");
+        }
+        rest = &rest[at + 1 + len + 1..];
+    }
+    out
 }
 
 /// `axum::extract::Query`, with bad query strings answered as problem+json.
@@ -82,7 +119,7 @@ fn query_rejection(rejection: QueryRejection) -> AppError {
         kinds::VALIDATION,
         "Invalid query parameters",
         StatusCode::BAD_REQUEST,
-        rejection.body_text(),
+        without_values(&rejection.body_text()),
     )
 }
 
@@ -266,5 +303,36 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
                     "Send an Idempotency-Key header (1 to 255 characters), new for each order attempt.",
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::without_values;
+
+    #[test]
+    fn serde_messages_keep_fields_and_expectations_but_not_values() {
+        let text = "Failed to deserialize the JSON body into the target type: holder_name: invalid type: integer `4242424242424242`, expected a string at line 1 column 34";
+        let shown = without_values(text);
+        assert!(!shown.contains("4242"), "{shown}");
+        assert!(
+            shown.contains(
+                "holder_name: invalid type: integer (value not shown), expected a string"
+            ),
+            "{shown}"
+        );
+        let shown = without_values(
+            "count: invalid type: string \"4242 4242 4242 4242\", expected u32 at line 1 column 9",
+        );
+        assert!(!shown.contains("4242"), "{shown}");
+        let shown = without_values("missing field `quote_id` at line 1 column 2");
+        assert!(shown.contains("`quote_id`"), "{shown}");
+        let shown = without_values(
+            "placement: unknown variant `rm -rf`, expected one of `any`, `distinct_hosts`",
+        );
+        assert!(
+            !shown.contains("rm -rf") && shown.contains("`distinct_hosts`"),
+            "{shown}"
+        );
     }
 }
