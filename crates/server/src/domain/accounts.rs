@@ -90,9 +90,11 @@ pub async fn sign_in(
     let now = state.clock.now();
     let account_key = format!("account:{email}");
     let address_key = ip.map(|ip| format!("address:{ip}"));
-    check_rate_limit(state, &account_key, MAX_FAILURES_PER_ACCOUNT, now).await?;
+    // Each attempt is counted before the password is checked, in one
+    // statement: parallel guesses cannot all slip under the limit.
+    claim_attempt(state, &account_key, MAX_FAILURES_PER_ACCOUNT, now).await?;
     if let Some(key) = &address_key {
-        check_rate_limit(state, key, MAX_FAILURES_PER_ADDRESS, now).await?;
+        claim_attempt(state, key, MAX_FAILURES_PER_ADDRESS, now).await?;
     }
 
     let row: Option<(String, String)> =
@@ -110,10 +112,6 @@ pub async fn sign_in(
     };
     let verified = auth::verify_password_off_thread(request.password, hash).await?;
     if id.is_empty() || !verified {
-        record_failure(state, &account_key, now).await?;
-        if let Some(key) = &address_key {
-            record_failure(state, key, now).await?;
-        }
         return Err(AppError::problem(
             kinds::UNAUTHORIZED,
             "Wrong email or password",
@@ -121,10 +119,20 @@ pub async fn sign_in(
             "The email or the password is not right.",
         ));
     }
+    // Signed in: the account's count starts again, and the address's
+    // attempt was not a failure.
     sqlx::query("DELETE FROM login_failures WHERE key = $1")
         .bind(&account_key)
         .execute(&state.db)
         .await?;
+    if let Some(key) = &address_key {
+        sqlx::query(
+            "UPDATE login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0",
+        )
+        .bind(key)
+        .execute(&state.db)
+        .await?;
+    }
     let account = load_account(state, &id).await?;
     start_session(state, account).await
 }
@@ -206,37 +214,30 @@ pub async fn start_session(state: &AppState, account: Account) -> AppResult<Sess
     })
 }
 
-async fn check_rate_limit(state: &AppState, key: &str, max: i64, now: Millis) -> AppResult<()> {
-    let row: Option<(i64, i64)> =
-        sqlx::query_as("SELECT window_start_ms, failures FROM login_failures WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&state.db)
-            .await?;
-    match row {
-        Some((start, failures)) if failures >= max && start + LOGIN_WINDOW_MS > now => {
-            let wait_min = ((start + LOGIN_WINDOW_MS - now) / 60_000).max(1);
-            Err(AppError::problem(
-                kinds::TOO_MANY_REQUESTS,
-                "Too many failed sign-ins",
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("Too many failed attempts: try again in {wait_min} minute(s)."),
-            ))
-        }
-        _ => Ok(()),
-    }
-}
-
-async fn record_failure(state: &AppState, key: &str, now: Millis) -> AppResult<()> {
-    sqlx::query(
+/// Counts a sign-in attempt under `key` (an upsert that returns the new
+/// count, so concurrent attempts are counted one by one) and refuses it
+/// when the window already holds `max`.
+async fn claim_attempt(state: &AppState, key: &str, max: i64, now: Millis) -> AppResult<()> {
+    let (start, attempts): (i64, i64) = sqlx::query_as(
         "INSERT INTO login_failures (key, window_start_ms, failures) VALUES ($1, $2, 1)
          ON CONFLICT (key) DO UPDATE SET
            failures = CASE WHEN login_failures.window_start_ms > $3 THEN login_failures.failures + 1 ELSE 1 END,
-           window_start_ms = CASE WHEN login_failures.window_start_ms > $3 THEN login_failures.window_start_ms ELSE $2 END",
+           window_start_ms = CASE WHEN login_failures.window_start_ms > $3 THEN login_failures.window_start_ms ELSE $2 END
+         RETURNING window_start_ms, failures",
     )
     .bind(key)
     .bind(now)
     .bind(now - LOGIN_WINDOW_MS)
-    .execute(&state.db)
+    .fetch_one(&state.db)
     .await?;
+    if attempts > max {
+        let wait_min = ((start + LOGIN_WINDOW_MS - now) / 60_000).max(1);
+        return Err(AppError::problem(
+            kinds::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins",
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many failed attempts: try again in {wait_min} minute(s)."),
+        ));
+    }
     Ok(())
 }
