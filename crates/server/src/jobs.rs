@@ -3,14 +3,15 @@
 //! again), moves off draining hosts are retried, expired quotes give their
 //! capacity back, last month's service credits are
 //! applied, running instances are billed, invoices are made and charged,
-//! and orders no host started are refunded.
+//! orders no host started are refunded, and expired sessions and old
+//! sign-in counts are purged.
 //!
 //! Each job claims its rows with a conditional UPDATE, so several server
 //! processes may run them at once without doing anything twice.
 
 use std::time::Duration;
 
-use crate::domain::{agents, charges, ha, invoices, ledger, quotes, refunds, sla};
+use crate::domain::{accounts, agents, charges, ha, invoices, ledger, quotes, refunds, sla};
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -35,6 +36,7 @@ pub async fn run_once(state: &AppState) -> AppResult<()> {
     invoices::close_finals(state).await?;
     charges::charge_due(state).await?;
     refunds::release_unstarted_orders(state).await?;
+    accounts::purge_expired(state).await?;
     Ok(())
 }
 

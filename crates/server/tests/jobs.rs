@@ -190,3 +190,42 @@ async fn a_months_availability_and_credit_come_from_the_heartbeat_history() {
     let commission = earnings["commission_cents"].as_i64().unwrap();
     assert_eq!(earnings["net_cents"], gross - commission - credit);
 }
+
+#[tokio::test]
+async fn expired_sessions_and_old_sign_in_counts_are_purged() {
+    let app = TestApp::new().await;
+    let token = app.sign_up("b@example.com", &["buyer"]).await;
+    let wrong = app
+        .post(
+            "/api/v1/sessions",
+            None,
+            serde_json::json!({"email": "b@example.com", "password": "not the password"}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let count = |table: &'static str| {
+        let db = app.state.db.clone();
+        async move {
+            sqlx::query_as::<_, (i64,)>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&db)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(
+        (count("sessions").await, count("login_failures").await),
+        (1, 1),
+        "kept while they matter"
+    );
+    // Past the session's week and the count's window.
+    app.state.clock.advance(8 * 24 * 3_600_000);
+    jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(
+        (count("sessions").await, count("login_failures").await),
+        (0, 0)
+    );
+    let me = app.send("GET", "/api/v1/me", Some(&token), None).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+}

@@ -137,6 +137,21 @@ pub async fn sign_in(
     start_session(state, account).await
 }
 
+/// Deletes expired sessions and sign-in counts whose window has passed
+/// (a job): neither is of use any more. Returns how many rows went.
+pub async fn purge_expired(state: &AppState) -> AppResult<u64> {
+    let now = state.clock.now();
+    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1")
+        .bind(now)
+        .execute(&state.db)
+        .await?;
+    let counts = sqlx::query("DELETE FROM login_failures WHERE window_start_ms < $1")
+        .bind(now - LOGIN_WINDOW_MS)
+        .execute(&state.db)
+        .await?;
+    Ok(sessions.rows_affected() + counts.rows_affected())
+}
+
 /// Ends one session: its token is useless afterwards.
 pub async fn sign_out(state: &AppState, session_id: &str) -> AppResult<()> {
     sqlx::query("DELETE FROM sessions WHERE id = $1")
