@@ -101,3 +101,32 @@ async fn pages_refuse_to_be_framed_and_take_scripts_and_frames_from_us_and_strip
     assert_eq!(directive("object-src"), ["'none'"]);
     assert_eq!(res.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
 }
+
+/// dist/ serves the app's files only: not dotfiles, and not what a
+/// symbolic link inside it points to elsewhere.
+#[tokio::test]
+async fn the_app_server_serves_neither_dotfiles_nor_links_out_of_dist() {
+    let app = TestApp::new().await;
+    let dist = app.dir.path().join("dist");
+    std::fs::write(dist.join(".env"), "STRIPE_SECRET_KEY=sk_live_secret").unwrap();
+    std::fs::create_dir_all(dist.join(".git")).unwrap();
+    std::fs::write(dist.join(".git/config"), "secret remote").unwrap();
+    std::fs::write(app.dir.path().join("outside.txt"), "outside dist").unwrap();
+    std::os::unix::fs::symlink(app.dir.path().join("outside.txt"), dist.join("leak.txt")).unwrap();
+    std::fs::write(dist.join("inside.txt"), "inside dist").unwrap();
+    std::os::unix::fs::symlink(dist.join("inside.txt"), dist.join("alias.txt")).unwrap();
+    for path in ["/.env", "/%2eenv", "/.git/config", "/leak.txt"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            !res.text().contains("secret") && !res.text().contains("outside"),
+            "{path}"
+        );
+    }
+    assert_eq!(app.get("/inside.txt").await.text(), "inside dist");
+    assert_eq!(
+        app.get("/alias.txt").await.text(),
+        "inside dist",
+        "links within dist/ are fine"
+    );
+}

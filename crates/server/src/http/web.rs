@@ -3,6 +3,7 @@
 //! router can handle deep links.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -13,7 +14,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower_http::services::{ServeDir, ServeFile};
 
 /// The Content-Security-Policy of our pages: scripts from us (the app's
@@ -82,9 +83,35 @@ fn inline_script_hashes(html: &[u8]) -> Vec<String> {
 pub fn router(dist_dir: &Path) -> Router {
     let index = ServeFile::new(dist_dir.join("index.html")).precompressed_gzip();
     let files = ServeDir::new(dist_dir).precompressed_gzip().fallback(index);
+    let root = Arc::new(
+        dist_dir
+            .canonicalize()
+            .unwrap_or_else(|_| dist_dir.to_path_buf()),
+    );
     Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            let root = Arc::clone(&root);
+            async move { inside_dist(&root, request, next).await }
+        }))
+}
+
+/// Only the built app's own files: no dotfiles, and nothing a symbolic link
+/// in dist/ points to outside it.
+async fn inside_dist(root: &Path, request: Request, next: Next) -> Response {
+    let path = percent_encoding::percent_decode_str(request.uri().path())
+        .decode_utf8_lossy()
+        .into_owned();
+    let hidden = path.split('/').any(|segment| segment.starts_with('.'));
+    let target = root.join(path.trim_start_matches('/'));
+    let escapes = target
+        .canonicalize()
+        .is_ok_and(|real| !real.starts_with(root));
+    if hidden || escapes {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
 }
 
 async fn cache_headers(request: Request, next: Next) -> Response {
