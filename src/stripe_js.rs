@@ -7,7 +7,9 @@
 //! comes from another origin at run time, so there is nothing to link.
 
 use js_sys::{Function, Object, Promise, Reflect};
+use sparecloud_api::Problem;
 use sparecloud_api::checkout::PaymentsConfig;
+use sparecloud_api::problem::kinds;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -143,6 +145,19 @@ impl StripeJs {
         let result = JsFuture::from(promise).await.map_err(describe)?;
         refused(&result)
     }
+}
+
+/// When our API answered `payment-action-required` (3-D Secure), lets the
+/// buyer's bank confirm the payment through Stripe.js; the caller then asks
+/// our API again. A refusal comes back as a card problem.
+pub async fn confirm_asked_payment(problem: &Problem) -> Result<(), Problem> {
+    let refused = |message: String| {
+        Problem::new(kinds::CARD_DECLINED, "Card not confirmed", 402).with_detail(message)
+    };
+    let config = crate::api::payments_config().await?;
+    let stripe = load(&config).await.map_err(refused)?;
+    let secret = problem.client_secret.as_deref().unwrap_or_default();
+    stripe.confirm_card_payment(secret).await.map_err(refused)
 }
 
 /// Stripe.js answers `{error}` when the card or the bank refused.

@@ -158,29 +158,13 @@ fn use_pay_action() -> PayAction {
 }
 
 async fn pay(token: &str, invoice: &str, card: &str) -> ApiResult<Invoice> {
-    {
-        {
-            match api::pay_invoice(token, invoice, card).await {
-                Err(problem) if problem.is(kinds::PAYMENT_ACTION_REQUIRED) => {
-                    let secret = problem.client_secret.clone().unwrap_or_default();
-                    let config = api::payments_config().await?;
-                    let stripe = stripe_js::load(&config)
-                        .await
-                        .map_err(|m| card_problem(&m))?;
-                    stripe
-                        .confirm_card_payment(&secret)
-                        .await
-                        .map_err(|m| card_problem(&m))?;
-                    api::invoice(token, invoice).await
-                }
-                other => other,
-            }
+    match api::pay_invoice(token, invoice, card).await {
+        Err(problem) if problem.is(kinds::PAYMENT_ACTION_REQUIRED) => {
+            stripe_js::confirm_asked_payment(&problem).await?;
+            api::invoice(token, invoice).await
         }
+        other => other,
     }
-}
-
-fn card_problem(message: &str) -> Problem {
-    Problem::new(kinds::CARD_DECLINED, "Payment not completed", 402).with_detail(message)
 }
 
 /// The banner of one past-due invoice with its "Pay now" form.

@@ -90,11 +90,6 @@ impl StripeError {
     pub fn is_card(&self) -> bool {
         matches!(self, StripeError::Card { .. })
     }
-
-    /// The refusal is for lack of funds.
-    pub fn is_insufficient_funds(&self) -> bool {
-        matches!(self, StripeError::Card { code, .. } if code == "insufficient_funds")
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -356,6 +356,17 @@ async fn a_terminated_instance_gets_its_final_invoice() {
     assert!(all[0]["total_cents"].as_i64().unwrap() >= 720);
 }
 
+async fn order_view(app: &TestApp, buyer: &str, order_id: &str) -> Value {
+    app.send(
+        "GET",
+        &format!("/api/v1/orders/{order_id}"),
+        Some(buyer),
+        None,
+    )
+    .await
+    .json()
+}
+
 #[tokio::test]
 async fn an_order_no_host_starts_within_15_minutes_is_refunded() {
     let app = TestApp::new().await;
@@ -366,28 +377,12 @@ async fn an_order_no_host_starts_within_15_minutes_is_refunded() {
     app.state.clock.advance(14 * 60_000);
     app.heartbeat(&seller.host_credential, HOST, &[]).await;
     app.all_jobs_at_once().await;
-    let view = app
-        .send(
-            "GET",
-            &format!("/api/v1/orders/{order_id}"),
-            Some(&buyer),
-            None,
-        )
-        .await
-        .json();
+    let view = order_view(&app, &buyer, order_id).await;
     assert_eq!(view["payment"]["status"], "authorized");
     app.state.clock.advance(2 * 60_000);
     app.heartbeat(&seller.host_credential, HOST, &[]).await;
     app.all_jobs_at_once().await;
-    let view = app
-        .send(
-            "GET",
-            &format!("/api/v1/orders/{order_id}"),
-            Some(&buyer),
-            None,
-        )
-        .await
-        .json();
+    let view = order_view(&app, &buyer, order_id).await;
     assert_eq!(view["payment"]["status"], "refunded");
     assert!(
         view["payment"]["refund_reason"]

@@ -52,16 +52,7 @@ pub(super) fn fee_text(quote: &Quote) -> String {
 async fn place_confirming(token: &str, key: &str, request: &OrderRequest) -> api::ApiResult<Order> {
     match api::place_order(token, key, request).await {
         Err(problem) if problem.is(kinds::PAYMENT_ACTION_REQUIRED) => {
-            let secret = problem.client_secret.clone().unwrap_or_default();
-            let refused = |message: String| {
-                Problem::new(kinds::CARD_DECLINED, "Card not confirmed", 402).with_detail(message)
-            };
-            let config = api::payments_config().await?;
-            let stripe = crate::stripe_js::load(&config).await.map_err(refused)?;
-            stripe
-                .confirm_card_payment(&secret)
-                .await
-                .map_err(refused)?;
+            crate::stripe_js::confirm_asked_payment(&problem).await?;
             api::place_order(token, key, request).await
         }
         other => other,

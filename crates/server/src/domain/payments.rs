@@ -5,7 +5,7 @@
 //! anyway is refused, and only the fact is logged.
 
 use http::StatusCode;
-use sparecloud_api::checkout::{PaymentMethod, PaymentsConfig, SavePaymentMethod, SetupIntent};
+use sparecloud_api::checkout::{PaymentMethod, PaymentsConfig, SetupIntent};
 use sparecloud_api::problem::kinds;
 use sparecloud_api::validate;
 
@@ -126,18 +126,6 @@ pub struct SaveRequest {
 impl SaveRequest {
     fn carries_card_data(&self) -> bool {
         self.number.is_some() || self.cvc.is_some() || self.card.is_some()
-    }
-}
-
-impl From<SavePaymentMethod> for SaveRequest {
-    fn from(request: SavePaymentMethod) -> Self {
-        Self {
-            setup_intent_id: request.setup_intent_id,
-            holder_name: request.holder_name,
-            number: None,
-            cvc: None,
-            card: None,
-        }
     }
 }
 
