@@ -411,7 +411,15 @@ fn register_run_order_terminate_and_survive_restarts() {
     let again = agent(
         &dir.path().join("other"),
         &[
-            "register", "--driver", "sim", "--api", &url, "--token", &token,
+            "register",
+            "--driver",
+            "sim",
+            "--api",
+            &url,
+            "--token",
+            &token,
+            "--disk-gib",
+            "100",
         ],
     );
     assert!(!again.status.success());
@@ -534,7 +542,15 @@ fn refused_tokens_and_an_unreachable_api_give_clear_messages() {
     let out = agent(
         &dir.path().join("a"),
         &[
-            "register", "--driver", "sim", "--api", &url, "--token", &token,
+            "register",
+            "--driver",
+            "sim",
+            "--api",
+            &url,
+            "--token",
+            &token,
+            "--disk-gib",
+            "100",
         ],
     );
     assert!(!out.status.success());
@@ -552,6 +568,8 @@ fn refused_tokens_and_an_unreachable_api_give_clear_messages() {
             &url,
             "--token",
             "sc_it_made_up",
+            "--disk-gib",
+            "100",
         ],
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
@@ -560,7 +578,15 @@ fn refused_tokens_and_an_unreachable_api_give_clear_messages() {
     let out = agent(
         &dir.path().join("c"),
         &[
-            "register", "--driver", "sim", "--api", &closed, "--token", &token,
+            "register",
+            "--driver",
+            "sim",
+            "--api",
+            &closed,
+            "--token",
+            &token,
+            "--disk-gib",
+            "100",
         ],
     );
     assert!(!out.status.success());
