@@ -67,6 +67,27 @@ test('sign up, sign out, sign in with inline errors, and the session survives a 
   }
 });
 
+test('signing in never leads to another site, however `next` is spelled', async () => {
+  const page = await newPage(ctx.browser);
+  try {
+    // A tab inside the path is dropped by URL parsing: `/<tab>/evil` would
+    // be `//evil`, another host.
+    for (const next of ['/%09/evil.example', '//evil.example', '/%5Cevil.example', 'https://evil.example']) {
+      await page.goto(`${ctx.server.baseURL}/sign-in?next=${next}`);
+      await page.getByLabel('Email').fill(DEMO_BUYER.email);
+      await page.getByLabel('Password').fill(DEMO_BUYER.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      // Home, the marketplace, rather than anywhere `next` pointed.
+      await page.waitForURL(`${ctx.server.baseURL}/marketplace`);
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sign in' }).waitFor();
+    }
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await page.context().close();
+  }
+});
+
 test('the marketplace filters by URL and by its controls, and Back restores the view', async () => {
   const page = await newPage(ctx.browser);
   try {

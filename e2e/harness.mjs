@@ -27,6 +27,20 @@ const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
+/**
+ * What Chromium reported against our security headers (a blocked script,
+ * style, frame or request; a feature the Permissions-Policy names wrongly),
+ * on any page of this file's tests. The file fails when there is any: the
+ * app must work under its own policy.
+ */
+const policyViolations = [];
+const POLICY_MESSAGE = /Content Security Policy|Permissions-Policy|Refused to (load|apply|execute|connect|frame)/;
+after(() => {
+  if (policyViolations.length > 0) {
+    throw new Error(`the pages broke their security policy:\n${policyViolations.join('\n')}`);
+  }
+});
+
 /** Builds the web app and the binaries, once per `make test`. */
 export function ensureBuilt() {
   if (process.env.SPARECLOUD_E2E_BUILT === '1') return;
@@ -306,13 +320,22 @@ export async function launchBrowser() {
 
 /**
  * A fresh browser context and page that fail the test on uncaught page
- * errors (a panic in the wasm shows up here).
+ * errors (a panic in the wasm shows up here) and the file on any security
+ * policy violation not named in `expectViolations`.
  */
-export async function newPage(browser, options = {}) {
+export async function newPage(browser, { expectViolations, ...options } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
   const page = await context.newPage();
   page.pageErrors = [];
   page.on('pageerror', (error) => page.pageErrors.push(error));
+  // A test that checks a refusal (`expectViolations`, a RegExp) reads the
+  // ones it expected in `page.expectedViolations`.
+  page.expectedViolations = [];
+  page.on('console', (message) => {
+    const text = message.text();
+    if (expectViolations?.test(text)) page.expectedViolations.push(text);
+    else if (POLICY_MESSAGE.test(text)) policyViolations.push(`${page.url()}: ${text}`);
+  });
   return page;
 }
 

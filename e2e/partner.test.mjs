@@ -164,7 +164,7 @@ test('the iframe follows the height of its content', async () => {
 });
 
 test('a page on an origin the partner did not allow cannot frame the app', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(browser, { expectViolations: /directive: "frame-ancestors / });
   try {
     const framed = page.waitForResponse((r) => r.url().includes('/embed/acme/marketplace'));
     await page.goto(otherPage.origin);
@@ -175,6 +175,7 @@ test('a page on an origin the partner did not allow cannot frame the app', async
     const frame = page.frames().find((f) => f !== page.mainFrame());
     const content = await frame.content().catch(() => '');
     assert.ok(!content.includes('Powered by Sparecloud'), 'the app did not render in the frame');
+    assert.ok(page.expectedViolations.length > 0, 'Chromium blocked the frame for its ancestors');
   } finally {
     await saveScreenshot(page, 'partner-refused');
     await page.context().close();

@@ -114,11 +114,18 @@ where
 }
 
 /// Where to go after signing in: a path on this site, never another site;
-/// `home` otherwise.
+/// `home` otherwise. `next` is resolved as the browser would resolve it
+/// (which drops tabs and newlines and reads `\\` as `/`), and only kept
+/// when the result is still on this origin.
 pub fn safe_next(next: Option<&str>, home: &str) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
+    const HERE: &str = "https://sparecloud.invalid/";
+    let Some(next) = next.filter(|n| n.starts_with('/')) else {
+        return home.to_owned();
+    };
+    let base = url::Url::parse(HERE).expect("a valid base");
+    match base.join(next) {
+        Ok(target) if target.origin() == base.origin() => {
+            target[url::Position::BeforePath..].to_owned()
         }
         _ => home.to_owned(),
     }
@@ -146,6 +153,24 @@ mod tests {
             safe_next(Some("/\\evil.example"), "/marketplace"),
             "/marketplace"
         );
+        // A tab or newline is dropped by URL parsing: `/\t/evil` is `//evil`.
+        for sneaky in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/%09/evil.example",
+            "/ /evil.example",
+        ] {
+            let decoded = sneaky.replace("%09", "\t");
+            assert!(
+                !safe_next(Some(&decoded), "/marketplace").starts_with("//"),
+                "{sneaky:?}"
+            );
+        }
+        assert_eq!(
+            safe_next(Some("/\t/evil.example"), "/marketplace"),
+            "/marketplace"
+        );
+        assert_eq!(safe_next(Some("javascript:alert(1)"), "/m"), "/m");
         assert_eq!(safe_next(None, "/marketplace"), "/marketplace");
     }
 }

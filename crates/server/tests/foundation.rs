@@ -99,7 +99,42 @@ async fn pages_refuse_to_be_framed_and_take_scripts_and_frames_from_us_and_strip
     assert_eq!(directive("frame-src"), [stripe.as_str()]);
     assert_eq!(directive("connect-src"), ["'self'", stripe.as_str()]);
     assert_eq!(directive("object-src"), ["'none'"]);
+    // Everything else (styles, images, fonts) from us only, and no <base>.
+    assert_eq!(directive("default-src"), ["'self'"]);
+    assert_eq!(directive("base-uri"), ["'none'"]);
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
     assert_eq!(res.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(
+        res.headers[header::REFERRER_POLICY],
+        "strict-origin-when-cross-origin"
+    );
+    let features = res.headers["permissions-policy"].to_str().unwrap();
+    for feature in ["camera=()", "microphone=()", "geolocation=()", "usb=()"] {
+        assert!(features.contains(feature), "{features}");
+    }
+    // Served over plain http (tests, `make run`), HSTS would be a lie.
+    assert!(!res.headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+    let api = app.get("/api/v1/health").await;
+    assert_eq!(
+        api.headers[header::REFERRER_POLICY],
+        "strict-origin-when-cross-origin"
+    );
+}
+
+#[tokio::test]
+async fn a_deployment_on_https_pins_browsers_to_https() {
+    let app = TestApp::with_settings(|s| {
+        s.public_url = Some("https://market.example".into());
+    })
+    .await;
+    for path in ["/", "/api/v1/health"] {
+        let res = app.get(path).await;
+        assert_eq!(
+            res.headers[header::STRICT_TRANSPORT_SECURITY],
+            "max-age=31536000; includeSubDomains",
+            "{path}"
+        );
+    }
 }
 
 /// dist/ serves the app's files only: not dotfiles, and not what a

@@ -207,14 +207,14 @@ fn PaymentForm(draft: RwSignal<Draft>, payment: Payment) -> impl IntoView {
             })}
         </Transition>
         <Show when=move || use_new_card.get()>
-            <div class="stack card-form" style="margin-top: var(--space-4)">
+            <div class="spaced-above stack card-form">
                 <TextField id="card-holder" label="Name on card" value=card.holder
                     error=holder_error autocomplete="cc-name" />
                 <CardElementField card=card error=card_error />
                 <p class="field-hint">"Your card goes straight to our payment provider; we keep only its brand, last 4 digits and expiry."</p>
             </div>
         </Show>
-        <div class="field" style="margin-top: var(--space-4)">
+        <div class="spaced-above field">
             <label for="ssh-key">"SSH public key"</label>
             <p class="field-hint" id="ssh-key-hint">"The contents of ~/.ssh/id_ed25519.pub (or an ECDSA or RSA public key)."</p>
             <textarea id="ssh-key" name="ssh-key" rows="3" spellcheck="false"

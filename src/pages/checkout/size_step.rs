@@ -95,7 +95,7 @@ pub(super) fn SizeStep(draft: RwSignal<Draft>, offer: Offer, images: Vec<Image>)
                 })
                 .collect_view()}
         </fieldset>
-        <div class="stack" style="margin-top: var(--space-4)">
+        <div class="spaced-above stack">
             <TextField id="count" label="Number of instances" value=count_text error=count_error
                 input_type="number" inputmode="numeric" on_input=on_count />
             <fieldset class="stack">

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
 use sparecloud_api::Problem;
@@ -37,6 +37,10 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 use problem::problem_response;
+
+/// Browser features no page of ours uses (`payment` is left to Stripe's
+/// card frame).
+const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), usb=()";
 
 /// API request bodies are small JSON documents.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -81,6 +85,11 @@ pub fn app(state: AppState) -> Router {
         "frame-ancestors 'none'",
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'"));
+    let https = state
+        .settings
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"));
     Router::new()
         .nest("/api", api)
         .route("/embed/{partner}", get(partners::embed_page))
@@ -90,6 +99,25 @@ pub fn app(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        // Another site learns our origin from a link, never a path (which
+        // may hold an order or instance id).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        // Nothing here uses these devices or features; a script that got in
+        // cannot ask for them either.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static(PERMISSIONS_POLICY),
+        ))
+        // Only a deployment served over https may pin browsers to https.
+        .layer(tower::util::option_layer(https.then(|| {
+            SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            )
+        })))
         // No page may be framed by another site (partner embeds opt in per
         // route), and scripts and frames come from us and Stripe only.
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -102,7 +130,7 @@ pub fn app(state: AppState) -> Router {
 
 /// Lets the configured origins (partner portals) call the API from a browser.
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
-    use axum::http::{HeaderName, Method};
+    use axum::http::Method;
     let origins: Vec<HeaderValue> = origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o.trim()).ok())

@@ -39,8 +39,9 @@ pub fn content_security_policy(
     }
     let inline = inline_script_hashes(index_html).join(" ");
     format!(
-        "script-src 'self' 'wasm-unsafe-eval' {inline} {script_origin}; frame-src {}; connect-src {}; \
-         object-src 'none'; base-uri 'self'; {frame_ancestors}",
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {inline} {script_origin}; \
+         frame-src {}; connect-src {}; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         {frame_ancestors}",
         frames.join(" "),
         connect.join(" ")
     )
@@ -175,6 +176,9 @@ mod tests {
             "{real}"
         );
         assert!(real.ends_with("frame-ancestors 'none'"));
+        assert!(real.starts_with("default-src 'self'; "), "{real}");
+        assert!(real.contains("base-uri 'none';"), "{real}");
+        assert!(!real.contains("unsafe-inline"), "{real}");
         let stand_in = content_security_policy(
             html,
             &StripeConfig::stand_in("http://127.0.0.1:4242", "s"),
