@@ -121,6 +121,24 @@ pub struct Config {
     )]
     pub stripe_webhook_secret: String,
 
+    /// Open connections served at once; more wait in the kernel's backlog
+    /// until one closes.
+    #[arg(long, env = "SPARECLOUD_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// Seconds a client has to send a request's headers (a connection
+    /// that trickles them, or sends nothing, is closed).
+    #[arg(long, env = "SPARECLOUD_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=300))]
+    pub header_read_timeout_secs: u32,
+
+    /// Seconds a request body may go without sending anything.
+    #[arg(long, env = "SPARECLOUD_BODY_IDLE_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub body_idle_timeout_secs: u32,
+
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[arg(long, env = "SPARECLOUD_SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=600))]
+    pub shutdown_grace_secs: u32,
+
     /// Without a command, the server runs.
     #[command(subcommand)]
     pub command: Option<Command>,

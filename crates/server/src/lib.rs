@@ -20,5 +20,5 @@ pub mod stripe;
 
 pub use clock::Clock;
 pub use config::Config;
-pub use http::{app, serve};
+pub use http::{ConnectionLimits, app, serve};
 pub use state::{AppState, Settings};

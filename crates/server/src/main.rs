@@ -2,10 +2,14 @@
 //! database, then runs a command (`partner add`, `image source`) or serves the API, the web
 //! app and the background jobs until SIGTERM.
 
+use std::time::Duration;
+
 use clap::Parser;
 use sparecloud_server::config::Command;
 use sparecloud_server::domain::image_sources;
-use sparecloud_server::{AppState, Config, Settings, app, cli, db, demo, jobs, serve};
+use sparecloud_server::{
+    AppState, Config, ConnectionLimits, Settings, app, cli, db, demo, jobs, serve,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,7 +51,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing::error!(%error, "cannot load the offer index");
         }
     });
-    serve(listener, app(state)).await?;
+    let limits = ConnectionLimits {
+        max_connections: config.max_connections as usize,
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_secs.into()),
+        shutdown_grace: Duration::from_secs(config.shutdown_grace_secs.into()),
+    };
+    serve(listener, app(state), limits).await?;
     background.abort();
     tracing::info!("stopped");
     Ok(())

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -39,6 +40,8 @@ pub struct Settings {
     /// Where moving instances' disks are kept between their two hosts.
     pub transfers_dir: PathBuf,
     pub stripe: StripeConfig,
+    /// How long a request body may go without sending anything.
+    pub body_idle_timeout: Duration,
 }
 
 impl Settings {
@@ -55,6 +58,7 @@ impl Settings {
             cors_origins: Vec::new(),
             published_images: Vec::new(),
             stripe: StripeConfig::unconfigured(),
+            body_idle_timeout: Duration::from_secs(20),
         }
     }
 
@@ -76,6 +80,7 @@ impl Settings {
                 js_url: config.stripe_js_url.clone(),
                 webhook_secret: config.stripe_webhook_secret.clone(),
             },
+            body_idle_timeout: Duration::from_secs(config.body_idle_timeout_secs.into()),
         }
     }
 }

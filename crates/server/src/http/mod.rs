@@ -11,6 +11,7 @@ pub mod extract;
 mod health;
 mod instances;
 mod invoices;
+mod listen;
 mod offers;
 mod openapi;
 mod partners;
@@ -20,7 +21,8 @@ mod seller;
 mod web;
 mod webhooks;
 
-use std::net::SocketAddr;
+pub use listen::{ConnectionLimits, serve};
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -31,6 +33,7 @@ use axum::routing::get;
 use sparecloud_api::Problem;
 use sparecloud_api::problem::kinds;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -72,6 +75,11 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // A body that stops arriving ends the request (slow uploads that
+        // keep sending, such as a disk transfer, go on).
+        .layer(RequestBodyTimeoutLayer::new(
+            state.settings.body_idle_timeout,
+        ))
         .method_not_allowed_fallback(method_not_allowed);
     let mut api = Router::new().nest("/v1", v1).fallback(api_not_found);
     if !state.settings.cors_origins.is_empty() {
@@ -166,39 +174,4 @@ async fn method_not_allowed(uri: Uri) -> Response {
         )
         .with_detail(format!("{} does not accept this method.", uri.path())),
     )
-}
-
-/// Serves `app` until SIGTERM or Ctrl-C, then lets in-flight requests finish.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        tokio::signal::ctrl_c().await.ok();
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -1,6 +1,8 @@
 //! Test helpers: the real router on a fresh SQLite file per test.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod process;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
