@@ -46,7 +46,40 @@ pub fn password(value: &str) -> Result<(), String> {
             "Use at most {PASSWORD_MAX_CHARS} characters for your password."
         ));
     }
+    if value.chars().all(char::is_whitespace) {
+        return Err("Use letters, digits or symbols, not only spaces.".into());
+    }
     Ok(())
+}
+
+/// Characters that reorder the text around them (bidirectional overrides
+/// and isolates): in a name they can make "Bank" read as something else.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that show nothing: spaces, joiners, marks and fillers
+/// (Unicode's default-ignorable code points).
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
 }
 
 pub fn display_name(value: &str) -> Result<(), String> {
@@ -57,8 +90,11 @@ pub fn display_name(value: &str) -> Result<(), String> {
     if value.chars().count() > DISPLAY_NAME_MAX_CHARS {
         return Err(format!("Use at most {DISPLAY_NAME_MAX_CHARS} characters."));
     }
-    if value.chars().any(char::is_control) {
+    if value.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         return Err("The name contains characters that cannot be shown.".into());
+    }
+    if value.chars().all(is_invisible) {
+        return Err("Enter your name or your company's.".into());
     }
     Ok(())
 }
@@ -274,6 +310,12 @@ mod tests {
         assert!(password("0123456789").is_ok());
         assert!(password("ééééééééé").is_err(), "9 characters, 18 bytes");
         assert!(password(&"x".repeat(129)).is_err());
+        assert!(password(&" ".repeat(12)).is_err(), "spaces only");
+        assert!(
+            password(&"\t \u{3000}".repeat(5)).is_err(),
+            "any whitespace only"
+        );
+        assert!(password("two words here").is_ok());
     }
 
     #[test]
@@ -282,6 +324,23 @@ mod tests {
         assert!(display_name("   ").is_err());
         assert!(display_name(&"n".repeat(81)).is_err());
         assert!(display_name("bad\u{0}name").is_err());
+        assert!(
+            display_name("evil\u{202E}gnp.exe").is_err(),
+            "a right-to-left override"
+        );
+        assert!(display_name("a\u{2066}b").is_err(), "an isolate");
+        assert!(
+            display_name("\u{200B}\u{200D}\u{FEFF}").is_err(),
+            "zero-width characters only"
+        );
+        assert!(
+            display_name("\u{3164}\u{3164}").is_err(),
+            "Hangul fillers only"
+        );
+        assert!(
+            display_name("Zoë\u{200D}").is_ok(),
+            "a joiner among letters"
+        );
     }
 
     #[test]

@@ -64,6 +64,34 @@ async fn sign_up_validates_every_field() {
 }
 
 #[tokio::test]
+async fn common_blank_and_invisible_passwords_and_names_are_refused() {
+    let app = TestApp::new().await;
+    let sign_up = |password: &str, name: &str| {
+        app.post(
+            "/api/v1/accounts",
+            None,
+            json!({"email": "ada@example.com", "password": password, "display_name": name, "roles": ["buyer"]}),
+        )
+    };
+    // Among the most common passwords, in any case; and spaces only.
+    for password in ["qwertyuiop", "1234567890", "Password123", "            "] {
+        let res = sign_up(password, "Ada").await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{password:?}");
+        assert_eq!(common::error_fields(&res.json()), ["password"]);
+    }
+    // A right-to-left override, and a name of zero-width characters only.
+    for name in ["Ada\u{202E}kcab", "\u{200B}\u{200D}"] {
+        let res = sign_up("a long enough password", name).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+        assert_eq!(common::error_fields(&res.json()), ["display_name"]);
+    }
+    assert_eq!(
+        sign_up("a long enough password", "Ada").await.status,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
 async fn an_email_registers_once_whatever_its_case() {
     let app = TestApp::new().await;
     app.sign_up("ada@example.com", &["buyer"]).await;

@@ -1,6 +1,9 @@
 //! Accounts and sessions: sign-up, sign-in with its rate limit, session
 //! tokens (stored hashed) and the account a token belongs to.
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 use http::StatusCode;
 use sparecloud_api::accounts::{Account, Role, Session, SignInRequest, SignUpRequest};
 use sparecloud_api::problem::kinds;
@@ -37,7 +40,10 @@ pub async fn sign_up(state: &AppState, request: SignUpRequest) -> AppResult<Sess
     };
     let errors = field_errors([
         ("email", validate::email(&request.email)),
-        ("password", validate::password(&request.password)),
+        (
+            "password",
+            validate::password(&request.password).and_then(|()| not_common(&request.password)),
+        ),
         (
             "display_name",
             validate::display_name(&request.display_name),
@@ -77,6 +83,23 @@ pub async fn sign_up(state: &AppState, request: SignUpRequest) -> AppResult<Sess
     }
     let account = load_account(state, &id).await?;
     start_session(state, account).await
+}
+
+/// The 10,000 most common passwords (see the file's header), lowercase.
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../../data/common-passwords.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .collect()
+});
+
+/// Refuses a password that the first guesses of any attacker would try.
+fn not_common(password: &str) -> Result<(), String> {
+    if COMMON_PASSWORDS.contains(password.to_lowercase().as_str()) {
+        Err("This password is one of the most common ones: choose another.".into())
+    } else {
+        Ok(())
+    }
 }
 
 /// Trades email and password for a session, counting failures per account
