@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use common::TestApp;
 use serde_json::json;
 
-/// 40 wrong passwords at once: the limit (5 per account) holds, because
-/// every attempt is counted before its password is checked.
+/// 40 wrong passwords at once: the limit (5 free attempts per account, then
+/// a growing wait) holds, because every attempt is counted before its
+/// password is checked.
 #[tokio::test]
 async fn parallel_sign_in_guesses_are_limited_like_serial_ones() {
     let app = TestApp::new().await;

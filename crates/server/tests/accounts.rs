@@ -211,8 +211,11 @@ async fn sessions_expire() {
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
 }
 
+/// Wrong passwords slow an account down, never lock it: anyone could lock
+/// anyone's account otherwise. Each attempt past the fifth waits twice as
+/// long as the one before; the owner gets in once the wait is over.
 #[tokio::test]
-async fn repeated_failures_lock_the_account_for_a_while() {
+async fn repeated_failures_slow_the_account_down_without_locking_it() {
     let app = TestApp::new().await;
     app.sign_up("ada@example.com", &["buyer"]).await;
     let attempt = |password: &'static str| {
@@ -228,18 +231,43 @@ async fn repeated_failures_lock_the_account_for_a_while() {
             StatusCode::UNAUTHORIZED
         );
     }
-    // Locked: even the right password is refused until the window ends.
-    let locked = attempt("correct horse battery").await;
-    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    // Right after, even the right password waits (1 s)...
+    let slowed = attempt("correct horse battery").await;
+    assert_eq!(slowed.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
-        locked.json()["type"],
+        slowed.json()["type"],
         "https://sparecloud.dev/problems/too-many-requests"
     );
+    assert!(
+        slowed.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 second"),
+        "{}",
+        slowed.text()
+    );
+    // ... and an attacker guessing on gets 1 s, 2 s, 4 s... between guesses.
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        let mut waited = 0;
+        while attempt("wrong password!").await.status == StatusCode::TOO_MANY_REQUESTS {
+            app.state.clock.advance(500);
+            waited += 500;
+        }
+        waits.push(waited);
+    }
+    assert_eq!(waits, [1000, 2000, 4000, 8000]);
 
-    app.state.clock.advance(15 * 60 * 1000 + 1);
+    // The owner is let in once the current wait (16 s) is over, from any
+    // address, and the count starts again.
+    app.state.clock.advance(16_000);
     assert_eq!(
         attempt("correct horse battery").await.status,
         StatusCode::CREATED
+    );
+    assert_eq!(
+        attempt("wrong password!").await.status,
+        StatusCode::UNAUTHORIZED
     );
 }
 

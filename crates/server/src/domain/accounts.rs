@@ -16,11 +16,16 @@ use crate::state::AppState;
 
 /// How long a session token stays valid.
 const SESSION_TTL_MS: Millis = 7 * 24 * 3600 * 1000;
-/// Sign-in rate limit: this many failures per window lock the key out until
-/// the window ends.
+/// Sign-in limits. An address gets this many attempts per window, then
+/// waits for the window's end. An account is never locked (anyone could
+/// lock anyone's): after its first few attempts each next one waits twice
+/// as long as the last, up to a cap, which lets the owner in after a short
+/// wait and an attacker only a trickle of guesses.
 const LOGIN_WINDOW_MS: Millis = 15 * 60 * 1000;
-const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+const FREE_ATTEMPTS_PER_ACCOUNT: i64 = 5;
+const FIRST_ACCOUNT_DELAY_MS: Millis = 1000;
+const MAX_ACCOUNT_DELAY_MS: Millis = 5 * 60 * 1000;
 
 /// The account behind a valid, unexpired session token.
 #[derive(Debug, Clone)]
@@ -115,10 +120,10 @@ pub async fn sign_in(
     let address_key = ip.map(|ip| format!("address:{ip}"));
     // Each attempt is counted before the password is checked, in one
     // statement: parallel guesses cannot all slip under the limit.
-    claim_attempt(state, &account_key, MAX_FAILURES_PER_ACCOUNT, now).await?;
     if let Some(key) = &address_key {
         claim_attempt(state, key, MAX_FAILURES_PER_ADDRESS, now).await?;
     }
+    claim_account_attempt(state, &account_key, now).await?;
 
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT id, password_hash FROM accounts WHERE email = $1")
@@ -252,6 +257,73 @@ pub async fn start_session(state: &AppState, account: Account) -> AppResult<Sess
     })
 }
 
+/// How long an account's next sign-in attempt waits after `attempts`
+/// unsuccessful ones: nothing for the first few, then 1 s, 2 s, 4 s… up to
+/// the cap.
+fn account_delay_ms(attempts: i64) -> Millis {
+    let doublings = attempts - FREE_ATTEMPTS_PER_ACCOUNT;
+    if doublings < 0 {
+        0
+    } else if doublings >= 20 {
+        MAX_ACCOUNT_DELAY_MS
+    } else {
+        (FIRST_ACCOUNT_DELAY_MS << doublings).min(MAX_ACCOUNT_DELAY_MS)
+    }
+}
+
+/// Counts an attempt on an account if its delay has passed, refusing it
+/// otherwise. `window_start_ms` holds the last attempt here. The count is a
+/// compare-and-swap on the previous count, so of parallel attempts only as
+/// many get through as serial ones would.
+async fn claim_account_attempt(state: &AppState, key: &str, now: Millis) -> AppResult<()> {
+    loop {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT window_start_ms, failures FROM login_failures WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&state.db)
+                .await?;
+        let claimed = match row {
+            None => sqlx::query(
+                "INSERT INTO login_failures (key, window_start_ms, failures) VALUES ($1, $2, 1)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(now)
+            .execute(&state.db)
+            .await?
+            .rows_affected(),
+            Some((last_attempt, attempts)) => {
+                let allowed_at = last_attempt + account_delay_ms(attempts);
+                if now < allowed_at {
+                    let wait_secs = (allowed_at - now + 999) / 1000;
+                    return Err(AppError::problem(
+                        kinds::TOO_MANY_REQUESTS,
+                        "Too many failed sign-ins",
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!(
+                            "Several wrong passwords were tried for this account: try again in {wait_secs} second(s)."
+                        ),
+                    ));
+                }
+                sqlx::query(
+                    "UPDATE login_failures SET failures = failures + 1, window_start_ms = $2
+                     WHERE key = $1 AND failures = $3",
+                )
+                .bind(key)
+                .bind(now)
+                .bind(attempts)
+                .execute(&state.db)
+                .await?
+                .rows_affected()
+            }
+        };
+        if claimed == 1 {
+            return Ok(());
+        }
+        // Another attempt counted first: look again.
+    }
+}
+
 /// Counts a sign-in attempt under `key` (an upsert that returns the new
 /// count, so concurrent attempts are counted one by one) and refuses it
 /// when the window already holds `max`.
@@ -278,4 +350,22 @@ async fn claim_attempt(state: &AppState, key: &str, max: i64, now: Millis) -> Ap
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_accounts_delay_doubles_after_the_free_attempts_up_to_the_cap() {
+        let delays: Vec<_> = (0..12).map(account_delay_ms).collect();
+        assert_eq!(
+            delays,
+            [
+                0, 0, 0, 0, 0, 1000, 2000, 4000, 8000, 16_000, 32_000, 64_000
+            ]
+        );
+        assert_eq!(account_delay_ms(14), 300_000);
+        assert_eq!(account_delay_ms(i64::MAX), 300_000);
+    }
 }
