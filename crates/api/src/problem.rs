@@ -73,6 +73,9 @@ pub mod kinds {
     pub const INSTALL_TOKEN_REVOKED: &str = "https://sparecloud.dev/problems/install-token-revoked";
     pub const HOST_CREDENTIAL_INVALID: &str =
         "https://sparecloud.dev/problems/host-credential-invalid";
+    /// The seller revoked the host's credential: the agent stops.
+    pub const HOST_CREDENTIAL_REVOKED: &str =
+        "https://sparecloud.dev/problems/host-credential-revoked";
 
     // Made by clients themselves, for failures with no server answer.
     pub const CLIENT_NETWORK: &str = "https://sparecloud.dev/problems/client/network";

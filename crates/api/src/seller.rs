@@ -114,6 +114,10 @@ pub struct Host {
     /// While the host drains: how moving its instances off is going.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainProgress>,
+    /// When the seller revoked the host's credential: its agent is refused
+    /// from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_revoked_at: Option<String>,
 }
 
 /// Cold migration off a draining host.

@@ -241,6 +241,12 @@ impl Stripe {
             .await
     }
 
+    /// Detaches a card from its customer: it cannot be charged any more.
+    pub async fn detach_payment_method(&self, id: &str) -> Result<PaymentMethod, StripeError> {
+        let path = format!("/v1/payment_methods/{}/detach", path_id(id)?);
+        self.post(&path, Vec::new(), None).await
+    }
+
     /// Creates and confirms a PaymentIntent; a refused card is
     /// `StripeError::Card`. `key` makes a retry return the first one.
     pub async fn create_payment_intent(

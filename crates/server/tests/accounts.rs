@@ -198,6 +198,53 @@ async fn wrong_credentials_get_one_message_whether_or_not_the_email_exists() {
     assert_eq!(wrong_password.json(), unknown.json());
 }
 
+/// Sign out everywhere ends every session of the account, and only its.
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_session_of_the_account() {
+    let app = TestApp::new().await;
+    let first = app.sign_up("ada@example.com", &["buyer"]).await;
+    let sign_in = || async {
+        app.post(
+            "/api/v1/sessions",
+            None,
+            json!({"email": "ada@example.com", "password": "correct horse battery"}),
+        )
+        .await
+        .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let second = sign_in().await;
+    let third = sign_in().await;
+    let someone_else = app.sign_up("grace@example.com", &["buyer"]).await;
+
+    let res = app
+        .send("DELETE", "/api/v1/sessions", Some(&second), None)
+        .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    for token in [&first, &second, &third] {
+        assert_eq!(
+            app.send("GET", "/api/v1/me", Some(token), None)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        app.send("GET", "/api/v1/me", Some(&someone_else), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.send("DELETE", "/api/v1/sessions", None, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 #[tokio::test]
 async fn sessions_expire() {
     let app = TestApp::new().await;

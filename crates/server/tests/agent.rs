@@ -570,3 +570,65 @@ async fn agent_reported_fields_are_validated_before_they_are_stored() {
     let detail = app.instance_detail(&buyer, &id).await;
     assert_eq!(detail["instance"]["address"], "198.51.100.7:2222");
 }
+
+/// A seller revokes a host's credential: the agent is refused with that
+/// reason (not "unknown"), the host goes offline like any silent host, and
+/// no one else can revoke it.
+#[tokio::test]
+async fn a_seller_revokes_a_hosts_credential_and_the_agent_is_told_why() {
+    let app = TestApp::new().await;
+    let Ordered {
+        seller, other, id, ..
+    } = ordered(&app).await;
+    let revoke = |token: String, host: String| {
+        let app = app.clone();
+        async move {
+            app.send(
+                "POST",
+                &format!("/api/v1/seller/hosts/{host}/revoke-credential"),
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    // Not another seller's to revoke.
+    let refused = revoke(other.token.clone(), seller.host_id.clone()).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let revoked = revoke(seller.token.clone(), seller.host_id.clone()).await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text());
+    assert!(revoked.json()["credential_revoked_at"].is_string());
+    let res = app.heartbeat(&seller.host_credential, HOST, &[]).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let problem = res.json();
+    assert_eq!(
+        problem["type"],
+        "https://sparecloud.dev/problems/host-credential-revoked"
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("revoked") && detail.contains("new install token"),
+        "{detail}"
+    );
+
+    // Silent from now on: offline after three intervals, while the other
+    // host, still heartbeating, stays online.
+    app.state.clock.advance(16_000);
+    assert_eq!(
+        app.heartbeat(&other.host_credential, HOST, &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let offline = sparecloud_server::domain::agents::mark_silent_hosts_offline(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(offline, std::slice::from_ref(&seller.host_id));
+}

@@ -202,6 +202,54 @@ async fn cards_stripe_refuses_are_never_saved() {
     assert_eq!(cards, json!([]));
 }
 
+/// A removed card is detached at Stripe, no longer listed, and cannot pay
+/// an order; only its buyer can remove it.
+#[tokio::test]
+async fn a_buyer_removes_a_saved_card_and_it_is_never_charged_again() {
+    let app = TestApp::new().await;
+    let (_seller, offer, buyer, card) = app.shop((8, 16, 200), 100).await;
+    let other = app.sign_up("o@example.com", &["buyer"]).await;
+    let path = format!("/api/v1/payment-methods/{card}");
+    let remove = |token: String| {
+        let (app, path) = (app.clone(), path.clone());
+        async move { app.send("DELETE", &path, Some(&token), None).await }
+    };
+    assert_eq!(remove(other.clone()).await.status, StatusCode::NOT_FOUND);
+
+    let (stripe_id,): (String,) =
+        sqlx::query_as("SELECT stripe_payment_method_id FROM payment_methods WHERE id = $1")
+            .bind(&card)
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert!(
+        app.stripe_get(&format!("/v1/payment_methods/{stripe_id}"))
+            .await["customer"]
+            .is_string()
+    );
+    let removed = remove(buyer.clone()).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
+    assert!(
+        app.stripe_get(&format!("/v1/payment_methods/{stripe_id}"))
+            .await["customer"]
+            .is_null(),
+        "detached from the customer at Stripe"
+    );
+    assert_eq!(
+        app.send("GET", "/api/v1/payment-methods", Some(&buyer), None)
+            .await
+            .json(),
+        json!([])
+    );
+    assert_eq!(remove(buyer.clone()).await.status, StatusCode::NOT_FOUND);
+    let order = app.buy(&buyer, &card, &offer, "s1.small", 1).await;
+    assert!(order.status.is_client_error(), "{}", order.text());
+    assert!(
+        app.payment_intents("b@example.com").await.is_empty(),
+        "nothing was charged"
+    );
+}
+
 #[tokio::test]
 async fn saved_cards_hold_only_what_stripe_shows_and_belong_to_their_buyer() {
     let app = TestApp::new().await;

@@ -189,6 +189,15 @@ pub async fn sign_out(state: &AppState, session_id: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Ends every session of the account.
+pub async fn sign_out_everywhere(state: &AppState, account_id: &str) -> AppResult<()> {
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&state.db)
+        .await?;
+    Ok(())
+}
+
 /// The account a session token belongs to, if the session is still valid.
 pub async fn by_session_token(state: &AppState, token: &str) -> AppResult<Option<SessionAccount>> {
     let row: Option<(String, String, i64, i64)> = sqlx::query_as(

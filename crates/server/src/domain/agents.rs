@@ -164,12 +164,28 @@ pub async fn register(state: &AppState, request: &RegisterRequest) -> AppResult<
 }
 
 /// The host a credential belongs to.
-pub async fn host_by_credential(state: &AppState, credential: &str) -> AppResult<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM hosts WHERE credential_hash = $1")
-        .bind(token_hash(credential))
-        .fetch_optional(&state.db)
-        .await?;
-    Ok(row.map(|(host_id,)| host_id))
+pub async fn host_by_credential(state: &AppState, credential: &str) -> AppResult<HostCredential> {
+    let row: Option<(String, Option<i64>)> =
+        sqlx::query_as("SELECT id, credential_revoked_at_ms FROM hosts WHERE credential_hash = $1")
+            .bind(token_hash(credential))
+            .fetch_optional(&state.db)
+            .await?;
+    Ok(match row {
+        None => HostCredential::Unknown,
+        Some((_, Some(at_ms))) => HostCredential::Revoked { at_ms },
+        Some((host_id, None)) => HostCredential::Valid(host_id),
+    })
+}
+
+/// What a host credential is worth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostCredential {
+    Valid(String),
+    /// Its seller revoked it, at this time.
+    Revoked {
+        at_ms: Millis,
+    },
+    Unknown,
 }
 
 /// Records a heartbeat: capacity, a host back online, and what it observed

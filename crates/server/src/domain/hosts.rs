@@ -46,6 +46,28 @@ pub async fn set_draining(
     hosts.pop().ok_or_else(|| AppError::not_found("host"))
 }
 
+/// Revokes a host's credential: its agent is refused from now on (and told
+/// why), so the host goes offline at its next missed heartbeats as any
+/// silent host does, its instances handled as on a failed host. Registering
+/// the machine again needs a new install token.
+pub async fn revoke_credential(state: &AppState, seller_id: &str, id: &str) -> AppResult<Host> {
+    let revoked = sqlx::query(
+        "UPDATE hosts SET credential_revoked_at_ms = COALESCE(credential_revoked_at_ms, $3)
+         WHERE id = $1 AND seller_id = $2",
+    )
+    .bind(id)
+    .bind(seller_id)
+    .bind(state.clock.now())
+    .execute(&state.db)
+    .await?;
+    if revoked.rows_affected() == 0 {
+        return Err(AppError::not_found("host"));
+    }
+    tracing::info!(host_id = %id, "host credential revoked by its seller");
+    let mut hosts = load_hosts(state, seller_id, Some(id)).await?;
+    hosts.pop().ok_or_else(|| AppError::not_found("host"))
+}
+
 #[derive(sqlx::FromRow)]
 struct HostRow {
     id: String,
@@ -67,6 +89,7 @@ struct HostRow {
     hypervisor_driver: Option<String>,
     hypervisor_accel: Option<String>,
     disk_used_bytes: Option<i64>,
+    credential_revoked_at_ms: Option<i64>,
 }
 
 /// The seller's hosts (or the one `only` names) as the dashboard shows them.
@@ -78,7 +101,7 @@ pub async fn load_hosts(
     let rows: Vec<HostRow> = sqlx::query_as(
         "SELECT h.id, h.name, h.zone, h.vcpu, h.ram_gib, h.disk_gib, h.alloc_vcpu, h.alloc_ram_gib, h.alloc_disk_gib,
                 h.status, h.draining, h.last_heartbeat_ms, h.registered_at_ms, h.hypervisor_driver, h.hypervisor_accel,
-                h.disk_used_bytes,
+                h.disk_used_bytes, h.credential_revoked_at_ms,
                 (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed'))
                   AS instances,
                 (SELECT COUNT(*) FROM instances i WHERE i.host_id = h.id AND i.status NOT IN ('terminated', 'failed')
@@ -151,6 +174,7 @@ pub async fn load_hosts(
             registered_at: rfc3339(registered),
             hypervisor,
             disk_used_bytes: row.disk_used_bytes.map(|b| b.max(0) as u64),
+            credential_revoked_at: row.credential_revoked_at_ms.map(rfc3339),
             drain: (draining != 0).then_some(DrainProgress {
                 moved: moved as u32,
                 migrating: migrating as u32,

@@ -281,7 +281,7 @@ fn brand_name(brand: &str) -> &str {
 pub async fn list(state: &AppState, account_id: &str) -> AppResult<Vec<PaymentMethod>> {
     let rows: Vec<(String, String, String, i64, i64, String)> = sqlx::query_as(
         "SELECT id, brand, last4, exp_month, exp_year, holder_name FROM payment_methods
-         WHERE account_id = $1 ORDER BY created_at_ms DESC, id DESC",
+         WHERE account_id = $1 AND removed_at_ms IS NULL ORDER BY created_at_ms DESC, id DESC",
     )
     .bind(account_id)
     .fetch_all(&state.db)
@@ -297,6 +297,32 @@ pub async fn list(state: &AppState, account_id: &str) -> AppResult<Vec<PaymentMe
             holder_name,
         })
         .collect())
+}
+
+/// Removes one of the account's saved cards: detached at Stripe (so nothing
+/// can charge it), then no longer listed or charged here. Orders and
+/// invoices that used it keep naming it.
+pub async fn remove_card(state: &AppState, account_id: &str, id: &str) -> AppResult<()> {
+    let card: Option<(String,)> = sqlx::query_as(
+        "SELECT stripe_payment_method_id FROM payment_methods
+         WHERE id = $1 AND account_id = $2 AND removed_at_ms IS NULL",
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(&state.db)
+    .await?;
+    let (stripe_id,) = card.ok_or_else(|| AppError::not_found("payment method"))?;
+    match state.stripe.detach_payment_method(&stripe_id).await {
+        // Already gone at Stripe: what we wanted.
+        Ok(_) | Err(StripeError::NotFound(_)) => {}
+        Err(error) => return Err(stripe_problem(error)),
+    }
+    sqlx::query("UPDATE payment_methods SET removed_at_ms = $1 WHERE id = $2")
+        .bind(state.clock.now())
+        .bind(id)
+        .execute(&state.db)
+        .await?;
+    Ok(())
 }
 
 /// How a saved card is charged: the Stripe customer and PaymentMethod.
@@ -315,7 +341,7 @@ pub async fn chargeable(
     let row: Option<(String, Option<String>)> = sqlx::query_as(
         "SELECT m.stripe_payment_method_id, a.stripe_customer_id
          FROM payment_methods m JOIN accounts a ON a.id = m.account_id
-         WHERE m.id = $1 AND m.account_id = $2",
+         WHERE m.id = $1 AND m.account_id = $2 AND m.removed_at_ms IS NULL",
     )
     .bind(payment_method_id)
     .bind(account_id)
@@ -336,7 +362,8 @@ pub async fn default_chargeable(
     account_id: &str,
 ) -> AppResult<Option<Chargeable>> {
     let newest: Option<(String,)> = sqlx::query_as(
-        "SELECT id FROM payment_methods WHERE account_id = $1 ORDER BY created_at_ms DESC, id DESC LIMIT 1",
+        "SELECT id FROM payment_methods WHERE account_id = $1 AND removed_at_ms IS NULL
+         ORDER BY created_at_ms DESC, id DESC LIMIT 1",
     )
     .bind(account_id)
     .fetch_optional(&state.db)

@@ -17,6 +17,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sign_up))
         .routes(routes!(sign_in))
         .routes(routes!(sign_out))
+        .routes(routes!(sign_out_everywhere))
         .routes(routes!(me))
 }
 
@@ -62,6 +63,22 @@ async fn sign_in(
     ))]
 async fn sign_out(State(state): State<AppState>, user: AuthUser) -> AppResult<StatusCode> {
     accounts::sign_out(&state, &user.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sign out everywhere: ends every session of the account, this one too
+/// (a lost laptop, a shared computer).
+#[utoipa::path(delete, path = "/sessions", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session ended"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> AppResult<StatusCode> {
+    accounts::sign_out_everywhere(&state, &user.account_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

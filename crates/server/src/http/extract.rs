@@ -17,6 +17,8 @@ use sparecloud_api::accounts::Role;
 use sparecloud_api::checkout::IDEMPOTENCY_KEY_HEADER;
 use sparecloud_api::problem::kinds;
 
+use crate::clock::rfc3339;
+use crate::domain::agents::HostCredential;
 use crate::domain::{accounts, agents, partners, sellers};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -252,10 +254,21 @@ impl FromRequestParts<AppState> for HostAuth {
             )
         };
         let credential = bearer_token(parts).ok_or_else(refused)?;
-        let host_id = agents::host_by_credential(state, credential)
-            .await?
-            .ok_or_else(refused)?;
-        Ok(HostAuth { host_id })
+        match agents::host_by_credential(state, credential).await? {
+            HostCredential::Valid(host_id) => Ok(HostAuth { host_id }),
+            HostCredential::Revoked { at_ms } => Err(AppError::problem(
+                kinds::HOST_CREDENTIAL_REVOKED,
+                "Host credential revoked",
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "The seller revoked this host's credential on {}, so the API no longer \
+                     accepts this agent. To sell this machine again, register it with a new \
+                     install token from the seller dashboard.",
+                    rfc3339(at_ms)
+                ),
+            )),
+            HostCredential::Unknown => Err(refused()),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/payment-methods`: the buyer's saved cards, set up through Stripe;
 //! `/payments/config`: what the web app needs to load Stripe.js.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sparecloud_api::Problem;
 use sparecloud_api::checkout::{PaymentMethod, PaymentsConfig, SavePaymentMethod, SetupIntent};
@@ -16,6 +16,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_payment_method, list_payment_methods))
+        .routes(routes!(remove_payment_method))
         .routes(routes!(create_setup_intent))
         .routes(routes!(payments_config))
 }
@@ -67,4 +68,21 @@ async fn list_payment_methods(
     user: AuthUser,
 ) -> AppResult<Json<Vec<PaymentMethod>>> {
     Ok(Json(payments::list(&state, &user.account_id).await?))
+}
+
+/// Removes a saved card: it is detached at Stripe and never charged again
+/// (orders and invoices that used it still name it).
+#[utoipa::path(delete, path = "/payment-methods/{id}", tag = "checkout", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Payment method id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such card of yours", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn remove_payment_method(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    payments::remove_card(&state, &user.account_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,4 +1,5 @@
-//! `/seller/hosts`: the seller's hosts, drain and resume.
+//! `/seller/hosts`: the seller's hosts, drain and resume, revoking one's
+//! credential.
 
 use axum::extract::{Path, State};
 use sparecloud_api::Problem;
@@ -55,5 +56,25 @@ pub(super) async fn resume_host(
 ) -> AppResult<Json<Host>> {
     Ok(Json(
         hosts::set_draining(&state, &seller.account_id, &id, false).await?,
+    ))
+}
+
+/// Revokes the host's credential: its agent is refused from now on, told
+/// why, and the host goes offline at its next missed heartbeats (its
+/// instances are handled as on a failed host). Registering the machine
+/// again takes a new install token.
+#[utoipa::path(post, path = "/seller/hosts/{id}/revoke-credential", tag = "seller", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Host id")),
+    responses(
+        (status = 200, body = Host),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(super) async fn revoke_host_credential(
+    State(state): State<AppState>,
+    seller: Seller,
+    Path(id): Path<String>,
+) -> AppResult<Json<Host>> {
+    Ok(Json(
+        hosts::revoke_credential(&state, &seller.account_id, &id).await?,
     ))
 }

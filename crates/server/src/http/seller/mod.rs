@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(hosts::list_hosts))
         .routes(routes!(hosts::drain_host))
         .routes(routes!(hosts::resume_host))
+        .routes(routes!(hosts::revoke_host_credential))
         .routes(routes!(offers::create_offer, offers::list_offers))
         .routes(routes!(offers::update_offer))
         .routes(routes!(earnings::earnings))
