@@ -226,7 +226,8 @@ export async function startDemoMarket({ qemuHost = false } = {}) {
   const agentBin = resolve(ROOT, process.env.SPARECLOUD_AGENT_BIN ?? 'target/debug/sparecloud-agent');
   const agentsDir = join(server.dir, 'agents');
   let sshPort = await freePort();
-  const agents = readdirSync(agentsDir).map((host) => {
+  const hostNames = readdirSync(agentsDir);
+  const agents = hostNames.map((host) => {
     const dir = join(agentsDir, host);
     const qemu = existsSync(join(dir, 'driver')) && readFileSync(join(dir, 'driver'), 'utf8').trim() === 'qemu';
     // Each real host forwards SSH from a range of its own.
@@ -241,6 +242,8 @@ export async function startDemoMarket({ qemuHost = false } = {}) {
       stdio: ['ignore', 'ignore', openSync(join(dir, 'agent.log'), 'w')],
     });
   });
+  // Each host's agent process by host name, for tests that watch one.
+  server.agents = new Map(hostNames.map((host, i) => [host, agents[i]]));
   const stopServer = server.stop;
   server.stop = async () => {
     await Promise.all(

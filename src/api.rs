@@ -37,7 +37,26 @@ pub async fn sign_in(request: &SignInRequest) -> ApiResult<Session> {
 
 /// Ends the session on the server; the token is useless afterwards.
 pub async fn sign_out(token: &str) -> ApiResult<()> {
-    let response = with_token(Request::delete(&url("/sessions/current")), Some(token))
+    no_content(Request::delete(&url("/sessions/current")), token).await
+}
+
+/// Ends every session of the account, this one included.
+pub async fn sign_out_everywhere(token: &str) -> ApiResult<()> {
+    no_content(Request::delete(&url("/sessions")), token).await
+}
+
+/// Removes a saved card (detached at Stripe, never charged again).
+pub async fn remove_card(token: &str, id: &str) -> ApiResult<()> {
+    no_content(
+        Request::delete(&url(&format!("/payment-methods/{}", encode(id)))),
+        token,
+    )
+    .await
+}
+
+/// A request answered `204 No Content` when it succeeds.
+async fn no_content(request: RequestBuilder, token: &str) -> ApiResult<()> {
+    let response = with_token(request, Some(token))
         .send()
         .await
         .map_err(network_problem)?;
@@ -242,9 +261,23 @@ pub async fn hosts(token: &str) -> ApiResult<Vec<Host>> {
     get("/seller/hosts", Some(token)).await
 }
 
-/// Drains a host (`drain`) or puts it back in service.
-pub async fn set_draining(token: &str, id: &str, drain: bool) -> ApiResult<Host> {
-    let verb = if drain { "drain" } else { "resume" };
+/// What a seller can do to a host from the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostCommand {
+    /// Stop placing on it and move its instances off.
+    Drain,
+    /// Take placements again.
+    Resume,
+    /// Refuse its agent from now on.
+    RevokeCredential,
+}
+
+pub async fn host_command(token: &str, id: &str, command: HostCommand) -> ApiResult<Host> {
+    let verb = match command {
+        HostCommand::Drain => "drain",
+        HostCommand::Resume => "resume",
+        HostCommand::RevokeCredential => "revoke-credential",
+    };
     send::<Host, ()>(
         Request::post(&url(&format!("/seller/hosts/{}/{verb}", encode(id)))),
         Some(token),

@@ -12,6 +12,7 @@ use sparecloud_api::problem::kinds;
 use crate::components::site_footer::SiteFooter;
 use crate::components::site_header::SiteHeader;
 use crate::embed::{self, Embed, EmbedChrome};
+use crate::pages::account::AccountPage;
 use crate::pages::checkout::Checkout;
 use crate::pages::home::Home;
 use crate::pages::instance_detail::InstanceDetailPage;
@@ -83,6 +84,7 @@ fn Shell() -> impl IntoView {
                     <BuyRoutes />
                     <Route path=path!("/instances") view=Instances />
                     <Route path=path!("/instances/:id") view=InstanceDetailPage />
+                    <Route path=path!("/account") view=AccountPage />
                     <Route path=path!("/invoices") view=Invoices />
                     <Route path=path!("/invoices/:id") view=InvoicePage />
                     <Route path=path!("/sell") view=Sell />

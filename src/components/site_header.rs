@@ -107,7 +107,9 @@ pub fn SiteHeader() -> impl IntoView {
                             fallback=move || view! { <NavLink href="/sign-in" label="Sign in" class=class /> }
                         >
                             <li class=format!("account {class}")>
-                                <span>{move || session.account().map(|a| a.display_name).unwrap_or_default()}</span>
+                                <A href="/account" attr:class=format!("nav-link {class}")>
+                                    {move || session.account().map(|a| a.display_name).unwrap_or_default()}
+                                </A>
                                 <button class=format!("nav-link {class}") type="button" on:click=sign_out.clone()>
                                     "Sign out"
                                 </button>

@@ -1,5 +1,6 @@
 //! One module per page (route).
 
+pub mod account;
 pub mod checkout;
 pub mod home;
 pub mod instance_detail;

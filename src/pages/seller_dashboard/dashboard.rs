@@ -12,7 +12,7 @@ use super::dash_class;
 use super::hosts::HostTable;
 use super::offers::OfferRow;
 use super::tokens::TokenTable;
-use crate::api;
+use crate::api::{self, HostCommand};
 use crate::components::earnings_chart::EarningsChart;
 use crate::components::error_view::ErrorView;
 use crate::components::polling::use_ticker;
@@ -27,10 +27,10 @@ pub(super) fn Dashboard() -> impl IntoView {
     let token = move || session.token().unwrap_or_default();
     // The actions live here, so that each list reloads by reading its
     // action's version (and the host list's 5-second reload keeps errors).
-    let drain = Action::new_local(move |(id, on): &(String, bool)| {
-        let (id, on) = (id.clone(), *on);
+    let host_command = Action::new_local(move |(id, command): &(String, HostCommand)| {
+        let (id, command) = (id.clone(), *command);
         let token = token();
-        async move { api::set_draining(&token, &id, on).await }
+        async move { api::host_command(&token, &id, command).await }
     });
     let update = Action::new_local(move |(id, request): &(String, UpdateOfferRequest)| {
         let (id, request) = (id.clone(), request.clone());
@@ -47,7 +47,7 @@ pub(super) fn Dashboard() -> impl IntoView {
     });
     let hosts = LocalResource::new(move || {
         tick.track();
-        drain.version().get();
+        host_command.version().get();
         let token = token();
         async move { api::hosts(&token).await }
     });
@@ -67,8 +67,8 @@ pub(super) fn Dashboard() -> impl IntoView {
         async move { api::earnings(&token).await }
     });
     // Outside the table: the host list reloads every few seconds, and an
-    // open "drain?" question must survive that.
-    let confirming_drain = RwSignal::new(None::<String>);
+    // open "drain?" or "revoke?" question must survive that.
+    let confirming = RwSignal::new(None::<(String, HostCommand)>);
     view! {
         <p class="actions-row"><A href="/sell/start?step=4" attr:class="button">"Connect a host"</A></p>
         <section class=class aria-labelledby="hosts-heading">
@@ -77,7 +77,7 @@ pub(super) fn Dashboard() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
                     {move || Suspend::new(async move {
                         let list = hosts.await?;
-                        Ok::<_, Problem>(view! { <HostTable hosts=list confirming=confirming_drain drain=drain /> })
+                        Ok::<_, Problem>(view! { <HostTable hosts=list confirming command=host_command /> })
                     })}
                 </ErrorBoundary>
             </Transition>

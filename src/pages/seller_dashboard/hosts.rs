@@ -1,5 +1,5 @@
-//! The hosts table: capacity, status, availability, drain with a question
-//! first and its progress.
+//! The hosts table: capacity, status, availability; drain and revoking a
+//! host's credential, each with a question first; a drain's progress.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -7,7 +7,7 @@ use sparecloud_api::catalog::Capacity;
 use sparecloud_api::seller::{DrainProgress, Host, HostStatus};
 
 use super::dash_class;
-use crate::api::ApiResult;
+use crate::api::{ApiResult, HostCommand};
 use crate::components::form::problem_message;
 use crate::format;
 
@@ -16,6 +16,9 @@ fn capacity_text(c: &Capacity) -> String {
 }
 
 fn host_status(host: &Host) -> &'static str {
+    if host.credential_revoked_at.is_some() {
+        return "credential revoked";
+    }
     match host.status {
         HostStatus::Online => "online",
         HostStatus::Offline => "offline",
@@ -48,14 +51,14 @@ fn drain_text(progress: &DrainProgress) -> String {
 #[component]
 pub(super) fn HostTable(
     hosts: Vec<Host>,
-    /// The host whose drain is being confirmed.
-    confirming: RwSignal<Option<String>>,
-    /// Drains (`true`) or resumes a host.
-    drain: Action<(String, bool), ApiResult<Host>>,
+    /// The host and command being confirmed.
+    confirming: RwSignal<Option<(String, HostCommand)>>,
+    /// Drains, resumes or revokes a host.
+    command: Action<(String, HostCommand), ApiResult<Host>>,
 ) -> impl IntoView {
     let class = dash_class();
     let problem = move || {
-        drain
+        command
             .value()
             .get()
             .and_then(Result::err)
@@ -80,13 +83,15 @@ pub(super) fn HostTable(
                     let name = h.name.clone();
                     // Draining a host with instances stops and moves them: ask first.
                     let asks_first = !draining && h.instances > 0;
-                    let is_confirming = {
+                    let asked = {
                         let id = id.clone();
-                        move || confirming.with(|c| c.as_deref() == Some(id.as_str()))
+                        move || confirming.with(|c| c.as_ref().filter(|(c, _)| *c == id).map(|(_, command)| *command))
                     };
                     let instances = h.instances;
+                    let revoked = h.credential_revoked_at.is_some();
                     let confirm_id = id.clone();
                     let confirm_name = name.clone();
+                    let revoke_id = id.clone();
                     view! {
                         <tr>
                             <th class=class scope="row">{h.name.clone()}</th>
@@ -102,29 +107,51 @@ pub(super) fn HostTable(
                             <td class=class>
                                 <button class="button button-secondary" type="button"
                                     aria-label=format!("{} {name}", if draining { "Resume" } else { "Drain" })
+                                    disabled=revoked
                                     on:click=move |_| {
                                         if asks_first {
-                                            confirming.set(Some(id.clone()));
+                                            confirming.set(Some((id.clone(), HostCommand::Drain)));
                                         } else {
-                                            drain.dispatch((id.clone(), !draining));
+                                            let next = if draining { HostCommand::Resume } else { HostCommand::Drain };
+                                            command.dispatch((id.clone(), next));
                                         }
                                     }>
                                     {if draining { "Resume" } else { "Drain" }}
                                 </button>
+                                " "
+                                <button class="button button-secondary" type="button" disabled=revoked
+                                    aria-label=format!("Revoke the credential of {name}")
+                                    on:click=move |_| confirming.set(Some((revoke_id.clone(), HostCommand::RevokeCredential)))>
+                                    "Revoke"
+                                </button>
                             </td>
                         </tr>
-                        {move || is_confirming().then(|| {
+                        {move || asked().map(|asked| {
                             let id = confirm_id.clone();
+                            let (label, question, act) = match asked {
+                                HostCommand::RevokeCredential => (
+                                    format!("Confirm revoking the credential of {confirm_name}"),
+                                    format!(
+                                        "Revoke the credential of {confirm_name}? Its agent is refused from now on and the host goes offline; its {instances} instance(s) are handled as on a failed host. To sell this machine again, register it with a new install token."
+                                    ),
+                                    "Revoke credential",
+                                ),
+                                _ => (
+                                    format!("Confirm draining {confirm_name}"),
+                                    format!(
+                                        "Drain {confirm_name}? No new instances are placed on it, and its {instances} instance(s) are stopped and started again, with the same ids, on other hosts that keep their service level and spread. Buyers see the move in their event logs."
+                                    ),
+                                    "Drain and migrate",
+                                ),
+                            };
                             view! {
                                 <tr>
                                     <td class=format!("migration {class}") colspan="11">
-                                        <div role="alertdialog" aria-label=format!("Confirm draining {confirm_name}")>
-                                            <p>{format!(
-                                                "Drain {confirm_name}? No new instances are placed on it, and its {instances} instance(s) are stopped and started again, with the same ids, on other hosts that keep their service level and spread. Buyers see the move in their event logs."
-                                            )}</p>
+                                        <div role="alertdialog" aria-label=label>
+                                            <p>{question}</p>
                                             <button class="button" type="button"
-                                                on:click=move |_| { confirming.set(None); drain.dispatch((id.clone(), true)); }>
-                                                "Drain and migrate"
+                                                on:click=move |_| { confirming.set(None); command.dispatch((id.clone(), asked)); }>
+                                                {act}
                                             </button>
                                             " "
                                             <button class="button button-secondary" type="button" on:click=move |_| confirming.set(None)>
