@@ -6,8 +6,9 @@ use sparecloud_api::Problem;
 pub enum AgentError {
     #[error("cannot reach the Sparecloud API at {api}: {reason}")]
     Unreachable { api: String, reason: String },
-    /// The API refused the request; its problem says why.
-    #[error("{}", .0.message())]
+    /// The API refused the request; its problem says why (made printable:
+    /// it is the server's text).
+    #[error("{}", crate::client::printable(.0.message(), 1000))]
     Refused(Problem),
     #[error("unexpected answer from the API ({status}): {body}")]
     Unexpected { status: u16, body: String },

@@ -13,7 +13,7 @@ use sparecloud_api::agent::{HeartbeatRequest, RegisterRequest};
 use sparecloud_api::catalog::Capacity;
 
 use sparecloud_agent::capacity;
-use sparecloud_agent::client::ApiClient;
+use sparecloud_agent::client::{ApiClient, printable};
 use sparecloud_agent::driver::qemu::command::Accel;
 use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, choose_accel, isolation, preflight};
 use sparecloud_agent::driver::{Driver, SimDriver, UnixMillis, reconcile};
@@ -417,7 +417,11 @@ async fn register(
     })?;
     println!(
         "Registered host {} in zone {} with {} vCPU, {} GiB RAM, {} GiB disk. Start it with: sparecloud-agent run",
-        response.host_id, response.zone, capacity.vcpu, capacity.ram_gib, capacity.disk_gib
+        printable(&response.host_id, 80),
+        printable(&response.zone, 80),
+        capacity.vcpu,
+        capacity.ram_gib,
+        capacity.disk_gib
     );
     Ok(())
 }
