@@ -9,7 +9,7 @@ import sys
 
 from aiohttp import web
 from localstripe.errors import UserError
-from localstripe.resources import PaymentIntent, store
+from localstripe.resources import PaymentIntent, SetupIntent, store
 import localstripe.server
 from localstripe.server import app
 
@@ -56,5 +56,34 @@ PaymentIntent._api_capture = classmethod(_capture_unless_cancelled)
 for route in app.router.routes():
     if route.method == "POST" and route.resource.canonical == "/v1/payment_intents/{id}/capture":
         route._handler = localstripe.server.api_extra(PaymentIntent._api_capture, route.resource.canonical)
+
+# Stripe attaches the card of a succeeded SetupIntent to the SetupIntent's
+# customer (removing a saved card detaches it again); localstripe leaves it
+# unattached.
+_attach_pm = SetupIntent._attach_pm
+
+
+def _attach_pm_to_customer(self, pm):
+    _attach_pm(self, pm)
+    if self.status == "succeeded" and getattr(self, "customer", None):
+        pm.customer = self.customer
+
+
+SetupIntent._attach_pm = _attach_pm_to_customer
+
+# Stripe lists a customer's PaymentIntents (`GET /v1/payment_intents?customer=`);
+# localstripe's list takes no filter and refuses the parameter. The job that
+# recovers stranded orders finds an unrecorded authorisation this way.
+_list_all = PaymentIntent._api_list_all.__func__
+
+
+def _list_all_of_customer(cls, url, customer=None, **kwargs):
+    listed = _list_all(cls, url, **kwargs)
+    if customer is not None:
+        listed._list = [pi for pi in listed._list if pi.customer == customer]
+    return listed
+
+
+PaymentIntent._api_list_all = classmethod(_list_all_of_customer)
 logging.basicConfig(level=logging.WARNING)
 web.run_app(app, sock=sock, print=None, access_log=None)

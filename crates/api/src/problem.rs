@@ -73,6 +73,8 @@ pub mod kinds {
     pub const INSTALL_TOKEN_REVOKED: &str = "https://sparecloud.dev/problems/install-token-revoked";
     pub const HOST_CREDENTIAL_INVALID: &str =
         "https://sparecloud.dev/problems/host-credential-invalid";
+    /// A crash interrupted the order; nothing was charged: order again.
+    pub const ORDER_INTERRUPTED: &str = "https://sparecloud.dev/problems/order-interrupted";
     /// The seller revoked the host's credential: the agent stops.
     pub const HOST_CREDENTIAL_REVOKED: &str =
         "https://sparecloud.dev/problems/host-credential-revoked";

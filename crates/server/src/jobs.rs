@@ -3,6 +3,7 @@
 //! again), moves off draining hosts are retried, expired quotes give their
 //! capacity back, last month's service credits are
 //! applied, running instances are billed, invoices are made and charged,
+//! orders a crash left half-done are failed and their authorisations voided,
 //! orders no host started are refunded, and expired sessions and old
 //! sign-in counts are purged.
 //!
@@ -11,7 +12,9 @@
 
 use std::time::Duration;
 
-use crate::domain::{accounts, agents, charges, ha, invoices, ledger, quotes, refunds, sla};
+use crate::domain::{
+    accounts, agents, charges, ha, invoices, ledger, orders, quotes, refunds, sla,
+};
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -35,6 +38,7 @@ pub async fn run_once(state: &AppState) -> AppResult<()> {
     invoices::close_monthly(state).await?;
     invoices::close_finals(state).await?;
     charges::charge_due(state).await?;
+    orders::recover_stranded(state).await?;
     refunds::release_unstarted_orders(state).await?;
     accounts::purge_expired(state).await?;
     Ok(())

@@ -241,6 +241,23 @@ impl Stripe {
             .await
     }
 
+    /// The customer's most recent PaymentIntents (up to 100), newest first.
+    pub async fn payment_intents_of(
+        &self,
+        customer: &str,
+    ) -> Result<Vec<PaymentIntent>, StripeError> {
+        #[derive(Deserialize)]
+        struct List {
+            data: Vec<PaymentIntent>,
+        }
+        let path = format!(
+            "/v1/payment_intents?customer={}&limit=100",
+            path_id(customer)?
+        );
+        let list: List = self.get(&path).await?;
+        Ok(list.data)
+    }
+
     /// Detaches a card from its customer: it cannot be charged any more.
     pub async fn detach_payment_method(&self, id: &str) -> Result<PaymentMethod, StripeError> {
         let path = format!("/v1/payment_methods/{}/detach", path_id(id)?);

@@ -222,11 +222,10 @@ async fn a_buyer_removes_a_saved_card_and_it_is_never_charged_again() {
             .fetch_one(&app.state.db)
             .await
             .unwrap();
-    assert!(
-        app.stripe_get(&format!("/v1/payment_methods/{stripe_id}"))
-            .await["customer"]
-            .is_string()
-    );
+    let before = app
+        .stripe_get(&format!("/v1/payment_methods/{stripe_id}"))
+        .await;
+    assert!(before["customer"].is_string(), "{before}");
     let removed = remove(buyer.clone()).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
     assert!(
@@ -505,4 +504,114 @@ async fn an_order_the_bank_wants_confirmed_completes_with_the_same_key_once_conf
             );
         }
     }
+}
+
+/// A server died in the middle of an order: the key claimed, the quote
+/// taken, the card authorised at Stripe, no instances. A job recovers it:
+/// the key answers "interrupted, order again" instead of "in progress" for
+/// ever, the authorisation is voided, and the capacity comes back.
+#[tokio::test]
+async fn an_order_stranded_by_a_crash_is_recovered_by_a_job() {
+    use sparecloud_server::domain::payments;
+    use sparecloud_server::stripe::NewPaymentIntent;
+
+    let app = TestApp::new().await;
+    let (seller, offer) = app.small_gold_offer().await;
+    let buyer = app.sign_up("b@example.com", &["buyer"]).await;
+    let card = app.card(&buyer, "4242 4242 4242 4242").await;
+    // Four s1.small: all the room of the small host.
+    let quote = app.quote(&buyer, &offer, "s1.small", 4).await;
+    assert_eq!(quote.status, StatusCode::CREATED, "{}", quote.text());
+    let quote = quote.json();
+    let quote_id = quote["id"].as_str().unwrap().to_owned();
+    let other = app.sign_up("o@example.com", &["buyer"]).await;
+    assert_eq!(
+        app.quote(&other, &offer, "s1.small", 1).await.status,
+        StatusCode::CONFLICT,
+        "the quote holds the host's only room"
+    );
+
+    // What `place` had done when the process died.
+    let (buyer_id,): (String,) =
+        sqlx::query_as("SELECT id FROM accounts WHERE email = 'b@example.com'")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    let fingerprint = sparecloud_server::auth::token_hash(&format!(
+        "{quote_id}\n{card}\n{}\n",
+        common::ED25519_KEY.trim()
+    ));
+    let now = app.state.clock.now();
+    sqlx::query("UPDATE quotes SET status = 'ordering' WHERE id = $1")
+        .bind(&quote_id)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO orders (id, buyer_id, idempotency_key, request_fingerprint, quote_id, payment_method_id,
+           ssh_public_key, status, created_at_ms, processing_since_ms)
+         VALUES ('ord_crashed', $1, 'crash-key', $2, $3, $4, $5, 'processing', $6, $6)",
+    )
+    .bind(&buyer_id)
+    .bind(&fingerprint)
+    .bind(&quote_id)
+    .bind(&card)
+    .bind(common::ED25519_KEY.trim())
+    .bind(now)
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+    let charge = payments::chargeable(&app.state, &buyer_id, &card)
+        .await
+        .unwrap()
+        .unwrap();
+    let authorization = app
+        .state
+        .stripe
+        .create_payment_intent(
+            NewPaymentIntent {
+                amount_cents: quote["estimated_month_cents"].as_i64().unwrap(),
+                customer: &charge.customer,
+                payment_method: &charge.payment_method,
+                manual_capture: true,
+                off_session: false,
+                metadata: &[("order_id", "ord_crashed")],
+            },
+            "order-ord_crashed-authorize",
+        )
+        .await
+        .unwrap();
+    assert_eq!(authorization.status, "requires_capture");
+
+    let retry = || app.order(&buyer, &quote_id, &card, "crash-key");
+    let stuck = retry().await;
+    assert_eq!(stuck.status, StatusCode::CONFLICT);
+    assert_eq!(stuck.json()["title"], "Order in progress");
+
+    // Not before the time an order may take...
+    app.state.clock.advance(60_000);
+    sparecloud_server::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(retry().await.json()["title"], "Order in progress");
+    // ... but after it.
+    app.state.clock.advance(5 * 60_000);
+    sparecloud_server::jobs::run_once(&app.state).await.unwrap();
+    let answer = retry().await;
+    assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.text());
+    assert_eq!(
+        answer.json()["type"],
+        "https://sparecloud.dev/problems/order-interrupted"
+    );
+    let intent = app
+        .stripe_get(&format!("/v1/payment_intents/{}", authorization.id))
+        .await;
+    assert_eq!(intent["status"], "canceled", "the authorisation is voided");
+
+    // The quote is held again, and released at its expiry: another buyer
+    // gets the room (of a host that kept heartbeating).
+    app.state.clock.advance(10 * 60_000);
+    app.heartbeat(&seller.host_credential, SMALL_HOST, &[])
+        .await;
+    sparecloud_server::jobs::run_once(&app.state).await.unwrap();
+    let theirs = app.quote(&other, &offer, "s1.small", 1).await;
+    assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.text());
 }

@@ -6,7 +6,7 @@ use crate::auth::new_id;
 use crate::clock::Millis;
 use crate::db;
 use crate::domain::instance::{placed_on, record_event};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// One instance's place, as its quote held it.
@@ -113,15 +113,22 @@ pub async fn create_instances(
         )
         .await?;
     }
-    sqlx::query(
+    // Only an order still processing completes: one the stranded-order job
+    // failed (and whose authorisation it voided) stays failed.
+    let completed = sqlx::query(
         "UPDATE orders SET status = 'completed', authorization_id = $2, payment_status = 'authorized',
-           authorized_cents = $3 WHERE id = $1",
+           authorized_cents = $3 WHERE id = $1 AND status = 'processing'",
     )
     .bind(order_id)
     .bind(authorization_id)
     .bind(amount)
-        .execute(&mut *tx)
-        .await?;
+    .execute(&mut *tx)
+    .await?;
+    if completed.rows_affected() != 1 {
+        return Err(AppError::internal(format!(
+            "order {order_id} stopped processing before its instances were made"
+        )));
+    }
     tx.commit().await?;
     Ok(())
 }
