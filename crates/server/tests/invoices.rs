@@ -536,3 +536,49 @@ async fn a_payment_intent_succeeded_event_pays_an_invoice_whose_answer_was_lost(
         .json();
     assert_eq!(after["status"], "paid");
 }
+
+/// A buyer stops, then terminates, an instance whose host keeps reporting
+/// it running: the bill stops at each request, however long the host takes.
+#[tokio::test]
+async fn billing_stops_when_the_buyer_asks_not_when_the_host_obeys() {
+    let app = TestApp::new().await;
+    let (seller, buyer, _order, id) = running_gold_instance(&app).await;
+    let cost = |app: &TestApp| {
+        let (app, buyer, id) = (app.clone(), buyer.clone(), id.clone());
+        async move {
+            app.all_jobs_at_once().await;
+            app.instance_detail(&buyer, &id).await["instance"]["cost_so_far_cents"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    // An hour at €3.60.
+    run_for(&app, &seller.host_credential, &id, HOUR, "running").await;
+    assert_eq!(cost(&app).await, 360);
+
+    let stop = app.instance_action(&buyer, &id, "stop").await;
+    assert_eq!(stop.status, StatusCode::OK, "{}", stop.text());
+    // The host ignores it for an hour, still saying "running".
+    for _ in 0..6 {
+        run_for(&app, &seller.host_credential, &id, 10 * 60_000, "running").await;
+    }
+    assert_eq!(cost(&app).await, 360, "nothing billed after the stop");
+
+    // Started again, then terminated, and the host ignores that too.
+    app.heartbeat(&seller.host_credential, HOST, &[(&id, "stopped")])
+        .await;
+    assert_eq!(
+        app.instance_action(&buyer, &id, "start").await.status,
+        StatusCode::OK
+    );
+    app.heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
+        .await;
+    run_for(&app, &seller.host_credential, &id, HOUR, "running").await;
+    assert_eq!(cost(&app).await, 720);
+    let terminate = app.instance_action(&buyer, &id, "terminate").await;
+    assert_eq!(terminate.status, StatusCode::OK, "{}", terminate.text());
+    for _ in 0..6 {
+        run_for(&app, &seller.host_credential, &id, 10 * 60_000, "running").await;
+    }
+    assert_eq!(cost(&app).await, 720, "nothing billed after the terminate");
+}

@@ -192,6 +192,9 @@ pub async fn act(
             InstanceStatus::Stopped | InstanceStatus::Stopping => {}
             _ => {
                 set_desired(&mut tx, id, "stopped", Some("stopping"), now).await?;
+                // Billing ends at the buyer's request, not when (or whether)
+                // the host carries it out.
+                ledger::accrue(&mut tx, id, now, false).await?;
                 record_event(
                     &mut tx,
                     id,
@@ -229,6 +232,7 @@ pub async fn act(
             .fetch_one(&mut *tx)
             .await?;
             set_desired(&mut tx, id, "terminated", Some("stopping"), now).await?;
+            ledger::accrue(&mut tx, id, now, false).await?;
             record_event(
                 &mut tx,
                 id,
