@@ -38,6 +38,17 @@ pub fn partner() -> Option<String> {
     use_context::<Embed>().and_then(|e| e.partner.get_untracked())
 }
 
+/// The signed embed session the server put in an embed page's head: sent
+/// with an order, it credits the partner.
+pub fn session() -> Option<String> {
+    partner()?;
+    web_sys::window()?
+        .document()?
+        .query_selector(r#"meta[name="sparecloud-embed-session"]"#)
+        .ok()??
+        .get_attribute("content")
+}
+
 /// What app paths start with on this page: `/embed/{partner}` inside an
 /// embed, nothing otherwise. Read it when a component is created.
 pub fn prefix() -> String {

@@ -114,9 +114,11 @@ pub struct OrderRequest {
     pub quote_id: String,
     pub payment_method_id: String,
     pub ssh_public_key: String,
-    /// Set by a partner's embed: the partner earns a share of the commission.
+    /// The signed session of a partner's embed page (its
+    /// `sparecloud-embed-session` meta tag): the partner it names earns a
+    /// share of the commission. Nothing else attributes an order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partner_id: Option<String>,
+    pub embed_session: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ mod common;
 
 use axum::http::{Request, StatusCode, header};
 use common::TestApp;
-use serde_json::json;
+use serde_json::{Value, json};
 use sparecloud_server::domain::ledger;
 use sparecloud_server::domain::partners::{self, DEFAULT_SHARE_BP, NewPartner};
 
@@ -75,6 +75,18 @@ async fn embed_config_is_public_and_only_partners_origins_may_frame_the_embed() 
     }
 }
 
+/// The embed session acme's embed page carries in its head.
+async fn embed_session(app: &TestApp, partner: &str) -> String {
+    let page = app.get(&format!("/embed/{partner}/marketplace")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    let start = html
+        .find(r#"<meta name="sparecloud-embed-session" content=""#)
+        .unwrap_or_else(|| panic!("no embed session in {html}"))
+        + r#"<meta name="sparecloud-embed-session" content=""#.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn orders_through_an_embed_credit_the_partner_out_of_the_commission() {
     let app = TestApp::new().await;
@@ -83,9 +95,12 @@ async fn orders_through_an_embed_credit_the_partner_out_of_the_commission() {
     let buyer = app.sign_up("b@example.com", &["buyer"]).await;
     let card = app.card(&buyer, "4242 4242 4242 4242").await;
     let quote = app.quote(&buyer, &offer, "s1.small", 1).await.json();
-    let order_with = |partner: &'static str, key: &'static str| {
-        let body = json!({"quote_id": quote["id"], "payment_method_id": card,
-                          "ssh_public_key": common::ED25519_KEY, "partner_id": partner});
+    let order_with = |fields: Value, key: &'static str| {
+        let mut body = json!({"quote_id": quote["id"], "payment_method_id": card,
+                              "ssh_public_key": common::ED25519_KEY});
+        for (name, value) in fields.as_object().unwrap() {
+            body[name] = value.clone();
+        }
         Request::post("/api/v1/orders")
             .header(header::AUTHORIZATION, format!("Bearer {buyer}"))
             .header(header::CONTENT_TYPE, "application/json")
@@ -94,11 +109,46 @@ async fn orders_through_an_embed_credit_the_partner_out_of_the_commission() {
             .unwrap()
     };
 
-    let res = app.request(order_with("nobody", "k-0")).await;
-    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(res.json()["errors"][0]["field"], "partner_id");
+    // A forged, tampered or expired session is refused.
+    let session = embed_session(&app, "acme").await;
+    let (signed, signature) = session.rsplit_once('.').unwrap();
+    let other_partner = signed.replace(".acme", ".zeta");
+    for forged in [
+        "v1.99999999999999.acme.00".to_owned(),
+        format!("{other_partner}.{signature}"),
+        format!("{signed}.{}", "0".repeat(signature.len())),
+    ] {
+        let res = app
+            .request(order_with(json!({"embed_session": forged}), "k-0"))
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{forged}");
+        assert_eq!(res.json()["errors"][0]["field"], "embed_session");
+    }
+    // A partner id of the buyer's own choosing attributes nothing.
+    let res = app
+        .request(order_with(json!({"partner_id": "acme"}), "k-own"))
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
+    assert!(res.json()["partner_id"].is_null(), "{}", res.text());
+    let quote = app.quote(&buyer, &offer, "s1.small", 1).await.json();
+    let order_with = |fields: Value, key: &'static str| {
+        let mut body = json!({"quote_id": quote["id"], "payment_method_id": card,
+                              "ssh_public_key": common::ED25519_KEY});
+        for (name, value) in fields.as_object().unwrap() {
+            body[name] = value.clone();
+        }
+        Request::post("/api/v1/orders")
+            .header(header::AUTHORIZATION, format!("Bearer {buyer}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", key)
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap()
+    };
 
-    let res = app.request(order_with("acme", "k-1")).await;
+    // Through acme's embed page: its signed session.
+    let res = app
+        .request(order_with(json!({"embed_session": session}), "k-1"))
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
     let order = res.json();
     assert_eq!(order["partner_id"], "acme");

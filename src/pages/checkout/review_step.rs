@@ -104,8 +104,9 @@ pub(super) fn ReviewStep(
             async move { api::quote(&token, &request).await }
         })
     };
-    // Orders placed in a partner's embed earn the partner its share.
-    let partner = StoredValue::new(embed::partner());
+    // Orders placed in a partner's embed earn the partner its share: the
+    // page's signed embed session says which.
+    let embed_session = StoredValue::new(embed::session());
     // One key per attempt: a new quote is a new attempt.
     let attempt_key = RwSignal::new(new_idempotency_key());
     let navigate = StoredValue::new_local(use_navigate());
@@ -186,7 +187,7 @@ pub(super) fn ReviewStep(
                                 quote_id: quote.id.clone(),
                                 payment_method_id: draft.with_untracked(|d| d.payment_method_id.clone().unwrap_or_default()),
                                 ssh_public_key: draft.with_untracked(|d| d.ssh_public_key.trim().to_owned()),
-                                partner_id: partner.get_value(),
+                                embed_session: embed_session.get_value(),
                             };
                             let tier_text = tier.as_ref().map_or(quote.sla_tier.clone(), |t| {
                                 format!("{} · {} availability · {}", t.name, format::percent_bp(t.availability_bp), credits_text(t))

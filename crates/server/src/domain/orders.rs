@@ -36,7 +36,16 @@ pub async fn place(
 ) -> AppResult<Placed> {
     let checked = check(state, buyer_id, request).await?;
     let fingerprint = fingerprint(request);
-    let Some(order_id) = claim_key(state, buyer_id, key, &fingerprint, request).await? else {
+    let Some(order_id) = claim_key(
+        state,
+        buyer_id,
+        key,
+        &fingerprint,
+        request,
+        checked.partner_id.as_deref(),
+    )
+    .await?
+    else {
         return replay(state, buyer_id, key, &fingerprint).await;
     };
     let outcome = pay_and_create(
@@ -61,6 +70,8 @@ pub async fn place(
 struct Checked {
     card: Chargeable,
     amount_cents: i64,
+    /// The partner of a valid embed session.
+    partner_id: Option<String>,
 }
 
 async fn check(state: &AppState, buyer_id: &str, request: &OrderRequest) -> AppResult<Checked> {
@@ -75,10 +86,16 @@ async fn check(state: &AppState, buyer_id: &str, request: &OrderRequest) -> AppR
             "Add a card, or choose one of your saved cards.",
         ));
     }
-    if let Some(partner) = &request.partner_id
-        && partners::share_bp(&state.db, partner).await?.is_none()
-    {
-        errors.push(field("partner_id", "There is no such partner."));
+    let mut partner_id = None;
+    if let Some(session) = &request.embed_session {
+        partner_id =
+            partners::partner_of_embed_session(&state.db, session, state.clock.now()).await?;
+        if partner_id.is_none() {
+            errors.push(field(
+                "embed_session",
+                "This embed session is not valid or has expired: reload the page and order again.",
+            ));
+        }
     }
     let quote: Option<(i64,)> =
         sqlx::query_as("SELECT estimated_month_cents FROM quotes WHERE id = $1 AND buyer_id = $2")
@@ -95,6 +112,7 @@ async fn check(state: &AppState, buyer_id: &str, request: &OrderRequest) -> AppR
     Ok(Checked {
         card: card.expect("validated"),
         amount_cents,
+        partner_id,
     })
 }
 
@@ -105,7 +123,7 @@ fn fingerprint(request: &OrderRequest) -> String {
         request.quote_id,
         request.payment_method_id,
         request.ssh_public_key.trim(),
-        request.partner_id.as_deref().unwrap_or_default()
+        request.embed_session.as_deref().unwrap_or_default()
     ))
 }
 
@@ -117,6 +135,7 @@ async fn claim_key(
     key: &str,
     fingerprint: &str,
     request: &OrderRequest,
+    partner_id: Option<&str>,
 ) -> AppResult<Option<String>> {
     let order_id = new_id("ord");
     let insert = sqlx::query(
@@ -132,7 +151,7 @@ async fn claim_key(
     .bind(&request.payment_method_id)
     .bind(request.ssh_public_key.trim())
     .bind(state.clock.now())
-    .bind(&request.partner_id)
+    .bind(partner_id)
     .execute(&state.db)
     .await;
     Ok(inserted(insert)?.then_some(order_id))

@@ -1,7 +1,10 @@
 //! Partner portals: creating one (`partner add`), its public embed
 //! configuration, its API key (stored hashed), the framing rule of its
-//! embed, and its share of the commission.
+//! embed, the signed embed sessions that attribute orders to it, and its
+//! share of the commission.
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use sparecloud_api::FieldError;
 use sparecloud_api::partners::{EmbedConfig, PartnerLedger, PartnerLedgerEntry, origin};
 
@@ -184,6 +187,89 @@ pub fn frame_ancestors(origins: Option<&str>) -> String {
         Some(origins) if !origins.is_empty() => format!("frame-ancestors {}", origins.join(" ")),
         _ => "frame-ancestors 'none'".to_owned(),
     }
+}
+
+/// How long an embed session lasts: a buyer's visit to the partner's page.
+const EMBED_SESSION_TTL_MS: Millis = 12 * 3600 * 1000;
+
+/// The key that signs embed sessions, shared by every server process
+/// through the database (made by the first that needs it).
+async fn embed_signing_key(db: &Pool, now: Millis) -> Result<String, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO server_keys (name, secret, created_at_ms) VALUES ('embed-sessions', $1, $2)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(new_token("esk"))
+    .bind(now)
+    .execute(db)
+    .await?;
+    let (secret,): (String,) =
+        sqlx::query_as("SELECT secret FROM server_keys WHERE name = 'embed-sessions'")
+            .fetch_one(db)
+            .await?;
+    Ok(secret)
+}
+
+fn embed_signature(key: &str, partner_id: &str, expires_ms: Millis) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(format!("embed-session\n{partner_id}\n{expires_ms}").as_bytes());
+    mac
+}
+
+/// A signed embed session for the partner's embed page: the proof, sent
+/// with an order, that the buyer came through that partner's embed
+/// (`v1.{expires}.{partner}.{signature}`). `None` for an unknown partner.
+pub async fn issue_embed_session(
+    db: &Pool,
+    partner_id: &str,
+    now: Millis,
+) -> AppResult<Option<String>> {
+    if share_bp(db, partner_id).await?.is_none() {
+        return Ok(None);
+    }
+    let key = embed_signing_key(db, now).await?;
+    let expires_ms = now + EMBED_SESSION_TTL_MS;
+    let signature = embed_signature(&key, partner_id, expires_ms)
+        .finalize()
+        .into_bytes();
+    Ok(Some(format!(
+        "v1.{expires_ms}.{partner_id}.{}",
+        hex::encode(signature)
+    )))
+}
+
+/// The partner an embed session was issued for, if it is genuine, unexpired
+/// and the partner still exists.
+pub async fn partner_of_embed_session(
+    db: &Pool,
+    session: &str,
+    now: Millis,
+) -> AppResult<Option<String>> {
+    let Some((signed, signature)) = session.rsplit_once('.') else {
+        return Ok(None);
+    };
+    let mut parts = signed.splitn(3, '.');
+    let (Some("v1"), Some(expires), Some(partner_id)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Ok(None);
+    };
+    let (Ok(expires_ms), Ok(signature)) = (expires.parse::<Millis>(), hex::decode(signature))
+    else {
+        return Ok(None);
+    };
+    if expires_ms <= now {
+        return Ok(None);
+    }
+    let key = embed_signing_key(db, now).await?;
+    if embed_signature(&key, partner_id, expires_ms)
+        .verify_slice(&signature)
+        .is_err()
+    {
+        return Ok(None);
+    }
+    Ok(share_bp(db, partner_id)
+        .await?
+        .map(|_| partner_id.to_owned()))
 }
 
 #[cfg(test)]

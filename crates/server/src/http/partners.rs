@@ -51,6 +51,16 @@ async fn partner_ledger(
     ))
 }
 
+/// The page with `<meta name="sparecloud-embed-session">` in its head,
+/// before the title (Trunk's minified page has no `<head>` tag). The
+/// session holds only digits, a partner id, dots and hex.
+fn with_embed_session(html: &[u8], session: &str) -> Vec<u8> {
+    let page = String::from_utf8_lossy(html);
+    let meta = format!(r#"<meta name="sparecloud-embed-session" content="{session}">"#);
+    let at = page.find("<title").unwrap_or(0);
+    format!("{}{meta}{}", &page[..at], &page[at..]).into_bytes()
+}
+
 /// `/embed/{partner}/…`: the app's page, framable by that partner's origins
 /// only (every other page refuses to be framed).
 pub async fn embed_page(
@@ -71,6 +81,16 @@ pub async fn embed_page(
         return (StatusCode::NOT_FOUND, "The web app is not built.").into_response();
     };
     let policy = super::web::content_security_policy(&html, &state.settings.stripe, &ancestors);
+    // The signed embed session the app sends with an order, so that only
+    // orders placed through this embed credit the partner.
+    let session = match partners::issue_embed_session(&state.db, partner, state.clock.now()).await {
+        Ok(session) => session,
+        Err(error) => return error.into_response(),
+    };
+    let html = match session {
+        Some(session) => with_embed_session(&html, &session),
+        None => html,
+    };
     let mut response = (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
