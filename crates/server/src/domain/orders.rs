@@ -457,16 +457,24 @@ async fn claim_quote(state: &AppState, buyer_id: &str, quote_id: &str) -> AppRes
     .execute(&state.db)
     .await?;
     if claimed.rows_affected() != 1 {
-        let (status,): (String,) = sqlx::query_as("SELECT status FROM quotes WHERE id = $1")
-            .bind(quote_id)
-            .fetch_one(&state.db)
-            .await?;
+        let (status, expires_at_ms): (String, i64) =
+            sqlx::query_as("SELECT status, expires_at_ms FROM quotes WHERE id = $1")
+                .bind(quote_id)
+                .fetch_one(&state.db)
+                .await?;
         return Err(if status == "ordered" || status == "ordering" {
             AppError::problem(
                 kinds::QUOTE_USED,
                 "Quote already used",
                 StatusCode::CONFLICT,
                 "This quote has already been ordered: see your instances.",
+            )
+        } else if status == "released" && expires_at_ms > now {
+            AppError::problem(
+                kinds::QUOTE_EXPIRED,
+                "Quote replaced",
+                StatusCode::GONE,
+                "A newer quote for this offer replaced this one and released its capacity: order the newest, or review your order again.",
             )
         } else {
             AppError::problem(

@@ -3,6 +3,8 @@
 //! other offers of the tier or better (each at its price) where the chosen
 //! one alone cannot.
 
+use std::net::IpAddr;
+
 use http::StatusCode;
 use sparecloud_api::catalog::Capacity;
 use sparecloud_api::checkout::{Placement, Quote, QuotePlacement, QuoteRequest};
@@ -23,16 +25,126 @@ pub const QUOTE_HOLD_MS: Millis = 10 * 60 * 1000;
 const HOURS_PER_MONTH: u64 = 730;
 const MAX_INSTANCES_PER_ORDER: u32 = 20;
 
-/// Prices `request` for the buyer and holds its capacity.
-pub async fn create(state: &AppState, buyer_id: &str, request: &QuoteRequest) -> AppResult<Quote> {
+/// Open quotes (each holding capacity) one account may have at once.
+pub const MAX_OPEN_QUOTES_PER_ACCOUNT: i64 = 5;
+/// Open quotes one address may have at once, over all its accounts.
+pub const MAX_OPEN_QUOTES_PER_ADDRESS: i64 = 20;
+
+/// Prices `request` for the buyer and holds its capacity. The buyer's
+/// older quote for the same offer is released first (a buyer going back
+/// and forth in checkout holds one), and a buyer or address already
+/// holding the most open quotes allowed is refused: quotes are free, and
+/// capacity held by one is capacity others cannot buy.
+pub async fn create(
+    state: &AppState,
+    buyer_id: &str,
+    address: Option<IpAddr>,
+    request: &QuoteRequest,
+) -> AppResult<Quote> {
     let priced = check(state, request).await?;
     let now = state.clock.now();
+    let address = address.filter(is_public).map(|ip| ip.to_string());
     let mut tx = db::begin_write(&state.db).await?;
+    // One buyer's quotes are made one at a time (a row lock on PostgreSQL;
+    // SQLite's write transaction is exclusive), so parallel requests cannot
+    // all pass the count.
+    sqlx::query("UPDATE accounts SET id = id WHERE id = $1")
+        .bind(buyer_id)
+        .execute(&mut *tx)
+        .await?;
+    release_superseded(&mut tx, buyer_id, &request.offer_id, now).await?;
+    check_open_quotes(&mut tx, buyer_id, address.as_deref(), now).await?;
     let chosen = hold_capacity(&mut tx, request, &priced).await?;
     let quote = quote_for(state, request, &priced, &chosen, now);
-    record(&mut tx, buyer_id, &quote, &priced, &chosen, now).await?;
+    record(
+        &mut tx,
+        buyer_id,
+        address.as_deref(),
+        &quote,
+        &priced,
+        &chosen,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(quote)
+}
+
+/// Whether an address is one client's. Loopback and private addresses are
+/// this machine's or a proxy's in front of us, shared by every client
+/// behind it: only the per-account limit applies to them.
+fn is_public(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => !(v4.is_loopback() || v4.is_private() || v4.is_link_local()),
+        IpAddr::V6(v6) => {
+            !(v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || v6.is_unicast_link_local())
+        }
+    }
+}
+
+/// Releases the buyer's held quotes for this offer: the new one replaces them.
+async fn release_superseded(
+    tx: &mut Conn,
+    buyer_id: &str,
+    offer_id: &str,
+    now: Millis,
+) -> AppResult<()> {
+    let older: Vec<(String,)> = sqlx::query_as(
+        "UPDATE quotes SET status = 'released' WHERE buyer_id = $1 AND offer_id = $2 AND status = 'held'
+         RETURNING id",
+    )
+    .bind(buyer_id)
+    .bind(offer_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (quote_id,) in older {
+        release_holds(tx, &quote_id, now).await?;
+    }
+    Ok(())
+}
+
+/// Refuses a new quote to a buyer, or an address, holding the most open
+/// quotes allowed.
+async fn check_open_quotes(
+    tx: &mut Conn,
+    buyer_id: &str,
+    address: Option<&str>,
+    now: Millis,
+) -> AppResult<()> {
+    let (by_buyer,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM quotes WHERE buyer_id = $1 AND status = 'held' AND expires_at_ms > $2",
+    )
+    .bind(buyer_id)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let by_address = match address {
+        Some(address) => {
+            let (count,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM quotes WHERE client_address = $1 AND status = 'held' AND expires_at_ms > $2",
+            )
+            .bind(address)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            count
+        }
+        None => 0,
+    };
+    if by_buyer >= MAX_OPEN_QUOTES_PER_ACCOUNT || by_address >= MAX_OPEN_QUOTES_PER_ADDRESS {
+        return Err(AppError::problem(
+            kinds::TOO_MANY_REQUESTS,
+            "Too many open quotes",
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "You hold {MAX_OPEN_QUOTES_PER_ACCOUNT} quotes, each keeping capacity from other buyers: order one of them, or wait until they expire ({} minutes after they were made).",
+                QUOTE_HOLD_MS / 60_000
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// What a valid request costs and needs.
@@ -214,6 +326,7 @@ fn quote_for(
 async fn record(
     tx: &mut Conn,
     buyer_id: &str,
+    address: Option<&str>,
     quote: &Quote,
     priced: &Priced,
     chosen: &[Candidate],
@@ -222,8 +335,8 @@ async fn record(
     sqlx::query(
         "INSERT INTO quotes (id, buyer_id, offer_id, image_id, sla_tier, flavor_id, instance_count, spread,
            unit_hourly_cents, hourly_total_cents, commission_hourly_cents, estimated_month_cents, currency,
-           status, created_at_ms, expires_at_ms, placement, auto_recover)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'EUR', 'held', $13, $14, $15, $16)",
+           status, created_at_ms, expires_at_ms, placement, auto_recover, client_address)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'EUR', 'held', $13, $14, $15, $16, $17)",
     )
     .bind(&quote.id)
     .bind(buyer_id)
@@ -241,6 +354,7 @@ async fn record(
     .bind(now + QUOTE_HOLD_MS)
     .bind(quote.placement.as_str())
     .bind(i64::from(quote.auto_recover))
+    .bind(address)
     .execute(&mut *tx)
     .await?;
     for (slot, candidate) in chosen.iter().enumerate() {

@@ -7,7 +7,7 @@ use sparecloud_api::checkout::{Quote, QuoteRequest};
 
 use crate::domain::quotes;
 use crate::error::AppResult;
-use crate::http::extract::{AuthUser, Json};
+use crate::http::extract::{AuthUser, ClientIp, Json};
 use crate::state::AppState;
 
 /// Prices an order and holds its capacity for ten minutes. A spread places
@@ -20,12 +20,14 @@ use crate::state::AppState;
         (status = 404, description = "No such offer", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not enough capacity, or a spread (distinct hosts or zones, across offers of the tier or better) that cannot be met: nothing is held", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The buyer, or its address, holds the most open quotes allowed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(super) async fn create_quote(
     State(state): State<AppState>,
     user: AuthUser,
+    ClientIp(ip): ClientIp,
     Json(request): Json<QuoteRequest>,
 ) -> AppResult<(StatusCode, Json<Quote>)> {
-    let quote = quotes::create(&state, &user.account_id, &request).await?;
+    let quote = quotes::create(&state, &user.account_id, ip, &request).await?;
     Ok((StatusCode::CREATED, Json(quote)))
 }
