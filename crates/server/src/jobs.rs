@@ -1,6 +1,7 @@
 //! Background work: hosts that stopped heartbeating go offline (and past
 //! the grace period fail their instances, which auto-recovery places
-//! again), moves off draining hosts are retried, expired quotes give their
+//! again), moves off draining hosts are retried, stops and terminations a
+//! host did not carry out in time are marked for cleanup, expired quotes give their
 //! capacity back, last month's service credits are
 //! applied, running instances are billed, invoices are made and charged,
 //! orders a crash left half-done are failed and their authorisations voided,
@@ -13,7 +14,7 @@
 use std::time::Duration;
 
 use crate::domain::{
-    accounts, agents, charges, ha, invoices, ledger, orders, quotes, refunds, sla,
+    accounts, agents, charges, cleanups, ha, invoices, ledger, orders, quotes, refunds, sla,
 };
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -24,6 +25,7 @@ pub async fn run_once(state: &AppState) -> AppResult<()> {
     ha::fail_lost_hosts(state).await?;
     ha::recover_waiting(state).await?;
     ha::retry_drains(state).await?;
+    cleanups::mark_overdue(state).await?;
     quotes::release_expired_quotes(state).await?;
     // A month's time is billed up to its end before its credits and
     // invoices are made.

@@ -582,3 +582,58 @@ async fn billing_stops_when_the_buyer_asks_not_when_the_host_obeys() {
     }
     assert_eq!(cost(&app).await, 720, "nothing billed after the terminate");
 }
+
+/// A host that does not destroy a terminated instance within the grace
+/// period: the buyer sees it terminated (and was not billed since asking),
+/// the host is still told to destroy it and its room stays taken, until the
+/// host stops reporting it.
+#[tokio::test]
+async fn a_termination_the_host_ignores_is_marked_for_cleanup_and_never_billed() {
+    let app = TestApp::new().await;
+    let (seller, buyer, _order, id) = running_gold_instance(&app).await;
+    run_for(&app, &seller.host_credential, &id, HOUR, "running").await;
+    let terminate = app.instance_action(&buyer, &id, "terminate").await;
+    assert_eq!(terminate.status, StatusCode::OK, "{}", terminate.text());
+    let taken = app.allocated(&seller.host_id).await;
+    assert_eq!(taken, (1, 2, 20));
+
+    // Four minutes of "running": still stopping, as the buyer asked.
+    run_for(&app, &seller.host_credential, &id, 4 * 60_000, "running").await;
+    app.all_jobs_at_once().await;
+    let detail = app.instance_detail(&buyer, &id).await;
+    assert_eq!(detail["instance"]["status"], "stopping");
+    // Past the five-minute grace: terminated for the buyer, cleanup pending.
+    run_for(&app, &seller.host_credential, &id, 2 * 60_000, "running").await;
+    app.all_jobs_at_once().await;
+    let detail = app.instance_detail(&buyer, &id).await;
+    assert_eq!(detail["instance"]["status"], "terminated");
+    assert_eq!(detail["instance"]["cost_so_far_cents"], 360);
+    assert!(
+        common::event_kinds(&detail).contains(&"cleanup_pending".to_owned()),
+        "{detail}"
+    );
+    assert_eq!(
+        app.allocated(&seller.host_id).await,
+        taken,
+        "its room stays taken on the host"
+    );
+    let told = app
+        .heartbeat(&seller.host_credential, HOST, &[(&id, "running")])
+        .await
+        .json();
+    let told = told["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id.as_str())
+        .cloned()
+        .expect("the host is still told about it");
+    assert_eq!(told["state"], "terminated", "{told}");
+
+    // The host finally destroys it and stops reporting it.
+    app.heartbeat(&seller.host_credential, HOST, &[]).await;
+    assert_eq!(app.allocated(&seller.host_id).await, (0, 0, 0));
+    let detail = app.instance_detail(&buyer, &id).await;
+    assert!(common::event_kinds(&detail).contains(&"cleaned_up".to_owned()));
+    assert_eq!(detail["instance"]["cost_so_far_cents"], 360);
+}

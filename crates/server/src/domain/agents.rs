@@ -15,7 +15,7 @@ use sparecloud_api::validate;
 use crate::auth::{new_id, new_token, token_hash};
 use crate::clock::Millis;
 use crate::db::{self, Conn};
-use crate::domain::{capacity, consoles, image_sources, ledger, observe, transfers};
+use crate::domain::{capacity, cleanups, consoles, image_sources, ledger, observe, transfers};
 use crate::error::{AppError, AppResult, field};
 use crate::state::AppState;
 
@@ -228,7 +228,8 @@ pub async fn heartbeat(
         );
     let came_back = old_status != "online";
     let instances_changed =
-        observe::observations_change_anything(&state.db, host_id, &request.instances).await?;
+        observe::observations_change_anything(&state.db, host_id, &request.instances).await?
+            || cleanups::any_done(&state.db, host_id, &request.instances).await?;
     if capacity_changed || came_back || instances_changed {
         let mut tx = db::begin_write(&state.db).await?;
         if capacity_changed {
@@ -271,6 +272,7 @@ pub async fn heartbeat(
             &state.settings.transfers_dir,
         )
         .await?;
+        cleanups::apply_done(&mut tx, host_id, &request.instances, now).await?;
         if capacity_changed || came_back {
             capacity::refresh_offers(&mut tx, &seller_id, &zone, now).await?;
         }
@@ -361,7 +363,7 @@ async fn desired_instances(
                 CASE WHEN i.move_to_host_id IS NOT NULL AND i.desired_state <> 'terminated' AND h.moves_disks <> 0
                   THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END AS upload_disk
          FROM instances i JOIN hosts h ON h.id = i.host_id
-         WHERE i.host_id = $1 AND i.status NOT IN ('terminated', 'failed')
+         WHERE i.host_id = $1 AND (i.status NOT IN ('terminated', 'failed') OR i.cleanup_pending = 1)
          UNION ALL
          SELECT i.id, i.image_id, i.vcpu, i.ram_gib, i.disk_gib, i.ssh_public_key, 'stopped', CAST(0 AS BIGINT)
          FROM instances i JOIN disk_transfers t ON t.instance_id = i.id

@@ -193,8 +193,10 @@ pub async fn act(
             _ => {
                 set_desired(&mut tx, id, "stopped", Some("stopping"), now).await?;
                 // Billing ends at the buyer's request, not when (or whether)
-                // the host carries it out.
+                // the host carries it out (`cleanups` handles a host that
+                // does not).
                 ledger::accrue(&mut tx, id, now, false).await?;
+                stop_requested(&mut tx, id, now).await?;
                 record_event(
                     &mut tx,
                     id,
@@ -208,6 +210,11 @@ pub async fn act(
         Action::Start => match status {
             InstanceStatus::Stopped => {
                 set_desired(&mut tx, id, "running", Some("provisioning"), now).await?;
+                // Wanted running again: a stop the host never made is moot.
+                sqlx::query("UPDATE instances SET cleanup_pending = 0 WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 record_event(
                     &mut tx,
                     id,
@@ -233,6 +240,7 @@ pub async fn act(
             .await?;
             set_desired(&mut tx, id, "terminated", Some("stopping"), now).await?;
             ledger::accrue(&mut tx, id, now, false).await?;
+            stop_requested(&mut tx, id, now).await?;
             record_event(
                 &mut tx,
                 id,
@@ -249,4 +257,18 @@ pub async fn act(
     }
     tx.commit().await?;
     load_owned(state, buyer_id, id).await
+}
+
+/// Records when the buyer asked for the stop or termination.
+async fn stop_requested(
+    conn: &mut crate::db::Conn,
+    id: &str,
+    now: crate::clock::Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE instances SET stop_requested_at_ms = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

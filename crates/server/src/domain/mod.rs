@@ -5,7 +5,7 @@
 //! Layers, lowest first (a module imports only from those before it):
 //! `uptime` (pure) · `catalog` `image_sources` `ledger` `payments` `partners` `offers` ·
 //! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` · `transfers` ·
-//! `observe` `sla` `instances` `ssh_keys` · `consoles` · `quotes` · `order_view` `order_instances` ·
+//! `observe` `cleanups` `sla` `instances` `ssh_keys` · `consoles` · `quotes` · `order_view` `order_instances` ·
 //! `orders` · `invoices` · `charges` `refunds` · `webhooks` · `accounts`
 //! `sellers` `install_tokens` `hosts` `seller_offers` `earnings` `agents`.
 //! `tests/layout.rs` (at the workspace root) fails on a cycle.
@@ -15,6 +15,7 @@ pub mod agents;
 pub mod capacity;
 pub mod catalog;
 pub mod charges;
+pub mod cleanups;
 pub mod consoles;
 pub mod earnings;
 pub mod ha;
