@@ -338,4 +338,33 @@ async fn openapi_documents_the_endpoints() {
     for schema in ["SignUpRequest", "Session", "Account", "Problem"] {
         assert!(schemas.get(schema).is_some(), "{schema} schema");
     }
+    // Every operation documents the problems any request may meet: a
+    // malformed one; with a body, too large, not JSON or invalid; with a
+    // credential, a missing one or the wrong account; on seller routes, an
+    // incomplete profile.
+    let codes = |path: &str, method: &str| -> Vec<String> {
+        doc["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path}"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let has = |path: &str, method: &str, wanted: &[&str]| {
+        let codes = codes(path, method);
+        for code in wanted {
+            assert!(
+                codes.iter().any(|c| c == code),
+                "{method} {path}: {codes:?}"
+            );
+        }
+    };
+    has("/accounts", "post", &["201", "400", "413", "415", "422"]);
+    has("/instances", "get", &["200", "400", "401", "403"]);
+    has("/seller/hosts", "get", &["200", "401", "409"]);
+    assert_eq!(
+        doc["paths"]["/instances"]["get"]["responses"]["401"]["content"]["application/problem+json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
 }

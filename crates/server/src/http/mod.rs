@@ -65,6 +65,8 @@ pub fn app(state: AppState) -> Router {
         .merge(agent::router())
         .merge(partners::router())
         .split_for_parts();
+    let mut openapi = openapi;
+    openapi::add_common_responses(&mut openapi);
     let openapi = Arc::new(openapi);
     let v1 = v1
         .route(
