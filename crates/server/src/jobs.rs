@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use crate::domain::{
-    accounts, agents, charges, cleanups, ha, invoices, ledger, orders, quotes, refunds, sla,
+    accounts, agents, charges, cleanups, ha, invoices, ledger, order_recovery, quotes, refunds, sla,
 };
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -40,7 +40,7 @@ pub async fn run_once(state: &AppState) -> AppResult<()> {
     invoices::close_monthly(state).await?;
     invoices::close_finals(state).await?;
     charges::charge_due(state).await?;
-    orders::recover_stranded(state).await?;
+    order_recovery::recover_stranded(state).await?;
     refunds::release_unstarted_orders(state).await?;
     accounts::purge_expired(state).await?;
     Ok(())

@@ -6,7 +6,7 @@
 //! `uptime` (pure) · `catalog` `image_sources` `ledger` `payments` `partners` `offers` ·
 //! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` · `transfers` ·
 //! `observe` `cleanups` `sla` `instances` `ssh_keys` · `consoles` · `quotes` · `order_view` `order_instances` ·
-//! `orders` · `invoices` · `charges` `refunds` · `webhooks` · `accounts`
+//! `orders` · `order_recovery` `invoices` · `charges` `refunds` · `webhooks` · `accounts`
 //! `sellers` `install_tokens` `hosts` `seller_offers` `earnings` `agents`.
 //! `tests/layout.rs` (at the workspace root) fails on a cycle.
 
@@ -30,6 +30,7 @@ pub mod observe;
 pub mod offer_index;
 pub mod offers;
 pub mod order_instances;
+pub mod order_recovery;
 pub mod order_view;
 pub mod orders;
 pub mod partners;
