@@ -56,6 +56,8 @@ pub mod kinds {
     pub const CARD_DECLINED: &str = "https://sparecloud.dev/problems/card-declined";
     pub const INSUFFICIENT_FUNDS: &str = "https://sparecloud.dev/problems/insufficient-funds";
     pub const PAYMENT_UNAVAILABLE: &str = "https://sparecloud.dev/problems/payment-unavailable";
+    /// The server is starting (its search index is being built).
+    pub const NOT_READY: &str = "https://sparecloud.dev/problems/not-ready";
     /// The card's bank wants the buyer to authenticate (3-D Secure): the
     /// problem carries the PaymentIntent's `client_secret` for Stripe.js's
     /// `confirmCardPayment`, after which the same order request is retried.

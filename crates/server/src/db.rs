@@ -129,8 +129,39 @@ pub fn is_sqlite(pool: &Pool) -> bool {
     pool.connect_options().database_url.scheme() == "sqlite"
 }
 
+/// Applies this binary's migrations. A database already migrated by a
+/// newer version is refused, untouched: this binary would not know its
+/// tables.
 pub async fn migrate(pool: &Pool) -> Result<(), sqlx::migrate::MigrateError> {
-    sqlx::migrate!("./migrations").run(pool).await
+    let migrator = sqlx::migrate!("./migrations");
+    let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    if let Some(applied) = newest_applied(pool).await?
+        && applied > known
+    {
+        return Err(sqlx::migrate::MigrateError::Source(
+            format!(
+                "this database was migrated by a newer Sparecloud (migration {applied}; this \
+                 binary knows up to {known}): run that version or newer, or restore a backup \
+                 made by this one"
+            )
+            .into(),
+        ));
+    }
+    migrator.run(pool).await
+}
+
+/// The newest migration applied to the database, if it has any.
+async fn newest_applied(pool: &Pool) -> Result<Option<i64>, sqlx::Error> {
+    let newest: Result<(Option<i64>,), sqlx::Error> =
+        sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(pool)
+            .await;
+    match newest {
+        Ok((version,)) => Ok(version),
+        // A new database: no migrations table yet.
+        Err(sqlx::Error::Database(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 #[cfg(test)]

@@ -165,3 +165,51 @@ async fn the_app_server_serves_neither_dotfiles_nor_links_out_of_dist() {
         "links within dist/ are fine"
     );
 }
+
+/// Ready only once the offer index is built: until then a search would
+/// wait for the whole build. Health stays a liveness check meanwhile.
+#[tokio::test]
+async fn ready_only_once_the_offer_index_is_built() {
+    let app = TestApp::new().await;
+    let starting = app.get("/api/v1/ready").await;
+    assert_eq!(starting.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        starting.json()["type"],
+        "https://sparecloud.dev/problems/not-ready"
+    );
+    assert_eq!(app.get("/api/v1/health").await.status, StatusCode::OK);
+
+    app.state.offer_index.snapshot(&app.state.db).await.unwrap();
+    let ready = app.get("/api/v1/ready").await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.text());
+    assert_eq!(ready.json()["status"], "ready");
+}
+
+/// A database migrated by a newer version is refused with a clear message,
+/// and left as it was.
+#[tokio::test]
+async fn a_database_from_a_newer_version_is_refused() {
+    let app = TestApp::new().await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         SELECT 99999, 'from the future', success, checksum, execution_time
+         FROM _sqlx_migrations WHERE version = 1",
+    )
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+    let refused = sparecloud_server::db::migrate(&app.state.db)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("migrated by a newer Sparecloud (migration 99999"),
+        "{refused}"
+    );
+    // Migrating an up-to-date database again is fine.
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 99999")
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    sparecloud_server::db::migrate(&app.state.db).await.unwrap();
+}

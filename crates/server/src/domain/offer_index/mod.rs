@@ -91,6 +91,12 @@ impl OfferIndex {
         Ok(snapshot)
     }
 
+    /// Whether the index has been built once: until then a search waits
+    /// for the whole build (5 s with 100,000 offers).
+    pub fn is_built(&self) -> bool {
+        self.published().is_some()
+    }
+
     fn published(&self) -> Option<Published> {
         self.current
             .read()
