@@ -156,6 +156,20 @@ pub enum Command {
         #[command(subcommand)]
         action: ImageCommand,
     },
+    /// Copy the SQLite database, consistent while the server runs, to a new
+    /// file (for PostgreSQL, use pg_dump).
+    Backup {
+        /// The backup file to create (refused if it exists).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Make a new SQLite database (--database-url, which must not exist
+    /// yet) from a backup, checked first and migrated after.
+    Restore {
+        /// A file made by `backup`.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

@@ -21,6 +21,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
+    if let Some(Command::Restore { from }) = &config.command {
+        return match cli::restore(&config.database_url, from).await {
+            Ok(_) => {
+                println!("Restored {} into {}.", from.display(), config.database_url);
+                Ok(())
+            }
+            Err(reason) => {
+                eprintln!("sparecloud-server: restore refused: {reason}");
+                std::process::exit(2)
+            }
+        };
+    }
     let pool = db::connect(&config.database_url).await?;
     db::migrate(&pool).await?;
     match &config.command {
@@ -30,6 +42,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(Command::Image { action }) => {
             return cli::image(&pool, action).await.map_err(cli::refuse);
         }
+        Some(Command::Backup { to }) => {
+            if let Err(reason) = cli::backup(&pool, to).await {
+                eprintln!("sparecloud-server: backup refused: {reason}");
+                std::process::exit(2)
+            }
+            println!("Backed up to {}.", to.display());
+            return Ok(());
+        }
+        Some(Command::Restore { .. }) => unreachable!("restored before connecting"),
         None => {}
     }
     let state = AppState::new(pool, Settings::from_config(&config));
