@@ -20,7 +20,7 @@ WEB_SOURCES := $(shell find src style public -type f 2>/dev/null) index.html Tru
                Cargo.toml Cargo.lock rust-toolchain.toml scripts/trunk-post-build.sh \
                $(shell find crates/api -type f -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 
-.PHONY: help setup toolchain trunk wasm-bindgen node-deps chromium qemu test-image localstripe build web server run test \
+.PHONY: help setup toolchain trunk wasm-bindgen node-deps chromium qemu test-image localstripe schemathesis build web server run test \
         test-rust test-e2e test-full-image fmt lint clean
 
 help:
@@ -31,7 +31,7 @@ help:
 
 ## ---- set-up (idempotent) -------------------------------------------------
 
-setup: toolchain trunk wasm-bindgen node-deps chromium qemu test-image localstripe
+setup: toolchain trunk wasm-bindgen node-deps chromium qemu test-image localstripe schemathesis
 
 toolchain:
 	@rustup toolchain list | grep -q '^$(TOOLCHAIN)' \
@@ -62,6 +62,11 @@ chromium:
 # The Stripe stand-in of the tests and the demo, in a project-local virtualenv.
 localstripe:
 	@scripts/localstripe.sh install
+
+# schemathesis, which fuzzes the API against its OpenAPI document
+# (e2e/api_schema.test.mjs), in a project-local virtualenv.
+schemathesis:
+	@scripts/schemathesis.sh install
 
 # QEMU (from bookworm-backports, beside the image's qemu-utils), genisoimage
 # and an SSH client, for the agent's qemu driver and its tests.
@@ -112,7 +117,7 @@ test-full-image: qemu
 	    cargo test --locked -p sparecloud-agent --test full_image -- --nocapture || exit 1; \
 	done
 
-test-e2e: web node-deps chromium localstripe
+test-e2e: web node-deps chromium localstripe schemathesis
 	cargo build --workspace --locked
 	SPARECLOUD_SERVER_BIN=target/debug/sparecloud-server SPARECLOUD_E2E_BUILT=1 \
 	  scripts/localstripe.sh run node --test --test-concurrency=1 e2e/

@@ -15,10 +15,14 @@ pub enum Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignUpRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 3))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 10))]
     pub password: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub display_name: String,
     /// At least one of buyer and seller.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub roles: Vec<Role>,
 }
 

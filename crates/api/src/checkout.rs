@@ -14,8 +14,10 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 pub struct QuoteRequest {
     pub offer_id: String,
     pub image_id: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(bronze|silver|gold)$"))]
     pub sla_tier: String,
     pub flavor_id: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub count: u32,
     /// Where the instances may go relative to each other.
     #[serde(default)]
@@ -94,6 +96,7 @@ pub struct SetupIntent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SavePaymentMethod {
     pub setup_intent_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub holder_name: String,
 }
 

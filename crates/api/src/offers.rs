@@ -21,17 +21,21 @@ pub enum OfferSort {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct OfferQuery {
     pub zone: Option<String>,
+    #[cfg_attr(feature = "openapi", param(pattern = "^(bronze|silver|gold)$"))]
     pub sla: Option<String>,
     pub min_vcpu: Option<u32>,
     pub min_ram_gib: Option<u32>,
     /// The most a buyer will pay per instance-hour, in cents.
     pub max_price: Option<u64>,
     /// Only offers with a flavor big enough for this image.
+    #[cfg_attr(feature = "openapi", param(min_length = 1))]
     pub image: Option<String>,
     pub sort: Option<OfferSort>,
     /// 1-based.
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub page: Option<u32>,
     /// 1 to 100, 20 when absent.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub per_page: Option<u32>,
 }
 

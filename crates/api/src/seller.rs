@@ -8,11 +8,15 @@ use crate::catalog::Capacity;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SellerProfileRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub company_name: String,
     /// ISO 3166-1 alpha-2, e.g. "DE".
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Z]{2}$"))]
     pub country: String,
     /// Where payouts go (an IBAN or an account reference).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub payout_reference: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(bronze|silver|gold)$"))]
     pub default_sla_tier: String,
 }
 

@@ -71,6 +71,9 @@ pub fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
             if seller {
                 add("409", "The seller profile is not complete yet");
             }
+            if path.contains('{') {
+                add("404", "No such resource, or not one of yours");
+            }
         }
     }
 }

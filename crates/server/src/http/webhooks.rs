@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// setup_intent.succeeded, charge.refunded). Replays change nothing.
 #[utoipa::path(post, path = "/webhooks/stripe", tag = "payments",
     request_body(content = String, description = "The event as Stripe signed it", content_type = "application/json"),
+    params(("Stripe-Signature" = String, Header, description = "`t=TIMESTAMP,v1=HMAC-SHA256` with the endpoint's signing secret")),
     responses(
         (status = 204, description = "Handled, ignored or seen before"),
         (status = 400, description = "Missing or bad signature", body = Problem, content_type = "application/problem+json"),

@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// order (or the same failure) and never charges twice.
 #[utoipa::path(post, path = "/orders", tag = "checkout", security(("bearer" = [])),
     request_body = OrderRequest,
-    params(("Idempotency-Key" = String, Header, description = "A unique key per order attempt (1 to 255 characters)")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "A unique key per order attempt (1 to 255 characters)")),
     responses(
         (status = 201, description = "Order placed", body = Order),
         (status = 200, description = "The order this key already placed", body = Order),
