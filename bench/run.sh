@@ -30,7 +30,11 @@ RUST_LOG=warn STRIPE_SECRET_KEY=sk_test_sparecloud STRIPE_PUBLISHABLE_KEY=pk_tes
   target/release/sparecloud-server --bind "127.0.0.1:$port" --database-url "$db" \
   --dist-dir "$dir" --heartbeat-interval-secs 60 &
 server_pid=$!
-for _ in $(seq 1 100); do curl -fsS "$api/api/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
+started=$(date +%s%N)
+# Ready once the offer index of all 100,000 offers is built (health answers
+# before that: it is liveness only).
+for _ in $(seq 1 1200); do curl -fsS "$api/api/v1/ready" >/dev/null 2>&1 && break; sleep 0.025; done
+echo "== start to ready (100,000 offers): $(( ($(date +%s%N) - started) / 1000000 )) ms"
 
 echo "== GET /api/v1/health"
 wrk -t2 -c50 -d"${seconds}s" --latency "$api/api/v1/health"

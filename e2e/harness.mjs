@@ -66,6 +66,9 @@ export async function freePort() {
 const TEST_CARD_NUMBERS = ['4242424242424242', '4000000000000002', '4000000000000341', '4000000000009995']
   .flatMap((n) => [n, n.replace(/(\d{4})(?=\d)/g, '$1 ')]);
 
+/** Passwords the tests type or send. */
+const TEST_PASSWORDS = ['demo-password-1', 'a long enough password', 'correct horse battery', 'wrong password!', 'a long fuzzing password'];
+
 /** The webhook signing secret the servers of the browser tests use. */
 export const WEBHOOK_SECRET = 'whsec_sparecloud_e2e';
 
@@ -143,6 +146,8 @@ export async function startServer({ args = [], env = {} } = {}) {
       DATABASE_URL: `sqlite://${join(dir, 'sparecloud.db')}`,
       SPARECLOUD_DIST_DIR: join(ROOT, 'dist'),
       RUST_LOG: process.env.RUST_LOG ?? 'sparecloud_server=info',
+      // As in production: one JSON object per line (and per request).
+      SPARECLOUD_LOG_FORMAT: 'json',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -197,6 +202,11 @@ export async function startServer({ args = [], env = {} } = {}) {
       rmSync(dir, { recursive: true, force: true });
       if (exitCode !== 0) throw new Error(`server did not stop cleanly on SIGTERM (exit ${exitCode}):\n${logs()}`);
       if (leaked.length) throw new Error(`card numbers in the server's database or log: ${leaked.join(', ')}`);
+      // Nor any secret: every token we issue is `sc_<kind>_` and 64 hex
+      // digits; the passwords are the ones the tests type.
+      const secrets = [...logs().matchAll(/sc_[a-z]+_[0-9a-f]{64}/g)].map((m) => m[0])
+        .concat(TEST_PASSWORDS.filter((p) => logs().includes(p)));
+      if (secrets.length) throw new Error(`secrets in the server's log: ${secrets.join(', ')}`);
     },
   };
 }

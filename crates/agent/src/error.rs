@@ -23,6 +23,8 @@ pub enum AgentError {
     /// What the qemu driver needs and this host lacks, one line each.
     #[error("this host cannot run virtual machines yet:\n  {}", .0.join("\n  "))]
     NotReady(Vec<String>),
+    #[error("cannot serve metrics on {0}: {1}")]
+    Metrics(std::net::SocketAddr, String),
 }
 
 impl AgentError {

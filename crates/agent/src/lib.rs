@@ -5,4 +5,5 @@ pub mod capacity;
 pub mod client;
 pub mod driver;
 pub mod error;
+pub mod metrics;
 pub mod state;

@@ -18,6 +18,7 @@ use sparecloud_agent::driver::qemu::command::Accel;
 use sparecloud_agent::driver::qemu::{QemuConfig, QemuDriver, choose_accel, isolation, preflight};
 use sparecloud_agent::driver::{Driver, SimDriver, UnixMillis, reconcile};
 use sparecloud_agent::error::AgentError;
+use sparecloud_agent::metrics;
 use sparecloud_agent::state::{HostState, StateDir, Status};
 
 #[derive(Debug, Parser)]
@@ -62,6 +63,10 @@ enum Command {
         /// Seconds a simulated instance takes to boot.
         #[arg(long, env = "SPARECLOUD_SIM_BOOT_SECS", default_value_t = 3)]
         sim_boot_secs: u64,
+        /// Where to serve Prometheus metrics (`GET /metrics`), e.g.
+        /// `127.0.0.1:9101`; off when absent.
+        #[arg(long, env = "SPARECLOUD_AGENT_METRICS_BIND")]
+        metrics_bind: Option<std::net::SocketAddr>,
         #[command(flatten)]
         capacity: CapacityArgs,
         #[command(flatten)]
@@ -334,9 +339,13 @@ async fn main() -> ExitCode {
         } => register(&state, &api, &token, zone, name, &capacity, &driver).await,
         Command::Run {
             sim_boot_secs,
+            metrics_bind,
             capacity,
             driver,
-        } => run(&state, sim_boot_secs, &capacity, &driver).await,
+        } => match metrics_bind.map(metrics::install).transpose() {
+            Ok(_) => run(&state, sim_boot_secs, &capacity, &driver).await,
+            Err(error) => Err(error),
+        },
         Command::Status => status(&state, &cli.state_dir),
     };
     match result {
@@ -467,6 +476,7 @@ async fn run(
         let observed = driver
             .observe(now_ms())
             .map_err(|e| AgentError::State(state.path.clone(), e.to_string()))?;
+        metrics::vms(&observed);
         let request = HeartbeatRequest {
             capacity,
             instances: observed,
@@ -486,8 +496,10 @@ async fn run(
                     Duration::from_secs(u64::from(response.heartbeat_interval_secs.max(1)));
                 let images_before = driver.images();
                 driver.catalog(&response.images);
+                let reconciling = std::time::Instant::now();
                 let mut changes = reconcile(driver.as_mut(), &response.instances, now_ms())
                     .map_err(|e| AgentError::State(state.path.clone(), e.to_string()))?;
+                metrics::reconciled(reconciling.elapsed());
                 // Images it can run now: say so at once, buyers wait on it.
                 if driver.images() != images_before {
                     changes += 1;
@@ -506,6 +518,7 @@ async fn run(
                 }
             }
             Err(error) if error.is_transient() => {
+                metrics::heartbeat_failed();
                 tracing::warn!(%error, retry_in_secs = backoff.as_secs(), "heartbeat failed; retrying");
                 status.last_error = Some(error.to_string());
                 state.save_status(&status)?;

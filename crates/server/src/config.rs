@@ -139,9 +139,25 @@ pub struct Config {
     #[arg(long, env = "SPARECLOUD_SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=600))]
     pub shutdown_grace_secs: u32,
 
+    /// Where to serve Prometheus metrics (`GET /metrics`), e.g.
+    /// `127.0.0.1:9090`; off when absent, and never on the public address.
+    #[arg(long, env = "SPARECLOUD_METRICS_BIND")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
+
+    /// `text` for people, `json` (one object per line) for log collectors.
+    #[arg(long, env = "SPARECLOUD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Without a command, the server runs.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

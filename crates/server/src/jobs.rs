@@ -11,7 +11,10 @@
 //! Each job claims its rows with a conditional UPDATE, so several server
 //! processes may run them at once without doing anything twice.
 
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
 
 use crate::domain::{
     accounts, agents, charges, cleanups, ha, invoices, ledger, order_recovery, quotes, refunds, sla,
@@ -19,39 +22,56 @@ use crate::domain::{
 use crate::error::AppResult;
 use crate::state::AppState;
 
-/// One pass of every job.
+/// One pass of every job, each timed and counted by name.
 pub async fn run_once(state: &AppState) -> AppResult<()> {
-    agents::mark_silent_hosts_offline(state).await?;
-    ha::fail_lost_hosts(state).await?;
-    ha::recover_waiting(state).await?;
-    ha::retry_drains(state).await?;
-    cleanups::mark_overdue(state).await?;
-    quotes::release_expired_quotes(state).await?;
+    timed("hosts_offline", agents::mark_silent_hosts_offline(state)).await?;
+    timed("ha_fail_lost_hosts", ha::fail_lost_hosts(state)).await?;
+    timed("ha_recover", ha::recover_waiting(state)).await?;
+    timed("ha_retry_drains", ha::retry_drains(state)).await?;
+    timed("cleanups", cleanups::mark_overdue(state)).await?;
+    timed("quote_release", quotes::release_expired_quotes(state)).await?;
     // A month's time is billed up to its end before its credits and
     // invoices are made.
-    invoices::settle_month_end(state).await?;
-    sla::apply_last_month_credits(state).await?;
-    ledger::accrue_running(
-        &state.db,
-        state.clock.now(),
-        state.settings.billing_interval_ms,
+    timed("month_end", invoices::settle_month_end(state)).await?;
+    timed("sla_credits", sla::apply_last_month_credits(state)).await?;
+    timed(
+        "billing",
+        ledger::accrue_running(
+            &state.db,
+            state.clock.now(),
+            state.settings.billing_interval_ms,
+        ),
     )
     .await?;
-    invoices::close_monthly(state).await?;
-    invoices::close_finals(state).await?;
-    charges::charge_due(state).await?;
-    order_recovery::recover_stranded(state).await?;
-    refunds::release_unstarted_orders(state).await?;
-    accounts::purge_expired(state).await?;
+    timed("invoices_monthly", invoices::close_monthly(state)).await?;
+    timed("invoices_final", invoices::close_finals(state)).await?;
+    timed("charges", charges::charge_due(state)).await?;
+    timed("order_recovery", order_recovery::recover_stranded(state)).await?;
+    timed("refunds", refunds::release_unstarted_orders(state)).await?;
+    timed("purge", accounts::purge_expired(state)).await?;
     Ok(())
 }
 
-/// Runs the jobs every second until the task is aborted.
-pub async fn run(state: AppState) {
+async fn timed<T, E>(job: &'static str, work: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    let started = Instant::now();
+    let result = work.await;
+    crate::metrics::job_run(job, result.is_ok(), started.elapsed());
+    result
+}
+
+/// Runs the jobs every second until `stop` turns true; a pass under way
+/// when it does is finished first.
+pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
         if let Err(error) = run_once(&state).await {
             tracing::error!(%error, "background jobs failed");
         }

@@ -3,7 +3,8 @@
 //!
 //! `http` (all axum code) calls into `domain` (the rules and their SQL),
 //! which stands on the core: `db`, `error`, `auth`, `clock`, `config`,
-//! `state`, `stripe` (the payment processor's API). `jobs`, `demo` and `cli` use `domain` too.
+//! `state`, `stripe` (the payment processor's API), `metrics` (recorded
+//! anywhere, exported by `main`). `jobs`, `demo` and `cli` use `domain` too.
 
 pub mod auth;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod state;
 pub mod stripe;
 

@@ -1,26 +1,21 @@
 //! `sparecloud-server`: parses the configuration, opens and migrates the
 //! database, then runs a command (`partner add`, `image source`) or serves the API, the web
-//! app and the background jobs until SIGTERM.
+//! app and the background jobs until SIGTERM (and metrics, with
+//! `--metrics-bind`).
 
 use std::time::Duration;
 
 use clap::Parser;
-use sparecloud_server::config::Command;
+use sparecloud_server::config::{Command, LogFormat};
 use sparecloud_server::domain::image_sources;
 use sparecloud_server::{
-    AppState, Config, ConnectionLimits, Settings, app, cli, db, demo, jobs, serve,
+    AppState, Config, ConnectionLimits, Settings, app, cli, db, demo, jobs, metrics, serve,
 };
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "sparecloud_server=info,tower_http=info".into()),
-        )
-        .init();
-
+    init_logs(config.log_format);
     if let Some(Command::Restore { from }) = &config.command {
         return match cli::restore(&config.database_url, from).await {
             Ok(_) => {
@@ -64,7 +59,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(&config.bind).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
-    let background = tokio::spawn(jobs::run(state.clone()));
+    if let Some(bind) = config.metrics_bind {
+        metrics::install(bind)?;
+        tracing::info!(address = %bind, "serving metrics");
+        tokio::spawn(refresh_gauges(state.clone()));
+    }
+    let (stop_jobs, stop) = tokio::sync::watch::channel(false);
+    let background = tokio::spawn(jobs::run(state.clone(), stop));
     // Load the search index now rather than in the first search.
     let warm = state.clone();
     tokio::spawn(async move {
@@ -78,7 +79,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         shutdown_grace: Duration::from_secs(config.shutdown_grace_secs.into()),
     };
     serve(listener, app(state), limits).await?;
-    background.abort();
+    // A job pass under way is finished, not cut in the middle.
+    stop_jobs.send_replace(true);
+    background.await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "sparecloud_server=info".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs.init(),
+        // One object per line, the request's fields (id, route, user) on
+        // each line written while it is served.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+/// The metrics' marketplace gauges, kept fresh while metrics are served.
+async fn refresh_gauges(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        if let Err(error) = metrics::refresh(&state).await {
+            tracing::warn!(%error, "cannot read the marketplace gauges");
+        }
+    }
 }

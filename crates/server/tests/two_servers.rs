@@ -9,169 +9,38 @@
 
 mod common;
 
-use common::process::{Process, binary, free_port};
+use common::process::{
+    add_card, call, new_postgres_database, seller_with_host, sign_up, start_server, test_dist,
+    wait_healthy, wait_until,
+};
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::{Value, json};
-use sqlx::{Connection, PgConnection};
+use serde_json::json;
 
 const SSH_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ada@laptop";
 
-fn start_server(database_url: &str, dist: &Path) -> (Process, String) {
-    let port = free_port();
-    let child = Command::new(binary("sparecloud-server"))
-        .args([
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--heartbeat-interval-secs",
-            "1",
-            "--billing-interval-secs",
-            "1",
-        ])
-        .env("DATABASE_URL", database_url)
-        .env("SPARECLOUD_DIST_DIR", dist)
-        // localstripe, which `make test` started (STRIPE_API_BASE).
-        .env("STRIPE_API_BASE", common::stripe_api_base())
-        .env("STRIPE_SECRET_KEY", "sk_test_sparecloud")
-        .env("STRIPE_PUBLISHABLE_KEY", "pk_test_sparecloud")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start a server");
-    (Process(child), format!("http://127.0.0.1:{port}"))
-}
-
-async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: Option<&str>,
-    body: Option<Value>,
-    key: Option<&str>,
-) -> (u16, Value) {
-    let mut request = http.request(method, url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(key) = key {
-        request = request.header("Idempotency-Key", key);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run by make test's PostgreSQL pass (scripts/test-postgres.sh)"]
 async fn two_servers_one_database_one_agent() {
-    let admin_url = std::env::var("SPARECLOUD_TEST_POSTGRES_URL")
-        .expect("SPARECLOUD_TEST_POSTGRES_URL: a PostgreSQL server to create a database on");
-    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let database_url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let database_url = new_postgres_database().await;
     let dir = tempfile::tempdir().unwrap();
-    let dist = dir.path().join("dist");
-    std::fs::create_dir_all(&dist).unwrap();
-    std::fs::write(dist.join("index.html"), "<!doctype html><title>t</title>").unwrap();
+    let dist = test_dist(dir.path());
 
     // Start one, let it migrate, then the other.
-    let (_a, a) = start_server(&database_url, &dist);
     let http = reqwest::Client::new();
-    let healthy = |url: String| {
-        let http = http.clone();
-        async move {
-            http.get(format!("{url}/api/v1/health"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        }
-    };
-    wait_until("server A is up", Duration::from_secs(30), || {
-        healthy(a.clone())
-    })
-    .await;
+    let (_a, a) = start_server(&database_url, &dist);
+    wait_healthy(&http, &a).await;
     let (_b, b) = start_server(&database_url, &dist);
-    wait_until("server B is up", Duration::from_secs(30), || {
-        healthy(b.clone())
-    })
-    .await;
+    wait_healthy(&http, &b).await;
     let servers = [a.clone(), b.clone()];
     use reqwest::Method;
 
     // A seller on A, its host registered by the real agent (room for four
     // s1.small: 1 vCPU, 2 GiB, 20 GiB each).
-    let (status, seller) = call(&http, Method::POST, format!("{a}/api/v1/accounts"), None,
-        Some(json!({"email": "s@example.com", "password": "correct horse battery", "display_name": "S", "roles": ["seller"]})), None).await;
-    assert_eq!(status, 201, "{seller}");
-    let seller = seller["token"].as_str().unwrap().to_owned();
-    let (status, _) = call(&http, Method::POST, format!("{b}/api/v1/seller/profile"), Some(&seller),
-        Some(json!({"company_name": "Twin Racks", "country": "DE", "payout_reference": "DE89", "default_sla_tier": "gold"})), None).await;
-    assert_eq!(status, 200);
-    let (status, token) = call(
-        &http,
-        Method::POST,
-        format!("{a}/api/v1/seller/install-tokens"),
-        Some(&seller),
-        Some(json!({"label": "rack", "zone": "eu-west-1a"})),
-        None,
-    )
-    .await;
-    assert_eq!(status, 201, "{token}");
-    let state_dir = dir.path().join("agent");
-    let register = Command::new(binary("sparecloud-agent"))
-        .args([
-            "register",
-            "--driver",
-            "sim",
-            "--api",
-            &a,
-            "--token",
-            token["secret"].as_str().unwrap(),
-            "--capacity",
-            "4,8,80",
-        ])
-        .env("SPARECLOUD_AGENT_STATE_DIR", &state_dir)
-        .output()
-        .unwrap();
-    assert!(
-        register.status.success(),
-        "{}",
-        String::from_utf8_lossy(&register.stderr)
-    );
-    let mut agent = Process(
-        Command::new(binary("sparecloud-agent"))
-            .args(["run", "--sim-boot-secs", "1"])
-            .env("SPARECLOUD_AGENT_STATE_DIR", &state_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (seller, mut agent) =
+        seller_with_host(&http, &a, &dir.path().join("agent"), "4,8,80").await;
 
     // The offer is made on B and listed by A (the index follows the other
     // process's changes).
@@ -206,41 +75,9 @@ async fn two_servers_one_database_one_agent() {
     let mut buyers = Vec::new();
     for i in 0..12 {
         let server = &servers[i % 2];
-        let (status, buyer) = call(&http, Method::POST, format!("{server}/api/v1/accounts"), None,
-            Some(json!({"email": format!("b{i}@example.com"), "password": "correct horse battery", "display_name": "B", "roles": ["buyer"]})), None).await;
-        assert_eq!(status, 201);
-        let buyer = buyer["token"].as_str().unwrap().to_owned();
-        let (status, intent) = call(
-            &http,
-            Method::POST,
-            format!("{server}/api/v1/payment-methods/setup-intents"),
-            Some(&buyer),
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(status, 201, "{intent}");
-        // What Stripe.js does with the card, at localstripe.
-        let setup_intent = intent["id"].as_str().unwrap();
-        let (status, _) = call(&http, Method::POST, format!("{}/v1/setup_intents/{setup_intent}/confirm", common::stripe_api_base()), None,
-            Some(json!({"key": "pk_test_sparecloud", "client_secret": intent["client_secret"],
-                        "payment_method_data": {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2039, "cvc": "123"}}})), None).await;
-        assert_eq!(status, 200);
-        let (status, card) = call(
-            &http,
-            Method::POST,
-            format!("{server}/api/v1/payment-methods"),
-            Some(&buyer),
-            Some(json!({"holder_name": "B", "setup_intent_id": setup_intent})),
-            None,
-        )
-        .await;
-        assert_eq!(status, 201, "{card}");
-        buyers.push((
-            server.clone(),
-            buyer,
-            card["id"].as_str().unwrap().to_owned(),
-        ));
+        let buyer = sign_up(&http, server, &format!("b{i}@example.com"), &["buyer"]).await;
+        let card = add_card(&http, server, &buyer).await;
+        buyers.push((server.clone(), buyer, card));
     }
     let attempts: Vec<_> = buyers
         .into_iter()

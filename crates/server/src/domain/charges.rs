@@ -262,10 +262,12 @@ pub async fn mark_paid(state: &AppState, id: &str, payment_intent: Option<&str>)
     .execute(&mut *tx)
     .await?;
     if paid.rows_affected() == 1 {
-        let (buyer,): (String,) = sqlx::query_as("SELECT buyer_id FROM invoices WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (buyer, total_cents): (String, i64) =
+            sqlx::query_as("SELECT buyer_id, total_cents FROM invoices WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        crate::metrics::revenue_collected(total_cents);
         let (past_due,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM invoices WHERE buyer_id = $1 AND status = 'past_due'",
         )

@@ -161,7 +161,10 @@ async fn claim_key(
 /// the outcome is unknown and the buyer may retry it.
 async fn record_outcome(state: &AppState, order_id: &str, outcome: AppResult<()>) -> AppResult<()> {
     match outcome {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            crate::metrics::order_placed("completed");
+            Ok(())
+        }
         Err(AppError::Client(problem)) => {
             // Waiting for the buyer's bank: the same key completes it later.
             let status = if problem.is(kinds::PAYMENT_ACTION_REQUIRED) {
@@ -169,6 +172,7 @@ async fn record_outcome(state: &AppState, order_id: &str, outcome: AppResult<()>
             } else {
                 "failed"
             };
+            crate::metrics::order_placed(status);
             sqlx::query("UPDATE orders SET status = $4, failure_type = $2, failure_detail = $3 WHERE id = $1")
                 .bind(order_id)
                 .bind(&problem.kind)
@@ -179,6 +183,7 @@ async fn record_outcome(state: &AppState, order_id: &str, outcome: AppResult<()>
             Err(AppError::Client(problem))
         }
         Err(internal) => {
+            crate::metrics::order_placed("error");
             sqlx::query("DELETE FROM orders WHERE id = $1 AND status = 'processing'")
                 .bind(order_id)
                 .execute(&state.db)

@@ -201,6 +201,8 @@ impl FromRequestParts<AppState> for AuthUser {
         let account = accounts::by_session_token(state, token)
             .await?
             .ok_or_else(|| unauthorized("Your session has expired or was ended: sign in again."))?;
+        // The request's log line names who made it.
+        tracing::Span::current().record("user_id", account.account_id.as_str());
         Ok(AuthUser {
             account_id: account.account_id,
             session_id: account.session_id,
@@ -255,7 +257,10 @@ impl FromRequestParts<AppState> for HostAuth {
         };
         let credential = bearer_token(parts).ok_or_else(refused)?;
         match agents::host_by_credential(state, credential).await? {
-            HostCredential::Valid(host_id) => Ok(HostAuth { host_id }),
+            HostCredential::Valid(host_id) => {
+                tracing::Span::current().record("host_id", host_id.as_str());
+                Ok(HostAuth { host_id })
+            }
             HostCredential::Revoked { at_ms } => Err(AppError::problem(
                 kinds::HOST_CREDENTIAL_REVOKED,
                 "Host credential revoked",

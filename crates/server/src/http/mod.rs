@@ -1,5 +1,6 @@
 //! All of the server's axum code: the router of every resource under
-//! `/api/v1`, problem+json fallbacks, CORS, security headers, the embed
+//! `/api/v1`, problem+json fallbacks, CORS, security headers, request
+//! logs and metrics, the embed
 //! pages and the built web app. Handlers here read as a list of calls into
 //! `domain`, which never imports this module.
 
@@ -12,6 +13,7 @@ mod health;
 mod instances;
 mod invoices;
 mod listen;
+mod observe;
 mod offers;
 mod openapi;
 mod partners;
@@ -34,7 +36,6 @@ use sparecloud_api::Problem;
 use sparecloud_api::problem::kinds;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -82,7 +83,8 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyTimeoutLayer::new(
             state.settings.body_idle_timeout,
         ))
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(axum::middleware::from_fn(observe::keep_route));
     let mut api = Router::new().nest("/v1", v1).fallback(api_not_found);
     if !state.settings.cors_origins.is_empty() {
         api = api.layer(cors(&state.settings.cors_origins));
@@ -134,7 +136,7 @@ pub fn app(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             page_policy,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state)
 }
 
