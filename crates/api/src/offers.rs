@@ -23,16 +23,19 @@ pub struct OfferQuery {
     pub zone: Option<String>,
     #[cfg_attr(feature = "openapi", param(pattern = "^(bronze|silver|gold)$"))]
     pub sla: Option<String>,
+    #[cfg_attr(feature = "openapi", param(value_type = Option<u64>, maximum = 4_294_967_295_u64))]
     pub min_vcpu: Option<u32>,
+    #[cfg_attr(feature = "openapi", param(value_type = Option<u64>, maximum = 4_294_967_295_u64))]
     pub min_ram_gib: Option<u32>,
     /// The most a buyer will pay per instance-hour, in cents.
+    #[cfg_attr(feature = "openapi", param(maximum = 9_223_372_036_854_775_807_u64))]
     pub max_price: Option<u64>,
     /// Only offers with a flavor big enough for this image.
     #[cfg_attr(feature = "openapi", param(min_length = 1))]
     pub image: Option<String>,
     pub sort: Option<OfferSort>,
     /// 1-based.
-    #[cfg_attr(feature = "openapi", param(minimum = 1))]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1_000_000))]
     pub page: Option<u32>,
     /// 1 to 100, 20 when absent.
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]

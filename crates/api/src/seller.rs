@@ -35,11 +35,14 @@ pub struct SellerProfile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InstallTokenRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub label: String,
     /// The zone the host joins unless its agent names another.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9-]{1,31}$"))]
     pub zone: String,
     /// Hours until the token expires: 1 to 168, 24 when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 168))]
     pub expires_in_hours: Option<u32>,
 }
 
@@ -147,6 +150,7 @@ impl DrainProgress {
 pub struct FlavorPrice {
     pub flavor_id: String,
     /// Per instance-hour, in cents.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
     pub hourly_cents: u64,
 }
 
@@ -162,8 +166,11 @@ pub enum OfferStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateOfferRequest {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9-]{1,31}$"))]
     pub zone: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(bronze|silver|gold)$"))]
     pub sla_tier: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub prices: Vec<FlavorPrice>,
 }
 
@@ -172,9 +179,11 @@ pub struct CreateOfferRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateOfferRequest {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(bronze|silver|gold)$"))]
     pub sla_tier: Option<String>,
     /// Replaces the whole price list.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub prices: Option<Vec<FlavorPrice>>,
     #[serde(default)]
     pub status: Option<OfferStatus>,

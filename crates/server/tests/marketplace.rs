@@ -189,6 +189,11 @@ async fn bad_queries_are_clear_4xx_problems() {
         ("sort=random", StatusCode::BAD_REQUEST),
         ("per_page=1000", StatusCode::UNPROCESSABLE_ENTITY),
         ("page=0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("page=1000001", StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "max_price=9223372036854775808",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         ("sla=platinum", StatusCode::UNPROCESSABLE_ENTITY),
         ("image=windows-95", StatusCode::UNPROCESSABLE_ENTITY),
         ("max_price=-5", StatusCode::BAD_REQUEST),

@@ -11,6 +11,8 @@ use crate::state::AppState;
 
 const DEFAULT_PER_PAGE: u32 = 20;
 const MAX_PER_PAGE: u32 = 100;
+/// Far past the last page of any marketplace, and an offset that fits.
+const MAX_PAGE: u32 = 1_000_000;
 
 /// A page of listed offers matching `query`, serialized.
 pub async fn offers(state: &AppState, query: &OfferQuery) -> AppResult<Vec<u8>> {
@@ -55,11 +57,21 @@ pub async fn offers(state: &AppState, query: &OfferQuery) -> AppResult<Vec<u8>> 
             message: format!("Use 1 to {MAX_PER_PAGE} per page."),
         });
     }
+    // Money is stored as i64 cents: a bound beyond that is no number of ours.
+    if query
+        .max_price
+        .is_some_and(|cents| i64::try_from(cents).is_err())
+    {
+        errors.push(FieldError {
+            field: "max_price".into(),
+            message: "Enter a price in cents, at most 9223372036854775807.".into(),
+        });
+    }
     let page = query.page.unwrap_or(1);
-    if page == 0 {
+    if !(1..=MAX_PAGE).contains(&page) {
         errors.push(FieldError {
             field: "page".into(),
-            message: "Pages start at 1.".into(),
+            message: format!("Pages go from 1 to {MAX_PAGE}."),
         });
     }
     if !errors.is_empty() {

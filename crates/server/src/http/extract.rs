@@ -13,6 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use sparecloud_api::accounts::Role;
 use sparecloud_api::checkout::IDEMPOTENCY_KEY_HEADER;
 use sparecloud_api::problem::kinds;
@@ -35,10 +36,30 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let raw = match axum::Json::<Box<RawValue>>::from_request(req, state).await {
+            Ok(axum::Json(raw)) => raw,
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        // Every body of ours is an object; serde would also fill a struct
+        // from an array (`[null, null]`), which no client means.
+        if !raw.get().starts_with('{') {
+            return Err(AppError::problem(
+                kinds::MALFORMED_BODY,
+                "Malformed request body",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The body must be a JSON object.",
+            ));
         }
+        serde_json::from_str(raw.get()).map(Json).map_err(|error| {
+            AppError::problem(
+                kinds::MALFORMED_BODY,
+                "Malformed request body",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                without_values(&format!(
+                    "Failed to deserialize the JSON body into the target type: {error}"
+                )),
+            )
+        })
     }
 }
 

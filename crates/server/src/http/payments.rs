@@ -49,6 +49,7 @@ async fn create_setup_intent(
     request_body = SavePaymentMethod,
     responses(
         (status = 201, body = PaymentMethod),
+        (status = 404, description = "No such SetupIntent of yours", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a confirmed SetupIntent of yours, or card data sent", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_payment_method(
