@@ -154,6 +154,18 @@ fn call(
     })
 }
 
+/// The agent's metrics, as Prometheus text.
+fn scrape(url: &str) -> String {
+    reqwest::runtime().block_on(async {
+        ::reqwest::get(url)
+            .await
+            .expect("the agent serves metrics")
+            .text()
+            .await
+            .unwrap()
+    })
+}
+
 fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
@@ -171,8 +183,13 @@ fn agent(state_dir: &Path, args: &[&str]) -> Output {
 }
 
 fn start_agent(state_dir: &Path) -> Child {
+    start_agent_with(state_dir, &[])
+}
+
+fn start_agent_with(state_dir: &Path, args: &[&str]) -> Child {
     Command::new(agent_bin())
         .args(["run", "--sim-boot-secs", "1"])
+        .args(args)
         .env("SPARECLOUD_AGENT_STATE_DIR", state_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -459,12 +476,24 @@ fn register_run_order_terminate_and_survive_restarts() {
     wait_until(Duration::from_secs(15), "the host is offline", || {
         hosts(&url, &m.seller)[0]["status"] == "offline"
     });
-    // Restarted: online again, with the same instance still running (not recreated).
-    let mut agent_process = start_agent(&state_dir);
+    // Restarted (serving its metrics): online again, with the same instance
+    // still running (not recreated).
+    let metrics = format!("http://127.0.0.1:{}/metrics", free_port());
+    let bind = metrics
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics");
+    let mut agent_process = start_agent_with(&state_dir, &["--metrics-bind", bind]);
     wait_until(Duration::from_secs(15), "the host is back", || {
         hosts(&url, &m.seller)[0]["status"] == "online"
     });
     std::thread::sleep(Duration::from_secs(2));
+    let scraped = scrape(&metrics);
+    assert!(
+        scraped.contains("sparecloud_agent_vms{state=\"running\"} 1\n"),
+        "{scraped}"
+    );
+    assert!(scraped.contains("sparecloud_agent_vms{state=\"provisioning\"} 0\n"));
+    assert!(scraped.contains("sparecloud_agent_reconcile_duration_seconds_count"));
     let detail = instance(&url, &m.buyer, &id);
     assert_eq!(detail["instance"]["status"], "running");
     assert_eq!(
@@ -493,6 +522,14 @@ fn register_run_order_terminate_and_survive_restarts() {
     assert!(
         agent_process.try_wait().unwrap().is_none(),
         "the same agent process"
+    );
+    let failures = scrape(&metrics)
+        .lines()
+        .find_map(|line| line.strip_prefix("sparecloud_agent_heartbeat_failures_total "))
+        .map(|n| n.parse::<f64>().unwrap());
+    assert!(
+        failures >= Some(1.0),
+        "heartbeats failed while the server was down: {failures:?}"
     );
 
     // Terminate: terminated, and the capacity is free again.
