@@ -6,6 +6,7 @@
 //! [`refresh`] on each job pass.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
@@ -30,12 +31,17 @@ const SECONDS_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Whether an exporter is installed: without one, requests skip building
+/// their labels.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
 /// Serves `GET /metrics` on `bind` from now on.
 pub fn install(bind: SocketAddr) -> Result<(), BuildError> {
     PrometheusBuilder::new()
         .with_http_listener(bind)
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)?
         .install()?;
+    ENABLED.store(true, Ordering::Relaxed);
     describe_counter!(
         "sparecloud_http_requests_total",
         "HTTP requests answered, by method, route template and status."
@@ -79,6 +85,9 @@ pub fn install(bind: SocketAddr) -> Result<(), BuildError> {
 }
 
 pub fn http_request(method: &str, route: &str, status: u16, latency: Duration) {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return;
+    }
     let labels = [
         ("method", method.to_owned()),
         ("route", route.to_owned()),

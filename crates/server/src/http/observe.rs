@@ -4,6 +4,8 @@
 //! account or host that made it, and the HTTP metrics. Never a header
 //! value, query string or body: those may hold tokens, passwords or cards.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -14,20 +16,23 @@ use tracing::Instrument;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The route template that matched (`/api/v1/orders/{id}`), carried from the
-/// router (which knows it) out to [`observe`] on the response.
-#[derive(Debug, Clone)]
-struct RouteTemplate(String);
-
-/// Inside the API router, after routing: hands the matched template out.
+/// Inside the API router, after routing: hands the matched route template
+/// (`/api/v1/orders/{id}`) out to [`observe`] on the response.
 pub async fn keep_route(path: Option<MatchedPath>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     if let Some(path) = path {
-        response
-            .extensions_mut()
-            .insert(RouteTemplate(path.as_str().to_owned()));
+        response.extensions_mut().insert(path);
     }
     response
+}
+
+/// A new request id: this process's random prefix and a counter, unique
+/// across processes without a random draw per request.
+fn new_request_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| uuid::Uuid::now_v7().simple().to_string()[16..].to_owned());
+    format!("{prefix}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Around everything: the request's span, its log line and its metrics.
@@ -39,7 +44,7 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         .and_then(|value| value.to_str().ok())
         .filter(|id| is_sane_request_id(id))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        .unwrap_or_else(new_request_id);
     // Handlers and the proxy behind us see the same id.
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         request.headers_mut().insert(REQUEST_ID, value);
@@ -59,13 +64,13 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
 
     // Unmatched paths are not labelled one by one: a scan of random paths
     // would make a metric series of each.
-    let route = match response.extensions().get::<RouteTemplate>() {
-        Some(RouteTemplate(route)) => route.clone(),
-        None if is_api => "/api/unmatched".to_owned(),
-        None => "/web".to_owned(),
+    let route = match response.extensions().get::<MatchedPath>() {
+        Some(path) => path.as_str(),
+        None if is_api => "/api/unmatched",
+        None => "/web",
     };
     let status = response.status().as_u16();
-    span.record("route", route.as_str());
+    span.record("route", route);
     span.in_scope(|| {
         tracing::info!(
             status,
@@ -73,7 +78,7 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
             "request"
         )
     });
-    crate::metrics::http_request(method.as_str(), &route, status, latency);
+    crate::metrics::http_request(method.as_str(), route, status, latency);
 
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
