@@ -54,6 +54,55 @@ test('a buyer removes a saved card from the account page, after a question', asy
   }
 });
 
+test('an API key made on the account page is shown once, reads but never orders, and is refused once revoked', async () => {
+  const page = await newPage(ctx.browser);
+  const asKey = (secret, method, path, body) => fetch(`${ctx.server.baseURL}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  try {
+    await signIn(page, DEMO_BUYER);
+    const keys = page.getByRole('region', { name: 'API keys' });
+    await keys.getByText('No API keys yet.').waitFor();
+    // A name is needed, said inline.
+    await keys.getByRole('button', { name: 'Create API key' }).click();
+    await keys.getByText('Enter a name for this key.').waitFor();
+    await keys.getByLabel('Key name').fill('Nightly report');
+    await keys.getByLabel('Access').selectOption('read');
+    await keys.getByLabel('Expires in').selectOption('30');
+    await keys.getByRole('button', { name: 'Create API key' }).click();
+    await keys.getByRole('status').getByText('it is shown only once').waitFor();
+    const secret = (await keys.getByLabel('New API key secret').textContent()).trim();
+    assert.match(secret, /^sck_[0-9a-f]{64}$/);
+    const row = keys.getByRole('row', { name: /Nightly report/ });
+    await row.getByRole('cell', { name: 'Read only' }).waitFor();
+    await saveScreenshot(page, 'account-api-key');
+
+    // It reads as the buyer, and may not order.
+    const instances = await asKey(secret, 'GET', '/instances');
+    assert.equal(instances.status, 200);
+    const order = await asKey(secret, 'POST', '/orders', { quote_id: 'q', payment_method_id: 'p', ssh_public_key: 'k' });
+    assert.equal(order.status, 403);
+    assert.equal((await order.json()).type, 'https://sparecloud.dev/problems/api-key-scope');
+    // Its use shows; the secret does not come back.
+    await page.reload();
+    await row.getByRole('cell', { name: new Date().toISOString().slice(0, 10) }).first().waitFor();
+    assert.equal(await keys.getByLabel('New API key secret').count(), 0);
+
+    await row.getByRole('button', { name: 'Revoke Nightly report' }).click();
+    await keys.getByRole('alertdialog', { name: 'Confirm revoking Nightly report' })
+      .getByRole('button', { name: 'Revoke key' }).click();
+    await keys.getByText('No API keys yet.').waitFor();
+    const refused = await asKey(secret, 'GET', '/instances');
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).type, 'https://sparecloud.dev/problems/api-key-revoked');
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await page.context().close();
+  }
+});
+
 test('sign out everywhere ends the sessions of other browsers too', async () => {
   const elsewhere = await apiSignIn(DEMO_BUYER);
   const page = await newPage(ctx.browser);

@@ -202,9 +202,9 @@ export async function startServer({ args = [], env = {} } = {}) {
       rmSync(dir, { recursive: true, force: true });
       if (exitCode !== 0) throw new Error(`server did not stop cleanly on SIGTERM (exit ${exitCode}):\n${logs()}`);
       if (leaked.length) throw new Error(`card numbers in the server's database or log: ${leaked.join(', ')}`);
-      // Nor any secret: every token we issue is `sc_<kind>_` and 64 hex
-      // digits; the passwords are the ones the tests type.
-      const secrets = [...logs().matchAll(/sc_[a-z]+_[0-9a-f]{64}/g)].map((m) => m[0])
+      // Nor any secret: every token we issue is `sc_<kind>_` (API keys
+      // `sck_`) and 64 hex digits; the passwords are the ones the tests type.
+      const secrets = [...logs().matchAll(/(?:sc_[a-z]+|sck)_[0-9a-f]{64}/g)].map((m) => m[0])
         .concat(TEST_PASSWORDS.filter((p) => logs().includes(p)));
       if (secrets.length) throw new Error(`secrets in the server's log: ${secrets.join(', ')}`);
     },

@@ -5,6 +5,7 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sparecloud_api::accounts::{Account, Session, SignInRequest, SignUpRequest};
+use sparecloud_api::api_keys::{ApiKey, CreateApiKeyRequest, CreatedApiKey};
 use sparecloud_api::catalog::{Image, SlaTier, Zone};
 use sparecloud_api::checkout::{
     IDEMPOTENCY_KEY_HEADER, Order, OrderRequest, PaymentMethod, PaymentsConfig, Quote,
@@ -49,6 +50,25 @@ pub async fn sign_out_everywhere(token: &str) -> ApiResult<()> {
 pub async fn remove_card(token: &str, id: &str) -> ApiResult<()> {
     no_content(
         Request::delete(&url(&format!("/payment-methods/{}", encode(id)))),
+        token,
+    )
+    .await
+}
+
+/// The account's API keys that still work.
+pub async fn api_keys(token: &str) -> ApiResult<Vec<ApiKey>> {
+    get("/api-keys", Some(token)).await
+}
+
+/// Makes an API key; the answer holds its secret, shown this once.
+pub async fn create_api_key(token: &str, request: &CreateApiKeyRequest) -> ApiResult<CreatedApiKey> {
+    send(Request::post(&url("/api-keys")), Some(token), Some(request)).await
+}
+
+/// Revokes an API key: the next request that sends it is refused.
+pub async fn revoke_api_key(token: &str, id: &str) -> ApiResult<()> {
+    no_content(
+        Request::delete(&url(&format!("/api-keys/{}", encode(id)))),
         token,
     )
     .await

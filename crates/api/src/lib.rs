@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod agent;
+pub mod api_keys;
 pub mod catalog;
 pub mod checkout;
 pub mod instances;

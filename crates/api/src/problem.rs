@@ -80,6 +80,12 @@ pub mod kinds {
     /// The seller revoked the host's credential: the agent stops.
     pub const HOST_CREDENTIAL_REVOKED: &str =
         "https://sparecloud.dev/problems/host-credential-revoked";
+    /// The API key was revoked, or has expired: make a new one.
+    pub const API_KEY_REVOKED: &str = "https://sparecloud.dev/problems/api-key-revoked";
+    pub const API_KEY_EXPIRED: &str = "https://sparecloud.dev/problems/api-key-expired";
+    /// A read-only key asked for a change, or a key for what only a
+    /// signed-in person may do (keys and sessions).
+    pub const API_KEY_SCOPE: &str = "https://sparecloud.dev/problems/api-key-scope";
 
     // Made by clients themselves, for failures with no server answer.
     pub const CLIENT_NETWORK: &str = "https://sparecloud.dev/problems/client/network";

@@ -3,7 +3,7 @@
 //! transaction) and plain ids, and return `AppResult`.
 //!
 //! Layers, lowest first (a module imports only from those before it):
-//! `uptime` (pure) · `catalog` `image_sources` `ledger` `payments` `partners` `offers` ·
+//! `uptime` (pure) · `api_keys` `catalog` `image_sources` `ledger` `payments` `partners` `offers` ·
 //! `offer_index` · `search` `capacity` · `placement` `instance` · `ha` · `transfers` ·
 //! `observe` `cleanups` `sla` `instances` `ssh_keys` · `consoles` · `quotes` · `order_view` `order_instances` ·
 //! `orders` · `order_recovery` `invoices` · `charges` `refunds` · `webhooks` · `accounts`
@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod agents;
+pub mod api_keys;
 pub mod capacity;
 pub mod catalog;
 pub mod charges;

@@ -62,6 +62,7 @@ async fn sign_in(
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn sign_out(State(state): State<AppState>, user: AuthUser) -> AppResult<StatusCode> {
+    user.require_session()?;
     accounts::sign_out(&state, &user.session_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -78,6 +79,7 @@ async fn sign_out_everywhere(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> AppResult<StatusCode> {
+    user.require_session()?;
     accounts::sign_out_everywhere(&state, &user.account_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,17 +9,19 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use sparecloud_api::accounts::Role;
+use sparecloud_api::api_keys::{API_KEY_PREFIX, ApiKeyScope};
 use sparecloud_api::checkout::IDEMPOTENCY_KEY_HEADER;
 use sparecloud_api::problem::kinds;
 
 use crate::clock::rfc3339;
 use crate::domain::agents::HostCredential;
+use crate::domain::api_keys::{self, KeyCheck};
 use crate::domain::{accounts, agents, partners, sellers};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -185,16 +187,32 @@ fn unauthorized(detail: &str) -> AppError {
     )
 }
 
-/// The signed-in account, from a valid, unexpired session token.
+/// The signed-in account, from a valid, unexpired session token, or an
+/// account's API key (`sck_…`) within its scope.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub account_id: String,
+    /// Empty when an API key made the request.
     pub session_id: String,
     pub is_buyer: bool,
     pub is_seller: bool,
+    pub api_key_id: Option<String>,
 }
 
 impl AuthUser {
+    /// For what only a person signed in may do: sessions and API keys.
+    pub fn require_session(&self) -> AppResult<()> {
+        if self.api_key_id.is_none() {
+            return Ok(());
+        }
+        Err(AppError::problem(
+            kinds::API_KEY_SCOPE,
+            "Not with an API key",
+            StatusCode::FORBIDDEN,
+            "Sessions and API keys are managed signed in, on the account page, not with an API key.",
+        ))
+    }
+
     pub fn require(&self, role: Role) -> AppResult<()> {
         let (has, what) = match role {
             Role::Buyer => (self.is_buyer, "a buyer"),
@@ -219,6 +237,9 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
         let token = bearer_token(parts)
             .ok_or_else(|| unauthorized("Sign in to do this (no bearer token was sent)."))?;
+        if token.starts_with(API_KEY_PREFIX) {
+            return api_key_user(state, token, &parts.method).await;
+        }
         let account = accounts::by_session_token(state, token)
             .await?
             .ok_or_else(|| unauthorized("Your session has expired or was ended: sign in again."))?;
@@ -229,8 +250,58 @@ impl FromRequestParts<AppState> for AuthUser {
             session_id: account.session_id,
             is_buyer: account.is_buyer,
             is_seller: account.is_seller,
+            api_key_id: None,
         })
     }
+}
+
+async fn api_key_user(state: &AppState, key: &str, method: &Method) -> AppResult<AuthUser> {
+    let refused = |kind: &str, title: &str, detail: &str| {
+        AppError::problem(kind, title, StatusCode::UNAUTHORIZED, detail)
+    };
+    let (account_id, key_id, scope) = match api_keys::check(state, key).await? {
+        KeyCheck::Valid {
+            account_id,
+            key_id,
+            scope,
+        } => (account_id, key_id, scope),
+        KeyCheck::Revoked => {
+            return Err(refused(
+                kinds::API_KEY_REVOKED,
+                "API key revoked",
+                "This API key was revoked: make a new one on your account page.",
+            ));
+        }
+        KeyCheck::Expired => {
+            return Err(refused(
+                kinds::API_KEY_EXPIRED,
+                "API key expired",
+                "This API key has expired: make a new one on your account page.",
+            ));
+        }
+        KeyCheck::Unknown => {
+            return Err(unauthorized(
+                "This API key is not valid: copy it again, or make a new one on your account page.",
+            ));
+        }
+    };
+    if scope == ApiKeyScope::Read && !matches!(*method, Method::GET | Method::HEAD) {
+        return Err(AppError::problem(
+            kinds::API_KEY_SCOPE,
+            "Read-only API key",
+            StatusCode::FORBIDDEN,
+            "This API key can only read: use a key with full access to change anything.",
+        ));
+    }
+    let account = accounts::load_account(state, &account_id).await?;
+    tracing::Span::current().record("user_id", account_id.as_str());
+    Ok(AuthUser {
+        is_buyer: account.has_role(Role::Buyer),
+        is_seller: account.has_role(Role::Seller),
+        account_id,
+        session_id: String::new(),
+        api_key_id: Some(key_id),
+    })
 }
 
 /// A signed-in seller who has completed a profile.

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod agent;
+mod api_keys;
 mod catalog;
 mod checkout;
 pub mod extract;
@@ -55,6 +56,7 @@ pub fn app(state: AppState) -> Router {
     let (v1, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
         .merge(accounts::router())
+        .merge(api_keys::router())
         .merge(catalog::router())
         .merge(offers::router())
         .merge(payments::router())

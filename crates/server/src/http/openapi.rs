@@ -26,7 +26,16 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A session token from `POST /sessions`, or an API key (`sck_…`, \
+                         from `POST /api-keys`): a `read` key may only GET; keys and \
+                         sessions are managed with a session only.",
+                    ))
+                    .build(),
+            ),
         );
     }
 }

@@ -56,7 +56,7 @@ impl TestResponse {
 
 /// A new, empty database on the PostgreSQL server of `admin_url` (a
 /// throwaway cluster): each test gets its own, as with SQLite files.
-async fn fresh_postgres_database(admin_url: &str) -> String {
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
     use sqlx::Connection;
     let name = format!("t_{}", uuid::Uuid::now_v7().simple());
     let mut admin = sqlx::PgConnection::connect(admin_url)

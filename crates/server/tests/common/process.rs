@@ -110,16 +110,9 @@ pub fn terminate(process: &mut Process) -> std::process::ExitStatus {
 /// A new, empty database on the PostgreSQL server of
 /// `SPARECLOUD_TEST_POSTGRES_URL` (`make test`'s PostgreSQL pass); its URL.
 pub async fn new_postgres_database() -> String {
-    use sqlx::Connection;
     let admin_url = std::env::var("SPARECLOUD_TEST_POSTGRES_URL")
         .expect("SPARECLOUD_TEST_POSTGRES_URL: a PostgreSQL server to create a database on");
-    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
+    super::fresh_postgres_database(&admin_url).await
 }
 
 /// `sparecloud-server` on `database_url` (heartbeats and billing every

@@ -1,5 +1,7 @@
-//! `/account`: who is signed in, the saved cards (each removable), and
-//! signing out everywhere.
+//! `/account`: who is signed in, the saved cards (each removable), API
+//! keys for scripts (`api_keys.rs`), and signing out everywhere.
+
+mod api_keys;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -26,6 +28,7 @@ pub fn AccountPage() -> impl IntoView {
                 <div class="page-sections">
                     <Profile />
                     <SavedCards />
+                    <api_keys::ApiKeys />
                     <Sessions />
                 </div>
             </Show>
