@@ -61,7 +61,10 @@ pub async fn api_keys(token: &str) -> ApiResult<Vec<ApiKey>> {
 }
 
 /// Makes an API key; the answer holds its secret, shown this once.
-pub async fn create_api_key(token: &str, request: &CreateApiKeyRequest) -> ApiResult<CreatedApiKey> {
+pub async fn create_api_key(
+    token: &str,
+    request: &CreateApiKeyRequest,
+) -> ApiResult<CreatedApiKey> {
     send(Request::post(&url("/api-keys")), Some(token), Some(request)).await
 }
 

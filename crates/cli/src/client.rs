@@ -32,7 +32,8 @@ impl Client {
         path: &str,
         query: &Q,
     ) -> Result<T, Problem> {
-        self.send(self.request(Method::GET, path).query(query)).await
+        self.send(self.request(Method::GET, path).query(query))
+            .await
     }
 
     pub async fn post<T: DeserializeOwned, B: Serialize>(
@@ -79,6 +80,10 @@ impl Client {
 }
 
 fn unexpected(status: u16, why: &str) -> Problem {
-    Problem::new(kinds::CLIENT_UNEXPECTED_RESPONSE, "Unexpected answer from the API", status)
-        .with_detail(format!("HTTP {status}: {why}"))
+    Problem::new(
+        kinds::CLIENT_UNEXPECTED_RESPONSE,
+        "Unexpected answer from the API",
+        status,
+    )
+    .with_detail(format!("HTTP {status}: {why}"))
 }

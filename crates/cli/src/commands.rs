@@ -54,7 +54,10 @@ pub async fn run(cli: Cli) -> Result<(), Problem> {
             }
             Ok(())
         }
-        Command::Offers { mine: None, filters } => offers(&client, &filters, as_json).await,
+        Command::Offers {
+            mine: None,
+            filters,
+        } => offers(&client, &filters, as_json).await,
         Command::Quote {
             offer,
             image,
@@ -89,7 +92,10 @@ pub async fn run(cli: Cli) -> Result<(), Problem> {
                     money(quote.estimated_month_cents),
                     quote.expires_at
                 );
-                println!("Order it with: sparecloud order {} --ssh-key ~/.ssh/id_ed25519.pub", quote.id);
+                println!(
+                    "Order it with: sparecloud order {} --ssh-key ~/.ssh/id_ed25519.pub",
+                    quote.id
+                );
             }
             Ok(())
         }
@@ -122,7 +128,11 @@ pub async fn run(cli: Cli) -> Result<(), Problem> {
             if as_json {
                 json(&order);
             } else {
-                println!("Order {} for {}/hour.", order.id, money(order.quote.hourly_total_cents));
+                println!(
+                    "Order {} for {}/hour.",
+                    order.id,
+                    money(order.quote.hourly_total_cents)
+                );
                 instance_table(&order.instances);
             }
             Ok(())
@@ -170,8 +180,10 @@ pub async fn run(cli: Cli) -> Result<(), Problem> {
         Command::Ssh { id, args } => {
             let detail: InstanceDetail = client.get(&format!("/instances/{id}")).await?;
             let mut ssh = ssh_args(&detail.instance).ok_or_else(|| {
-                Problem::new(kinds::CONFLICT, "No address yet", 409)
-                    .with_detail(format!("{id} is {}: wait until it runs.", detail.instance.status.as_str()))
+                Problem::new(kinds::CONFLICT, "No address yet", 409).with_detail(format!(
+                    "{id} is {}: wait until it runs.",
+                    detail.instance.status.as_str()
+                ))
             })?;
             ssh.extend(args);
             exec_ssh(&ssh)
@@ -203,7 +215,10 @@ pub async fn run(cli: Cli) -> Result<(), Problem> {
                         ]
                     })
                     .collect();
-                table(&["ID", "NAME", "ZONE", "STATUS", "VCPU USED", "INSTANCES"], &rows);
+                table(
+                    &["ID", "NAME", "ZONE", "STATUS", "VCPU USED", "INSTANCES"],
+                    &rows,
+                );
             }
             Ok(())
         }
@@ -211,7 +226,11 @@ pub async fn run(cli: Cli) -> Result<(), Problem> {
             action: Some(HostsCommand::Drain { id }),
         } => {
             let host: Value = client
-                .post(&format!("/seller/hosts/{id}/drain"), &serde_json::json!({}), None)
+                .post(
+                    &format!("/seller/hosts/{id}/drain"),
+                    &serde_json::json!({}),
+                    None,
+                )
                 .await?;
             if as_json {
                 json(&host);
@@ -231,11 +250,22 @@ pub async fn run(cli: Cli) -> Result<(), Problem> {
                 let rows: Vec<Vec<String>> = earnings
                     .days
                     .iter()
-                    .map(|d| vec![d.date.clone(), money(d.gross_cents), money(d.commission_cents), money(d.net_cents)])
+                    .map(|d| {
+                        vec![
+                            d.date.clone(),
+                            money(d.gross_cents),
+                            money(d.commission_cents),
+                            money(d.net_cents),
+                        ]
+                    })
                     .collect();
                 table(&["DAY", "GROSS", "COMMISSION", "NET"], &rows);
                 let net: u64 = earnings.days.iter().map(|d| d.net_cents).sum();
-                println!("Net {}: {}", month.as_deref().unwrap_or("in all"), money(net));
+                println!(
+                    "Net {}: {}",
+                    month.as_deref().unwrap_or("in all"),
+                    money(net)
+                );
             }
             Ok(())
         }
@@ -263,7 +293,11 @@ async fn login(api: &str, key: Option<String>, as_json: bool) -> Result<(), Prob
     if as_json {
         json(&account);
     } else {
-        println!("Logged in to {api} as {}; the key is saved in {}.", account.email, path.display());
+        println!(
+            "Logged in to {api} as {}; the key is saved in {}.",
+            account.email,
+            path.display()
+        );
     }
     Ok(())
 }
@@ -279,7 +313,10 @@ async fn offers(client: &Client, filters: &OfferFilters, as_json: bool) -> Resul
         ("sort", filters.sort.clone()),
         ("per_page", Some("100".into())),
     ];
-    let query: Vec<(&str, String)> = query.into_iter().filter_map(|(k, v)| Some((k, v?))).collect();
+    let query: Vec<(&str, String)> = query
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
     let page: OfferPage = client.get_query("/offers", &query).await?;
     if as_json {
         json(&page);
@@ -305,11 +342,20 @@ async fn offers(client: &Client, filters: &OfferFilters, as_json: bool) -> Resul
     Ok(())
 }
 
-async fn choose_card(client: &Client, api: &str, wanted: Option<&str>) -> Result<PaymentMethod, Problem> {
+async fn choose_card(
+    client: &Client,
+    api: &str,
+    wanted: Option<&str>,
+) -> Result<PaymentMethod, Problem> {
     let cards: Vec<PaymentMethod> = client.get("/payment-methods").await?;
-    let add_one = format!("Add a card in the web app ({}/account or at checkout): the command line never takes card numbers.", api.trim_end_matches('/'));
+    let add_one = format!(
+        "Add a card in the web app ({}/account or at checkout): the command line never takes card numbers.",
+        api.trim_end_matches('/')
+    );
     let found = match wanted {
-        Some(wanted) => cards.into_iter().find(|c| c.id == wanted || c.last4 == wanted),
+        Some(wanted) => cards
+            .into_iter()
+            .find(|c| c.id == wanted || c.last4 == wanted),
         None => cards.into_iter().next(),
     };
     found.ok_or_else(|| {
@@ -318,11 +364,23 @@ async fn choose_card(client: &Client, api: &str, wanted: Option<&str>) -> Result
 }
 
 /// Follows the order until every instance runs (progress on stderr).
-async fn wait_running(client: &Client, mut order: Order, limit: Duration, quiet: bool) -> Result<Order, Problem> {
+async fn wait_running(
+    client: &Client,
+    mut order: Order,
+    limit: Duration,
+    quiet: bool,
+) -> Result<Order, Problem> {
     let started = Instant::now();
     loop {
-        let running = order.instances.iter().filter(|i| i.status == InstanceStatus::Running).count();
-        let failed = order.instances.iter().any(|i| i.status == InstanceStatus::Failed);
+        let running = order
+            .instances
+            .iter()
+            .filter(|i| i.status == InstanceStatus::Running)
+            .count();
+        let failed = order
+            .instances
+            .iter()
+            .any(|i| i.status == InstanceStatus::Failed);
         if !quiet {
             eprint!("\r{running}/{} running…", order.instances.len());
         }
@@ -347,9 +405,18 @@ async fn wait_running(client: &Client, mut order: Order, limit: Duration, quiet:
     }
 }
 
-async fn instance_action(client: &Client, id: &str, action: &str, as_json: bool) -> Result<(), Problem> {
+async fn instance_action(
+    client: &Client,
+    id: &str,
+    action: &str,
+    as_json: bool,
+) -> Result<(), Problem> {
     let instance: Instance = client
-        .post(&format!("/instances/{id}/{action}"), &serde_json::json!({}), None)
+        .post(
+            &format!("/instances/{id}/{action}"),
+            &serde_json::json!({}),
+            None,
+        )
         .await?;
     if as_json {
         json(&instance);
@@ -374,7 +441,10 @@ fn instance_table(instances: &[Instance]) {
             ]
         })
         .collect();
-    table(&["ID", "STATUS", "IMAGE", "SIZE", "ZONE", "ADDRESS", "PRICE"], &rows);
+    table(
+        &["ID", "STATUS", "IMAGE", "SIZE", "ZONE", "ADDRESS", "PRICE"],
+        &rows,
+    );
 }
 
 /// `-p PORT user@host` for a running instance's address (`host:port`).
@@ -424,7 +494,10 @@ mod tests {
             "currency": "EUR", "created_at": "t", "updated_at": "t"
         }))
         .unwrap();
-        assert_eq!(ssh_args(&instance).unwrap(), ["-p", "22001", "debian@198.51.100.7"]);
+        assert_eq!(
+            ssh_args(&instance).unwrap(),
+            ["-p", "22001", "debian@198.51.100.7"]
+        );
         instance.address = Some("2001:db8::1".into());
         assert_eq!(ssh_args(&instance).unwrap(), ["debian@2001:db8::1"]);
         instance.address = None;

@@ -33,7 +33,8 @@ pub fn load() -> Config {
 
 /// Writes the file with mode 0600 (it holds a key), its directory 0700.
 pub fn save(config: &Config) -> std::io::Result<PathBuf> {
-    let path = path().ok_or_else(|| std::io::Error::other("neither XDG_CONFIG_HOME nor HOME is set"))?;
+    let path =
+        path().ok_or_else(|| std::io::Error::other("neither XDG_CONFIG_HOME nor HOME is set"))?;
     let dir = path.parent().expect("a file in a directory");
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]

@@ -18,13 +18,22 @@ use sparecloud_api::Problem;
 use sparecloud_api::placement::Placement;
 
 #[derive(Debug, Parser)]
-#[command(name = "sparecloud", version, about = "Rent and sell spare compute on Sparecloud")]
+#[command(
+    name = "sparecloud",
+    version,
+    about = "Rent and sell spare compute on Sparecloud"
+)]
 pub struct Cli {
     /// The Sparecloud server (or SPARECLOUD_API, or what `login` saved).
     #[arg(long, global = true, env = "SPARECLOUD_API")]
     pub api: Option<String>,
     /// An API key (`sck_…`, made on the account page).
-    #[arg(long, global = true, env = "SPARECLOUD_API_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SPARECLOUD_API_KEY",
+        hide_env_values = true
+    )]
     pub key: Option<String>,
     /// Print the API's answer as JSON, for scripts.
     #[arg(long, global = true)]
@@ -175,7 +184,12 @@ impl From<PlacementArg> for Placement {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Completions { shell } = cli.command {
-        clap_complete::generate(shell, &mut Cli::command(), "sparecloud", &mut std::io::stdout());
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "sparecloud",
+            &mut std::io::stdout(),
+        );
         return ExitCode::SUCCESS;
     }
     match commands::run(cli).await {

@@ -63,14 +63,18 @@ mod tests {
     fn tables_align_and_money_reads_as_euros() {
         let text = table_text(
             &["ID", "PRICE"],
-            &[vec!["off_1".into(), money(5)], vec!["o".into(), money(123_456)]],
+            &[
+                vec!["off_1".into(), money(5)],
+                vec!["o".into(), money(123_456)],
+            ],
         );
         assert_eq!(text, "ID     PRICE\noff_1  €0.05\no      €1234.56\n");
     }
 
     #[test]
     fn problems_read_as_one_message_with_their_fields() {
-        let mut problem = Problem::new("k", "Invalid request.", 422).with_detail("2 fields are invalid.");
+        let mut problem =
+            Problem::new("k", "Invalid request.", 422).with_detail("2 fields are invalid.");
         problem.errors.push(sparecloud_api::FieldError {
             field: "count".into(),
             message: "Use 1 to 20.".into(),

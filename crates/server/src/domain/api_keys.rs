@@ -101,7 +101,8 @@ pub async fn create(
 
 /// The account's keys that still work, newest first.
 pub async fn list(state: &AppState, account_id: &str) -> AppResult<Vec<ApiKey>> {
-    let rows: Vec<(String, String, String, String, i64, i64, Option<i64>)> = sqlx::query_as(
+    type KeyRow = (String, String, String, String, i64, i64, Option<i64>);
+    let rows: Vec<KeyRow> = sqlx::query_as(
         "SELECT id, name, prefix, scope, created_at_ms, expires_at_ms, last_used_at_ms FROM api_keys
          WHERE account_id = $1 AND revoked_at_ms IS NULL AND expires_at_ms > $2
          ORDER BY created_at_ms DESC, id DESC",
@@ -112,17 +113,15 @@ pub async fn list(state: &AppState, account_id: &str) -> AppResult<Vec<ApiKey>> 
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, name, prefix, scope, created, expires, used)| ApiKey {
-                id,
-                name,
-                scope: parse_scope(&scope),
-                prefix,
-                created_at: rfc3339(created),
-                expires_at: rfc3339(expires),
-                last_used_at: used.map(rfc3339),
-            },
-        )
+        .map(|(id, name, prefix, scope, created, expires, used)| ApiKey {
+            id,
+            name,
+            scope: parse_scope(&scope),
+            prefix,
+            created_at: rfc3339(created),
+            expires_at: rfc3339(expires),
+            last_used_at: used.map(rfc3339),
+        })
         .collect())
 }
 
@@ -144,7 +143,8 @@ pub async fn revoke(state: &AppState, account_id: &str, key_id: &str) -> AppResu
 
 /// Who a key is, and notes its use (to the minute).
 pub async fn check(state: &AppState, secret: &str) -> AppResult<KeyCheck> {
-    let row: Option<(String, String, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+    type CheckRow = (String, String, String, i64, Option<i64>, Option<i64>);
+    let row: Option<CheckRow> = sqlx::query_as(
         "SELECT id, account_id, scope, expires_at_ms, last_used_at_ms, revoked_at_ms
          FROM api_keys WHERE key_hash = $1",
     )
