@@ -49,12 +49,34 @@ struct Server {
     child: Child,
     url: String,
     dir: tempfile::TempDir,
+    agents: Vec<Child>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        for agent in &mut self.agents {
+            let _ = agent.kill();
+            let _ = agent.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// The demo hosts' agents (simulated machines), so orders run.
+    fn start_agents(&mut self) {
+        for host in std::fs::read_dir(self.dir.path().join("agents")).unwrap() {
+            let agent = Command::new(binary("sparecloud-agent"))
+                .args(["run", "--sim-boot-secs", "1"])
+                .env("SPARECLOUD_AGENT_STATE_DIR", host.unwrap().path())
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            self.agents.push(agent);
+        }
     }
 }
 
@@ -65,7 +87,13 @@ fn start_server() -> Server {
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("index.html"), "<!doctype html><title>t</title>").unwrap();
     let child = Command::new(binary("sparecloud-server"))
-        .args(["--bind", &format!("127.0.0.1:{port}"), "--demo"])
+        .args([
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--demo",
+            "--public-url",
+        ])
+        .arg(format!("http://127.0.0.1:{port}"))
         .arg("--demo-agents-dir")
         .arg(dir.path().join("agents"))
         .env(
@@ -85,6 +113,7 @@ fn start_server() -> Server {
         child,
         url: format!("http://127.0.0.1:{port}"),
         dir,
+        agents: Vec::new(),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while call("GET", &format!("{}/api/v1/ready", server.url), None, None).0 != 200 {
@@ -211,7 +240,8 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn the_whole_buy_path_with_json_output_and_keys_that_may_not() {
-    let server = start_server();
+    let mut server = start_server();
+    server.start_agents();
     let url = server.url.clone();
     let session = demo_buyer_with_card(&server);
     let (full_id, full) = api_key(&server, &session, "full");
@@ -301,11 +331,14 @@ fn the_whole_buy_path_with_json_output_and_keys_that_may_not() {
             "4242",
             "--ssh-key",
             key_path,
-            "--no-wait",
+            "--timeout-secs",
+            "60",
         ],
         &[],
     ));
+    // It waited until the instance ran on the seller's host.
     assert_eq!(order["quote"]["id"], quote_id);
+    assert_eq!(order["instances"][0]["status"], "running");
     let instance_id = order["instances"][0]["id"].as_str().unwrap().to_owned();
     // Run again: the same order, not a second one.
     let again = ok_json(&sparecloud(
@@ -334,6 +367,17 @@ fn the_whole_buy_path_with_json_output_and_keys_that_may_not() {
         &[],
     ));
     assert_eq!(detail["instance"]["id"], instance_id.as_str());
+    let address = detail["instance"]["address"].as_str().expect("an address");
+    let shown = sparecloud(&server, &url, &["instance", &instance_id], &[]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains(&format!("ssh debian@{address}")),
+        "{shown:?}"
+    );
+    assert!(
+        sparecloud(&server, &url, &["console", &instance_id], &[])
+            .status
+            .success()
+    );
     // Not asked in a script without --yes; done with it.
     let unasked = sparecloud(&server, &url, &["terminate", &instance_id], &[]);
     assert_eq!(unasked.status.code(), Some(1));
