@@ -77,13 +77,18 @@ struct Charging {
 pub async fn charge(state: &AppState, id: &str, card: Option<Chargeable>) -> AppResult<Charged> {
     let now = state.clock.now();
     // Claim the attempt: a new one, or one a dead process left (whose
-    // Stripe calls are repeated with the same keys).
+    // Stripe calls are repeated with the same keys). A past-due invoice is
+    // claimed only when its retry is due or the buyer pays it now: another
+    // process that listed it while it was still open must not try again
+    // right after this one was refused.
     let claimed = sqlx::query(
         "UPDATE invoices SET status = 'charging', charging_since_ms = $2, attempts = attempts + 1
-         WHERE id = $1 AND status IN ('open', 'past_due')",
+         WHERE id = $1 AND (status = 'open'
+            OR (status = 'past_due' AND ($3 OR next_attempt_at_ms <= $2)))",
     )
     .bind(id)
     .bind(now)
+    .bind(card.is_some())
     .execute(&state.db)
     .await?;
     if claimed.rows_affected() == 0 {
