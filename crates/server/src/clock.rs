@@ -11,6 +11,8 @@ use time::format_description::well_known::Rfc3339;
 /// Milliseconds since the Unix epoch, UTC: how every time is stored.
 pub type Millis = i64;
 
+pub const DAY_MS: Millis = 86_400_000;
+
 #[derive(Clone)]
 pub enum Clock {
     System,

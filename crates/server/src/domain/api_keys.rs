@@ -9,11 +9,10 @@ use sparecloud_api::api_keys::{
 use sparecloud_api::validate;
 
 use crate::auth;
-use crate::clock::{Millis, rfc3339};
+use crate::clock::{DAY_MS, Millis, rfc3339};
 use crate::error::{AppError, AppResult, field_errors};
 use crate::state::AppState;
 
-const DAY_MS: Millis = 24 * 60 * 60 * 1000;
 /// Keys' last use is kept to the minute: a busy script does not write on
 /// every request.
 const LAST_USED_RESOLUTION_MS: Millis = 60 * 1000;
@@ -29,6 +28,8 @@ pub enum KeyCheck {
         account_id: String,
         key_id: String,
         scope: ApiKeyScope,
+        is_buyer: bool,
+        is_seller: bool,
     },
     Revoked,
     Expired,
@@ -73,13 +74,14 @@ pub async fn create(
         )]));
     }
     let secret = auth::new_token(API_KEY_PREFIX.trim_end_matches('_'));
+    let expires_at_ms = now + Millis::from(days) * DAY_MS;
     let key = ApiKey {
         id: auth::new_id("key"),
         name: request.name.trim().to_owned(),
         scope: request.scope,
         prefix: secret[..SHOWN_CHARS].to_owned(),
         created_at: rfc3339(now),
-        expires_at: rfc3339(now + Millis::from(days) * DAY_MS),
+        expires_at: rfc3339(expires_at_ms),
         last_used_at: None,
     };
     sqlx::query(
@@ -93,7 +95,7 @@ pub async fn create(
     .bind(&key.prefix)
     .bind(key.scope.as_str())
     .bind(now)
-    .bind(now + Millis::from(days) * DAY_MS)
+    .bind(expires_at_ms)
     .execute(&state.db)
     .await?;
     Ok(CreatedApiKey { key, secret })
@@ -141,17 +143,28 @@ pub async fn revoke(state: &AppState, account_id: &str, key_id: &str) -> AppResu
     Ok(())
 }
 
-/// Who a key is, and notes its use (to the minute).
+/// Who a key is (its account's roles read in the same query, as a
+/// session's are), and notes its use (to the minute).
 pub async fn check(state: &AppState, secret: &str) -> AppResult<KeyCheck> {
-    type CheckRow = (String, String, String, i64, Option<i64>, Option<i64>);
     let row: Option<CheckRow> = sqlx::query_as(
-        "SELECT id, account_id, scope, expires_at_ms, last_used_at_ms, revoked_at_ms
-         FROM api_keys WHERE key_hash = $1",
+        "SELECT k.id, k.account_id, k.scope, k.expires_at_ms, k.last_used_at_ms, k.revoked_at_ms,
+                a.is_buyer, a.is_seller
+         FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1",
     )
     .bind(auth::token_hash(secret))
     .fetch_optional(&state.db)
     .await?;
-    let Some((key_id, account_id, scope, expires_at, last_used, revoked_at)) = row else {
+    let Some(CheckRow {
+        id: key_id,
+        account_id,
+        scope,
+        expires_at_ms: expires_at,
+        last_used_at_ms: last_used,
+        revoked_at_ms: revoked_at,
+        is_buyer,
+        is_seller,
+    }) = row
+    else {
         return Ok(KeyCheck::Unknown);
     };
     let now = state.clock.now();
@@ -172,7 +185,21 @@ pub async fn check(state: &AppState, secret: &str) -> AppResult<KeyCheck> {
         account_id,
         key_id,
         scope: parse_scope(&scope),
+        is_buyer: is_buyer != 0,
+        is_seller: is_seller != 0,
     })
+}
+
+#[derive(sqlx::FromRow)]
+struct CheckRow {
+    id: String,
+    account_id: String,
+    scope: String,
+    expires_at_ms: i64,
+    last_used_at_ms: Option<i64>,
+    revoked_at_ms: Option<i64>,
+    is_buyer: i64,
+    is_seller: i64,
 }
 
 fn parse_scope(scope: &str) -> ApiKeyScope {

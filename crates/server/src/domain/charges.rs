@@ -11,7 +11,7 @@ use http::StatusCode;
 use sparecloud_api::invoices::{Invoice, InvoiceStatus, invoice_number};
 use sparecloud_api::problem::kinds;
 
-use crate::clock::Millis;
+use crate::clock::{DAY_MS, Millis};
 use crate::db;
 use crate::domain::instance::{record_event, set_desired};
 use crate::domain::invoices;
@@ -20,7 +20,6 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::stripe::{NewPaymentIntent, StripeError};
 
-const DAY_MS: Millis = 86_400_000;
 /// Retries of a refused charge, after the invoice was made.
 const RETRY_AFTER_MS: [Millis; 3] = [DAY_MS, 3 * DAY_MS, 5 * DAY_MS];
 /// A charge claimed this long ago whose outcome was never recorded (the
@@ -266,13 +265,14 @@ pub async fn mark_paid(state: &AppState, id: &str, payment_intent: Option<&str>)
     .bind(payment_intent)
     .execute(&mut *tx)
     .await?;
+    let mut collected = None;
     if paid.rows_affected() == 1 {
         let (buyer, total_cents): (String, i64) =
             sqlx::query_as("SELECT buyer_id, total_cents FROM invoices WHERE id = $1")
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
-        crate::metrics::revenue_collected(total_cents);
+        collected = Some(total_cents);
         let (past_due,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM invoices WHERE buyer_id = $1 AND status = 'past_due'",
         )
@@ -285,6 +285,10 @@ pub async fn mark_paid(state: &AppState, id: &str, payment_intent: Option<&str>)
         tracing::info!(invoice = %id, "invoice paid");
     }
     tx.commit().await?;
+    // Counted once the payment is recorded, not before.
+    if let Some(cents) = collected {
+        crate::metrics::revenue_collected(cents);
+    }
     Ok(())
 }
 

@@ -259,12 +259,15 @@ async fn api_key_user(state: &AppState, key: &str, method: &Method) -> AppResult
     let refused = |kind: &str, title: &str, detail: &str| {
         AppError::problem(kind, title, StatusCode::UNAUTHORIZED, detail)
     };
-    let (account_id, key_id, scope) = match api_keys::check(state, key).await? {
+    let (account_id, key_id, scope, is_buyer, is_seller) = match api_keys::check(state, key).await?
+    {
         KeyCheck::Valid {
             account_id,
             key_id,
             scope,
-        } => (account_id, key_id, scope),
+            is_buyer,
+            is_seller,
+        } => (account_id, key_id, scope, is_buyer, is_seller),
         KeyCheck::Revoked => {
             return Err(refused(
                 kinds::API_KEY_REVOKED,
@@ -293,11 +296,10 @@ async fn api_key_user(state: &AppState, key: &str, method: &Method) -> AppResult
             "This API key can only read: use a key with full access to change anything.",
         ));
     }
-    let account = accounts::load_account(state, &account_id).await?;
     tracing::Span::current().record("user_id", account_id.as_str());
     Ok(AuthUser {
-        is_buyer: account.has_role(Role::Buyer),
-        is_seller: account.has_role(Role::Seller),
+        is_buyer,
+        is_seller,
         account_id,
         session_id: String::new(),
         api_key_id: Some(key_id),
