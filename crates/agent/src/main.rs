@@ -342,8 +342,8 @@ async fn main() -> ExitCode {
             metrics_bind,
             capacity,
             driver,
-        } => match metrics_bind.map(metrics::install).transpose() {
-            Ok(_) => run(&state, sim_boot_secs, &capacity, &driver).await,
+        } => match metrics_bind.map_or(Ok(()), metrics::install) {
+            Ok(()) => run(&state, sim_boot_secs, &capacity, &driver).await,
             Err(error) => Err(error),
         },
         Command::Status => status(&state, &cli.state_dir),

@@ -60,9 +60,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&config.bind).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     if let Some(bind) = config.metrics_bind {
-        metrics::install(bind)?;
+        metrics::install(bind, state.clone())?;
         tracing::info!(address = %bind, "serving metrics");
-        tokio::spawn(refresh_gauges(state.clone()));
     }
     let (stop_jobs, stop) = tokio::sync::watch::channel(false);
     let background = tokio::spawn(jobs::run(state.clone(), stop));
@@ -100,16 +99,5 @@ fn init_logs(format: LogFormat) {
             .with_current_span(true)
             .with_span_list(false)
             .init(),
-    }
-}
-
-/// The metrics' marketplace gauges, kept fresh while metrics are served.
-async fn refresh_gauges(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    loop {
-        tick.tick().await;
-        if let Err(error) = metrics::refresh(&state).await {
-            tracing::warn!(%error, "cannot read the marketplace gauges");
-        }
     }
 }

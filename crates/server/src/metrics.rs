@@ -2,8 +2,8 @@
 //! installed by `main` when `--metrics-bind` is set and serves them on that
 //! address only; without it every call here is a no-op. Counters and
 //! histograms are recorded where things happen; the gauges of the whole
-//! marketplace (hosts, instances, the database pool) are read by
-//! [`refresh`] on each job pass.
+//! marketplace (hosts, instances, the database pool) are read from the
+//! database every 2 s by a task `install` starts.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,13 +35,15 @@ const SECONDS_BUCKETS: &[f64] = &[
 /// their labels.
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
-/// Serves `GET /metrics` on `bind` from now on.
-pub fn install(bind: SocketAddr) -> Result<(), BuildError> {
+/// Serves `GET /metrics` on `bind` from now on, with the marketplace's
+/// gauges kept fresh.
+pub fn install(bind: SocketAddr, state: AppState) -> Result<(), BuildError> {
     PrometheusBuilder::new()
         .with_http_listener(bind)
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)?
         .install()?;
     ENABLED.store(true, Ordering::Relaxed);
+    tokio::spawn(refresh_gauges(state));
     describe_counter!(
         "sparecloud_http_requests_total",
         "HTTP requests answered, by method, route template and status."
@@ -116,8 +118,18 @@ pub fn revenue_collected(cents: i64) {
     counter!("sparecloud_revenue_cents_total").increment(u64::try_from(cents).unwrap_or(0));
 }
 
+async fn refresh_gauges(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        if let Err(error) = refresh(&state).await {
+            tracing::warn!(%error, "cannot read the marketplace gauges");
+        }
+    }
+}
+
 /// The marketplace's gauges, read from the database.
-pub async fn refresh(state: &AppState) -> Result<(), sqlx::Error> {
+async fn refresh(state: &AppState) -> Result<(), sqlx::Error> {
     let idle = state.db.num_idle() as f64;
     let open = f64::from(state.db.size());
     gauge!("sparecloud_db_pool_connections", "state" => "idle").set(idle);

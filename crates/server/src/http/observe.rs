@@ -45,9 +45,10 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         .filter(|id| is_sane_request_id(id))
         .map(str::to_owned)
         .unwrap_or_else(new_request_id);
-    // Handlers and the proxy behind us see the same id.
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        request.headers_mut().insert(REQUEST_ID, value);
+    // Handlers see the same id as the caller does on the answer.
+    let id_header = HeaderValue::from_str(&request_id).ok();
+    if let Some(value) = &id_header {
+        request.headers_mut().insert(REQUEST_ID, value.clone());
     }
     let method = request.method().clone();
     let is_api = request.uri().path().starts_with("/api/");
@@ -80,7 +81,7 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
     });
     crate::metrics::http_request(method.as_str(), route, status, latency);
 
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    if let Some(value) = id_header {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
