@@ -6,20 +6,13 @@
 #       for CMD, as STRIPE_API_BASE; stopped (by its pid) when CMD ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/venv.sh
 
 version=1.15.10
 venv=target/localstripe-venv
 
 install() {
-  if "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('localstripe') != '$version')" 2>/dev/null; then
-    return
-  fi
-  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
-    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv
-  fi
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "localstripe==$version"
+  venv_install "$venv" localstripe "$version"
 }
 
 # Starts localstripe in the background: sets localstripe_pid and
