@@ -12,8 +12,8 @@
 mod common;
 
 use common::process::{
-    add_card, new_postgres_database, seller_with_host, sign_up, start_server, start_server_on,
-    terminate, test_dist, wait_healthy,
+    add_card, call, new_postgres_database, seller_with_host, sign_up, start_server,
+    start_server_on, terminate, test_dist, wait_healthy,
 };
 
 use std::sync::Arc;
@@ -66,16 +66,9 @@ async fn a_rolling_restart_loses_no_order() {
     // Room for every order: 48 s1.small on one host.
     let (seller, _agent) =
         seller_with_host(&http, &a, &dir.path().join("agent"), "64,128,2560").await;
-    let offer: Value = http
-        .post(format!("{a}/api/v1/seller/offers"))
-        .bearer_auth(&seller)
-        .json(&json!({"zone": "eu-west-1a", "sla_tier": "gold", "prices": [{"flavor_id": "s1.small", "hourly_cents": 3600}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, offer) = call(&http, reqwest::Method::POST, format!("{a}/api/v1/seller/offers"), Some(&seller),
+        Some(json!({"zone": "eu-west-1a", "sla_tier": "gold", "prices": [{"flavor_id": "s1.small", "hourly_cents": 3600}]})), None).await;
+    assert_eq!(status, 201, "{offer}");
     let offer_id = offer["id"].as_str().expect("an offer").to_owned();
     let mut buyers = Vec::new();
     for i in 0..BUYERS {
