@@ -13,8 +13,10 @@ if [ ! -f "$css" ]; then
 fi
 cp "$css" "$TRUNK_STAGING_DIR/stylers.css"
 
-# Precompressed copies, served by the server when the browser accepts gzip.
+# Precompressed copies, which the server sends by Accept-Encoding (br, else
+# gzip, else the file itself).
 if [ "${TRUNK_PROFILE:-debug}" = "release" ]; then
   find "$TRUNK_STAGING_DIR" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) \
     -exec gzip -9 -k -f -n {} \;
+  node "$TRUNK_SOURCE_DIR/scripts/brotli.mjs" "$TRUNK_STAGING_DIR"
 fi

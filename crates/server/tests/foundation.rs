@@ -166,6 +166,59 @@ async fn the_app_server_serves_neither_dotfiles_nor_links_out_of_dist() {
     );
 }
 
+/// The build's precompressed copies go by Accept-Encoding: brotli when the
+/// browser takes it, else gzip, else the file itself; each answer says which
+/// and that it varies by that header. Hashed assets are cached for good.
+#[tokio::test]
+async fn assets_are_sent_precompressed_by_accept_encoding() {
+    let app = TestApp::new().await;
+    let dist = app.dir.path().join("dist");
+    let asset = "sparecloud-web-a7604dfe68a37d2_bg.wasm";
+    std::fs::write(dist.join(asset), b"identity bytes").unwrap();
+    std::fs::write(dist.join(format!("{asset}.gz")), b"gzip bytes").unwrap();
+    std::fs::write(dist.join(format!("{asset}.br")), b"brotli bytes").unwrap();
+    for (accept, encoding, body) in [
+        (Some("gzip, deflate, br, zstd"), Some("br"), "brotli bytes"),
+        (Some("br;q=0.5, gzip"), Some("gzip"), "gzip bytes"),
+        (Some("gzip, deflate"), Some("gzip"), "gzip bytes"),
+        (Some("identity"), None, "identity bytes"),
+        (None, None, "identity bytes"),
+    ] {
+        let mut request = Request::get(format!("/{asset}"));
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT_ENCODING, accept);
+        }
+        let res = app.request(request.body(Body::empty()).unwrap()).await;
+        assert_eq!(res.status, StatusCode::OK, "{accept:?}");
+        assert_eq!(res.text(), body, "{accept:?}");
+        assert_eq!(
+            res.headers
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept:?}"
+        );
+        assert_eq!(res.content_type, "application/wasm", "{accept:?}");
+        assert_eq!(res.headers[header::VARY], "accept-encoding", "{accept:?}");
+        assert_eq!(
+            res.headers[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+    }
+    // The page itself (and any deep link to it) is revalidated every time.
+    std::fs::write(dist.join("index.html.br"), b"brotli page").unwrap();
+    for path in ["/", "/marketplace"] {
+        let request = Request::get(path)
+            .header(header::ACCEPT_ENCODING, "gzip, br")
+            .body(Body::empty())
+            .unwrap();
+        let res = app.request(request).await;
+        assert_eq!(res.text(), "brotli page", "{path}");
+        assert_eq!(res.headers[header::CONTENT_ENCODING], "br", "{path}");
+        assert_eq!(res.headers[header::CACHE_CONTROL], "no-cache", "{path}");
+    }
+}
+
 /// Ready only once the offer index is built: until then a search would
 /// wait for the whole build. Health stays a liveness check meanwhile.
 #[tokio::test]

@@ -1,6 +1,6 @@
-//! Serves the built web app: files from dist/ (gzip-precompressed copies when
-//! the build made them), and index.html for any other path so the app's own
-//! router can handle deep links.
+//! Serves the built web app: files from dist/ (the build's brotli or gzip
+//! copy when the browser accepts it), and index.html for any other path so
+//! the app's own router can handle deep links.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -82,8 +82,13 @@ fn inline_script_hashes(html: &[u8]) -> Vec<String> {
 }
 
 pub fn router(dist_dir: &Path) -> Router {
-    let index = ServeFile::new(dist_dir.join("index.html")).precompressed_gzip();
-    let files = ServeDir::new(dist_dir).precompressed_gzip().fallback(index);
+    let index = ServeFile::new(dist_dir.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let files = ServeDir::new(dist_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(index);
     let root = Arc::new(
         dist_dir
             .canonicalize()
@@ -119,24 +124,29 @@ async fn cache_headers(request: Request, next: Next) -> Response {
     let policy = cache_policy(request.uri().path());
     let mut response = next.run(request).await;
     if response.status().is_success() {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+        // The body depends on Accept-Encoding (a precompressed copy or not):
+        // a shared cache must not give a br copy to a browser without br.
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
 }
 
-/// Trunk names assets `name-<16 hex digits>.ext`: a new build gets new names,
-/// so those can be cached for good. Everything else (index.html, deep links,
+/// Trunk names assets `name-<hash>.ext`, the hash a u64 in hex without
+/// leading zeros (so sometimes fewer than 16 digits): a new build gets new
+/// names, so those can be cached for good. Everything else (index.html, deep links,
 /// unhashed files) must be revalidated so a deploy is picked up at once.
 fn cache_policy(path: &str) -> &'static str {
     let file = path.rsplit('/').next().unwrap_or_default();
     let stem = file.split('.').next().unwrap_or_default();
     // wasm-bindgen appends `_bg` to the module's name after Trunk's hash.
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    let hashed = stem
-        .rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
+    let hashed = stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        // At least 10 digits: `offers/abc-def` is no asset, and a hash
+        // below 16^10 has odds of one in 16^6.
+        (10..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    });
     if hashed {
         "public, max-age=31536000, immutable"
     } else {
@@ -207,6 +217,11 @@ mod tests {
         );
         assert_eq!(
             cache_policy("/main-0123456789abcdef.css"),
+            "public, max-age=31536000, immutable"
+        );
+        // A hash with a leading zero digit dropped, as Trunk wrote one.
+        assert_eq!(
+            cache_policy("/sparecloud-web-a7604dfe68a37d2.js"),
             "public, max-age=31536000, immutable"
         );
         assert_eq!(cache_policy("/"), "no-cache");
