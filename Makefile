@@ -36,8 +36,9 @@ setup: toolchain trunk wasm-bindgen node-deps chromium qemu test-image localstri
 toolchain:
 	@rustup toolchain list | grep -q '^$(TOOLCHAIN)' \
 	  && rustup target list --installed --toolchain $(TOOLCHAIN) | grep -q wasm32-unknown-unknown \
+	  && rustup component list --installed --toolchain $(TOOLCHAIN) | grep -q '^rust-src' \
 	  || rustup toolchain install $(TOOLCHAIN) --profile minimal \
-	       --component rustfmt,clippy --target wasm32-unknown-unknown
+	       --component rustfmt,clippy,rust-src --target wasm32-unknown-unknown
 
 # A debug build: Trunk only orchestrates the build, and compiling it
 # optimised takes minutes longer on a fresh machine.
@@ -81,9 +82,20 @@ test-image: qemu
 
 build: web server
 
+# The release app is built for size (never `trunk serve`'s debug builds):
+# std rebuilt with the app so it is optimised and stripped with it, panics
+# that abort at once (no formatting machinery for their messages), no
+# file/line locations, and `{:?}` formatting compiled to nothing (so the app
+# never shows users a Debug rendering). RUSTFLAGS replaces the target's
+# rustflags in .cargo/config.toml, so `erase_components` is repeated here.
+# Trunk builds offline: std's own dependencies are fetched first.
+WASM_RELEASE_ENV := CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+  RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
+
 web: dist/index.html
 dist/index.html: $(WEB_SOURCES) | toolchain trunk wasm-bindgen node-deps
-	trunk build --release --cargo-profile wasm-release
+	$(WASM_RELEASE_ENV) cargo fetch --locked --target wasm32-unknown-unknown --quiet
+	$(WASM_RELEASE_ENV) trunk build --release --cargo-profile wasm-release
 	@touch $@
 
 server: toolchain

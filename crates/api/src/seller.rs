@@ -56,6 +56,18 @@ pub enum InstallTokenStatus {
     Revoked,
 }
 
+impl InstallTokenStatus {
+    /// The wire name, also what the seller reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unused => "unused",
+            Self::Used => "used",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InstallToken {
@@ -227,4 +239,25 @@ pub struct EarningsDay {
     pub gross_cents: u64,
     pub commission_cents: u64,
     pub net_cents: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InstallTokenStatus;
+
+    #[test]
+    fn a_token_status_reads_as_its_wire_name() {
+        for status in [
+            InstallTokenStatus::Unused,
+            InstallTokenStatus::Used,
+            InstallTokenStatus::Expired,
+            InstallTokenStatus::Revoked,
+        ] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                status.as_str(),
+                "{status:?}"
+            );
+        }
+    }
 }

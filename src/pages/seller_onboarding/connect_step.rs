@@ -180,7 +180,7 @@ pub(super) fn ConnectStep(go: Callback<usize>) -> impl IntoView {
                             {list.into_iter().map(|t| {
                                 let id = t.id.clone();
                                 let unused = t.status == InstallTokenStatus::Unused;
-                                let status = format!("{:?}", t.status).to_lowercase();
+                                let status = t.status.as_str();
                                 let label = t.label.clone();
                                 view! {
                                     <tr>
