@@ -1,41 +1,119 @@
-// The web app's budgets (issue: the buyer's web app), measured, not asserted:
-//   - size: the whole release app (wasm + js + css, every route), gzip -9;
-//   - speed: navigation to /marketplace until the first offer is visible, in
-//     headless Chromium on loopback with the demo data, median of 10 loads
-//     (each in a fresh browser context, so nothing is cached).
-// Run through bench/budgets.sh, which builds what it needs.
+// The web app's budgets (issue 17), measured, not asserted, on the release
+// app as `make run` serves it (the release server, the demo marketplace):
+//   1. the marketplace's initial payload: every wasm, js and css byte
+//      Chromium downloads, as our server encoded it, before the first offer
+//      is visible on /marketplace (cache disabled);
+//   2. every route's initial payload the same way (until the network is
+//      idle), and the whole app: every wasm, js and css file of dist/ in its
+//      gzip copy, added up;
+//   3. time from navigation start to the first offer visible, and to the
+//      checkout's first step, median of 10 fresh loads on loopback.
+// Bytes come from Chromium's own network accounting (CDP
+// Network.loadingFinished's encodedDataLength: body and headers as they
+// came over the wire). Run through bench/budgets.sh, which builds first.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { ROOT, launchBrowser, startDemoMarket } from '../e2e/harness.mjs';
+import { ROOT, apiRequest, launchBrowser, startDemoMarket } from '../e2e/harness.mjs';
 
-const dist = join(ROOT, 'dist');
-let total = 0;
-for (const name of readdirSync(dist).filter((n) => /\.(wasm|js|css)$/.test(n))) {
-  const gz = gzipSync(readFileSync(join(dist, name)), { level: 9 }).length;
-  total += gz;
-  console.log(`${name.padEnd(48)} ${(gz / 1024).toFixed(1).padStart(7)} KB gzip`);
+const KiB = 1024;
+const kib = (bytes) => `${(bytes / KiB).toFixed(1)} KiB`;
+const ASSET = /\.(wasm|js|css)(\?|$)/;
+
+/** A fresh page with the cache disabled whose asset bytes are counted. */
+async function countedPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  const urls = new Map();
+  const assets = { bytes: 0, files: [] };
+  cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
+  cdp.on('Network.loadingFinished', (e) => {
+    const url = urls.get(e.requestId) ?? '';
+    if (ASSET.test(new URL(url, 'http://x').pathname)) {
+      assets.bytes += e.encodedDataLength;
+      assets.files.push(`${url.split('/').pop()} ${kib(e.encodedDataLength)}`);
+    }
+  });
+  await cdp.send('Network.enable');
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  return { context, page, assets };
 }
-console.log(`${'whole app'.padEnd(48)} ${(total / 1024).toFixed(1).padStart(7)} KB gzip (budget 150 KB)`);
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+// The whole app: dist/'s gzip copies of its wasm, js and css.
+let wholeApp = 0;
+function gzipCopies(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) gzipCopies(path);
+    else if (/\.(wasm|js|css)\.gz$/.test(name)) wholeApp += statSync(path).size;
+  }
+}
+gzipCopies(join(ROOT, 'dist'));
 
 const server = await startDemoMarket();
 const browser = await launchBrowser();
+const lines = [];
 try {
-  const times = [];
+  const base = server.baseURL;
+  const offers = await apiRequest(base, 'GET', '/offers?per_page=1');
+  const offerId = offers.items[0].id;
+
+  // 1 and 3: the marketplace, ten fresh loads.
+  const marketBytes = [];
+  const marketTimes = [];
+  let marketFiles = [];
   for (let i = 0; i < 10; i++) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    await page.goto(`${server.baseURL}/marketplace`);
-    await page.locator('section article').first().waitFor({ state: 'visible' });
+    const { context, page, assets } = await countedPage(browser);
+    await page.goto(`${base}/marketplace`);
+    await page.getByRole('link', { name: 'View offer' }).first().waitFor({ state: 'visible' });
     // Milliseconds since the navigation started, by the page's own clock.
-    times.push(await page.evaluate(() => performance.now()));
+    marketTimes.push(await page.evaluate(() => performance.now()));
+    marketBytes.push(assets.bytes);
+    marketFiles = assets.files;
     await context.close();
   }
-  times.sort((a, b) => a - b);
-  const median = (times[4] + times[5]) / 2;
-  console.log(`offers visible after navigation: median ${median.toFixed(0)} ms (budget 300 ms); all: ${times.map((t) => t.toFixed(0)).join(', ')}`);
+  // The checkout's first step (its image choices), ten fresh loads.
+  const checkoutTimes = [];
+  for (let i = 0; i < 10; i++) {
+    const { context, page } = await countedPage(browser);
+    await page.goto(`${base}/checkout/${offerId}`);
+    await page.getByRole('radio', { name: /Debian 12/ }).waitFor({ state: 'visible' });
+    checkoutTimes.push(await page.evaluate(() => performance.now()));
+    await context.close();
+  }
+
+  // 2: every route, until the network is idle.
+  const routes = [
+    '/', '/marketplace', `/offers/${offerId}`, `/checkout/${offerId}`, '/sign-in', '/sign-up',
+    '/instances', '/account', '/invoices', '/sell', '/sell/start', '/seller',
+    '/embed/acme/marketplace',
+  ];
+  const routeBytes = [];
+  for (const route of routes) {
+    const { context, page, assets } = await countedPage(browser);
+    await page.goto(`${base}${route}`, { waitUntil: 'networkidle' });
+    routeBytes.push([route.replace(offerId, ':id'), assets.bytes]);
+    await context.close();
+  }
+
+  const market = median(marketBytes);
+  const [heaviestRoute, heaviest] = routeBytes.reduce((a, b) => (b[1] > a[1] ? b : a));
+  lines.push(
+    `1. marketplace initial payload: ${kib(market)} on the wire (budget 200 KiB) [${marketFiles.join(', ')}]`,
+    `2. heaviest route: ${heaviestRoute} ${kib(heaviest)} (budget 300 KiB); whole app ${kib(wholeApp)} gzip (budget 400 KiB)`,
+    ...routeBytes.map(([route, bytes]) => `     ${route.padEnd(28)} ${kib(bytes)}`),
+    `3. first offer visible: median ${median(marketTimes).toFixed(0)} ms (budget 250 ms); all: ${marketTimes.map((t) => t.toFixed(0)).join(', ')}`,
+    `   checkout first step visible: median ${median(checkoutTimes).toFixed(0)} ms (budget 250 ms); all: ${checkoutTimes.map((t) => t.toFixed(0)).join(', ')}`,
+  );
 } finally {
   await browser.close();
   await server.stop();
 }
+console.log(lines.join('\n'));

@@ -4,8 +4,8 @@
 # marketplace and its simulated agents.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-make build
+make build localstripe
 SPARECLOUD_E2E_BUILT=1 \
   SPARECLOUD_SERVER_BIN=target/release/sparecloud-server \
   SPARECLOUD_AGENT_BIN=target/release/sparecloud-agent \
-  node bench/budgets.mjs
+  scripts/localstripe.sh run node bench/budgets.mjs
