@@ -1,7 +1,7 @@
 //! The typed client of the Sparecloud API. Every non-2xx answer, and every
 //! network failure, becomes a [`Problem`], so pages never look at HTTP.
 
-use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_net::http::{Request, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sparecloud_api::accounts::{Account, Session, SignInRequest, SignUpRequest};
@@ -79,15 +79,7 @@ pub async fn revoke_api_key(token: &str, id: &str) -> ApiResult<()> {
 
 /// A request answered `204 No Content` when it succeeds.
 async fn no_content(request: RequestBuilder, token: &str) -> ApiResult<()> {
-    let response = with_token(request, Some(token))
-        .send()
-        .await
-        .map_err(network_problem)?;
-    if response.ok() {
-        Ok(())
-    } else {
-        decode::<()>(response).await
-    }
+    exchange(request, Some(token), None).await.map(|_| ())
 }
 
 pub async fn me(token: &str) -> ApiResult<Account> {
@@ -363,12 +355,7 @@ fn url(path: &str) -> String {
 }
 
 async fn get<T: DeserializeOwned>(path: &str, token: Option<&str>) -> ApiResult<T> {
-    let response = with_token(Request::get(&url(path)), token)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(network_problem)?;
-    decode(response).await
+    decode(exchange(Request::get(&url(path)), token, None).await?)
 }
 
 async fn send<T: DeserializeOwned, B: Serialize>(
@@ -376,14 +363,53 @@ async fn send<T: DeserializeOwned, B: Serialize>(
     token: Option<&str>,
     body: Option<&B>,
 ) -> ApiResult<T> {
+    let body = match body {
+        Some(body) => Some(serde_json::to_string(body).map_err(|error| {
+            Problem::new(kinds::CLIENT_UNEXPECTED_RESPONSE, "Request not sent", 0)
+                .with_detail(format!("The request could not be written: {error}"))
+        })?),
+        None => None,
+    };
+    decode(exchange(builder, token, body).await?)
+}
+
+/// A successful answer: its status and body, not yet decoded.
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+/// Sends one request and reads its answer; a non-2xx answer becomes its
+/// problem here. The one asynchronous path of every call, and not generic:
+/// its futures are in the wasm once, not once per response type (only
+/// [`decode`] is).
+async fn exchange(
+    builder: RequestBuilder,
+    token: Option<&str>,
+    body: Option<String>,
+) -> ApiResult<Answer> {
     let builder = with_token(builder, token).header("Accept", "application/json");
     let request = match body {
-        Some(body) => builder.json(body),
+        Some(body) => builder
+            .header("Content-Type", "application/json")
+            .body(body),
         None => builder.build(),
     }
     .map_err(network_problem)?;
     let response = request.send().await.map_err(network_problem)?;
-    decode(response).await
+    let status = response.status();
+    let body = response.text().await.map_err(network_problem)?;
+    if response.ok() {
+        return Ok(Answer { status, body });
+    }
+    Err(serde_json::from_str::<Problem>(&body).unwrap_or_else(|_| {
+        // A proxy or an older server may answer without problem+json.
+        Problem::new(
+            kinds::CLIENT_UNEXPECTED_RESPONSE,
+            status_title(status),
+            status,
+        )
+    }))
 }
 
 fn with_token(builder: RequestBuilder, token: Option<&str>) -> RequestBuilder {
@@ -393,27 +419,15 @@ fn with_token(builder: RequestBuilder, token: Option<&str>) -> RequestBuilder {
     }
 }
 
-async fn decode<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
-    let status = response.status();
-    if response.ok() {
-        return response.json::<T>().await.map_err(|error| {
-            Problem::new(
-                kinds::CLIENT_UNEXPECTED_RESPONSE,
-                "Unexpected response",
-                status,
-            )
-            .with_detail(format!("The server's answer could not be read: {error}"))
-        });
-    }
-    match response.json::<Problem>().await {
-        Ok(problem) => Err(problem),
-        // A proxy or an older server may answer without problem+json.
-        Err(_) => Err(Problem::new(
+fn decode<T: DeserializeOwned>(answer: Answer) -> ApiResult<T> {
+    serde_json::from_str(&answer.body).map_err(|error| {
+        Problem::new(
             kinds::CLIENT_UNEXPECTED_RESPONSE,
-            status_title(status),
-            status,
-        )),
-    }
+            "Unexpected response",
+            answer.status,
+        )
+        .with_detail(format!("The server's answer could not be read: {error}"))
+    })
 }
 
 fn network_problem(error: gloo_net::Error) -> Problem {
