@@ -22,13 +22,15 @@ trap cleanup EXIT
 db="sqlite://$dir/bench.db"
 
 target/release/sparecloud-bench seed --database-url "$db" --offers 100000 --sellers 1000 --zones 10
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+metrics_port=$(free_port)
 api="http://127.0.0.1:$port"
 # A long heartbeat interval: each seeded host heartbeats every ~10 s at most.
 # Orders authorise at localstripe (started by the last line of this script).
 RUST_LOG=warn STRIPE_SECRET_KEY=sk_test_sparecloud STRIPE_PUBLISHABLE_KEY=pk_test_sparecloud \
   target/release/sparecloud-server --bind "127.0.0.1:$port" --database-url "$db" \
-  --dist-dir "$dir" --heartbeat-interval-secs 60 &
+  --dist-dir "$dir" --heartbeat-interval-secs 60 --metrics-bind "127.0.0.1:$metrics_port" &
 server_pid=$!
 started=$(date +%s%N)
 # Ready once the offer index of all 100,000 offers is built (health answers
@@ -40,6 +42,15 @@ echo "== GET /api/v1/health"
 wrk -t2 -c50 -d"${seconds}s" --latency "$api/api/v1/health"
 echo "== GET /api/v1/offers (filters, sorts, pages; 100,000 offers)"
 wrk -t2 -c50 -d"${seconds}s" --latency -s bench/offers.lua "$api"
+# The server's own view (its latency histogram, from the request entering
+# the router to the answer leaving it): what wrk sees beyond that is
+# queueing for the two cores.
+echo "   server-side, share of searches answered within:"
+curl -fsS "127.0.0.1:$metrics_port/metrics" \
+  | awk -F'[{}]' '/^sparecloud_http_request_duration_seconds_(bucket|count)/ && $2 ~ /route="\/api\/v1\/offers"/ {
+      split($3, v, " "); if ($1 ~ /_count$/) total = v[1];
+      else if (match($2, /le="[0-9.]+"/)) { le[substr($2, RSTART + 4, RLENGTH - 5)] = v[1] } }
+    END { for (b in le) if (b + 0 <= 0.01) printf "     %6.1f ms: %.2f %%\n", b * 1000, 100 * le[b] / total }' | sort -n
 echo "== agent heartbeats"
 target/release/sparecloud-bench heartbeats --api "$api" --hosts 10000 --connections 50 --seconds "$seconds"
 echo "== orders"
