@@ -10,12 +10,12 @@ use sparecloud_api::problem::kinds;
 use sparecloud_api::{Problem, validate};
 
 use crate::auth;
-use crate::clock::{Millis, rfc3339};
+use crate::clock::{DAY_MS, Millis, rfc3339};
 use crate::error::{AppError, AppResult, field, field_errors, inserted};
 use crate::state::AppState;
 
 /// How long a session token stays valid.
-const SESSION_TTL_MS: Millis = 7 * 24 * 3600 * 1000;
+const SESSION_TTL_MS: Millis = 7 * DAY_MS;
 /// Sign-in limits. An address gets this many attempts per window, then
 /// waits for the window's end. An account is never locked (anyone could
 /// lock anyone's): after its first few attempts each next one waits twice

@@ -3,24 +3,26 @@
 
 use sparecloud_api::seller::{Earnings, EarningsDay};
 
-use crate::clock::rfc3339;
+use crate::clock::{DAY_MS, rfc3339};
 use crate::error::AppResult;
 use crate::state::AppState;
 
 pub async fn earnings(state: &AppState, seller_id: &str) -> AppResult<Earnings> {
+    // Days since the epoch, in UTC: $2 is DAY_MS.
     let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT period_end_ms / 86400000 AS day,
+        "SELECT period_end_ms / $2 AS day,
                 CAST(SUM(buyer_charge_cents) AS BIGINT), CAST(SUM(commission_cents) AS BIGINT),
                 CAST(SUM(seller_earnings_cents) AS BIGINT)
-         FROM ledger_entries WHERE seller_id = $1 GROUP BY period_end_ms / 86400000 ORDER BY day",
+         FROM ledger_entries WHERE seller_id = $1 GROUP BY period_end_ms / $2 ORDER BY day",
     )
     .bind(seller_id)
+    .bind(DAY_MS)
     .fetch_all(&state.db)
     .await?;
     let days: Vec<EarningsDay> = rows
         .into_iter()
         .map(|(day, gross, commission, net)| EarningsDay {
-            date: rfc3339(day * 86_400_000)[..10].to_owned(),
+            date: rfc3339(day * DAY_MS)[..10].to_owned(),
             gross_cents: gross as u64,
             commission_cents: commission as u64,
             net_cents: net as u64,

@@ -5,10 +5,10 @@
 use sparecloud_api::catalog::SlaCredit;
 use time::{Date, Month, OffsetDateTime, Time};
 
-use crate::clock::Millis;
+use crate::clock::{DAY_MS, Millis};
 
 /// The window measured uptime is computed over.
-pub const UPTIME_WINDOW_MS: Millis = 30 * 24 * 3600 * 1000;
+pub const UPTIME_WINDOW_MS: Millis = 30 * DAY_MS;
 
 /// The UTC calendar month containing `at`: (first millisecond, first
 /// millisecond of the next month, "YYYY-MM").
@@ -124,7 +124,7 @@ mod tests {
     use super::*;
     use crate::clock::rfc3339;
 
-    const DAY: Millis = 24 * 3600 * 1000;
+    const DAY: Millis = DAY_MS;
 
     const GOLD: [SlaCredit; 3] = [
         SlaCredit {
@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(name, "2026-11");
         assert_eq!(rfc3339(start), "2026-11-01T00:00:00Z");
         assert_eq!(rfc3339(end), "2026-12-01T00:00:00Z");
-        let (_, end, name) = month_of(end - 1 + 31 * 86_400_000);
+        let (_, end, name) = month_of(end - 1 + 31 * DAY_MS);
         assert_eq!(name, "2026-12");
         assert_eq!(rfc3339(end), "2027-01-01T00:00:00Z");
     }
