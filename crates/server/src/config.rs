@@ -58,6 +58,14 @@ pub struct Config {
     #[arg(long, env = "SPARECLOUD_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Reverse proxies in front of the server (addresses or networks,
+    /// comma-separated, e.g. `127.0.0.1,10.0.0.0/8`): a request from one of
+    /// them is counted against the client address it names in
+    /// `X-Forwarded-For` (per-address limits on sign-in and quotes), not
+    /// against the proxy's. That header is ignored from anyone else.
+    #[arg(long = "trusted-proxy", env = "SPARECLOUD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Load the demo catalog: three sellers in three zones with hosts and offers.
     #[arg(long, env = "SPARECLOUD_DEMO")]
     pub demo: bool,
@@ -214,6 +222,14 @@ fn parse_published_image(text: &str) -> Result<(String, PathBuf), String> {
         }
         _ => Err(format!("{text:?} is not ID=FILE")),
     }
+}
+
+/// A network of `--trusted-proxy`: `10.0.0.0/8`, or one address.
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an address nor a network like 10.0.0.0/8"))
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

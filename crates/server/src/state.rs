@@ -35,6 +35,8 @@ pub struct Settings {
     /// How long a host may be offline before its instances fail, ms.
     pub failure_grace_ms: i64,
     pub cors_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Disk files this server serves as catalog images' sources.
     pub published_images: Vec<(String, PathBuf)>,
     /// Where moving instances' disks are kept between their two hosts.
@@ -56,6 +58,7 @@ impl Settings {
             billing_interval_ms: 60_000,
             failure_grace_ms: 5 * 60_000,
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             published_images: Vec::new(),
             stripe: StripeConfig::unconfigured(),
             body_idle_timeout: Duration::from_secs(20),
@@ -71,6 +74,7 @@ impl Settings {
             billing_interval_ms: i64::from(config.billing_interval_secs) * 1000,
             failure_grace_ms: i64::from(config.failure_grace_secs) * 1000,
             cors_origins: config.cors_origins.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
             published_images: config.publish_images.clone(),
             transfers_dir: config.transfers_dir.clone(),
             stripe: StripeConfig {

@@ -148,3 +148,57 @@ async fn one_address_failing_many_sign_ins_is_slowed_down() {
     let res = attempt("fresh@example.com".into()).await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.text());
 }
+
+/// Behind our own proxy every request comes from the proxy's address: the
+/// per-address limit counts the client the proxy names in X-Forwarded-For,
+/// and a client cannot name itself anyone else.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_limited_not_the_proxy() {
+    let app = TestApp::with_settings(|s| {
+        s.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let attempt = |peer: &str, forwarded: &str, email: String| {
+        let mut request = Request::post("/api/v1/sessions")
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", forwarded)
+            .body(Body::from(
+                json!({"email": email, "password": "wrong password!"}).to_string(),
+            ))
+            .unwrap();
+        let addr: SocketAddr = format!("{peer}:40000").parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(addr));
+        app.request(request)
+    };
+    // Twenty failures from one client, through the proxy.
+    for i in 0..20 {
+        let res = attempt("10.0.0.2", "198.51.100.1", format!("user{i}@example.com")).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    let limited = attempt("10.0.0.2", "198.51.100.1", "fresh@example.com".into()).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another client through the same proxy is not held back; nor is one
+    // that claims a different address left of what the proxy appended.
+    let other = attempt("10.0.0.2", "198.51.100.2", "fresh@example.com".into()).await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED, "{}", other.text());
+    let spoofed = attempt(
+        "10.0.0.2",
+        "203.0.113.50, 198.51.100.1",
+        "fresh@example.com".into(),
+    )
+    .await;
+    assert_eq!(spoofed.status, StatusCode::TOO_MANY_REQUESTS);
+    // From outside our proxies the header is nobody's word: twenty
+    // failures from one peer naming twenty different clients are one address.
+    for i in 0..20 {
+        let res = attempt(
+            "203.0.113.9",
+            &format!("198.51.100.{}", 100 + i),
+            format!("other{i}@example.com"),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    let outside = attempt("203.0.113.9", "198.51.100.250", "fresh@example.com".into()).await;
+    assert_eq!(outside.status, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -24,6 +24,7 @@ use crate::domain::agents::HostCredential;
 use crate::domain::api_keys::{self, KeyCheck};
 use crate::domain::{accounts, agents, partners, sellers};
 use crate::error::{AppError, AppResult};
+use crate::http::client_ip;
 use crate::state::AppState;
 
 /// `axum::Json`, with malformed bodies answered as problem+json.
@@ -148,21 +149,32 @@ fn query_rejection(rejection: QueryRejection) -> AppError {
     )
 }
 
-/// The peer's address, when the server was started with connect info (tests
-/// that call the router directly have none).
+/// The client's address, for per-address limits: the TCP peer's, or, when
+/// the peer is one of the `--trusted-proxy` networks, the address that
+/// proxy put in `X-Forwarded-For`. `None` without connect info (tests that
+/// call the router directly).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let forwarded = parts
+            .headers
+            .get_all(client_ip::X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|value| value.to_str().ok());
+        Ok(ClientIp(peer.map(|peer| {
+            client_ip::behind_proxies(peer, forwarded, &state.settings.trusted_proxies)
+        })))
     }
 }
 

@@ -9,6 +9,7 @@ mod agent;
 mod api_keys;
 mod catalog;
 mod checkout;
+mod client_ip;
 pub mod extract;
 mod health;
 mod instances;
