@@ -16,11 +16,11 @@ WASM_BINDGEN   := 0.2.130
 # Where `make run` keeps its database and the demo sellers' agent state.
 RUN_DIR        := data
 
-WEB_SOURCES := $(shell find src style public -type f 2>/dev/null) index.html Trunk.toml build.rs \
+WEB_SOURCES := $(shell find src style public web -type f 2>/dev/null) Trunk.toml build.rs \
                Cargo.toml Cargo.lock rust-toolchain.toml scripts/trunk-post-build.sh scripts/brotli.mjs \
                $(shell find crates/api -type f -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 
-.PHONY: help setup toolchain trunk wasm-bindgen node-deps chromium qemu test-image localstripe schemathesis build web server run test \
+.PHONY: help setup toolchain trunk wasm-bindgen wasm-split node-deps chromium qemu test-image localstripe schemathesis build web server run test \
         test-rust test-e2e test-full-image fmt lint clean
 
 help:
@@ -31,7 +31,7 @@ help:
 
 ## ---- set-up (idempotent) -------------------------------------------------
 
-setup: toolchain trunk wasm-bindgen node-deps chromium qemu test-image localstripe schemathesis
+setup: toolchain trunk wasm-bindgen wasm-split node-deps chromium qemu test-image localstripe schemathesis
 
 toolchain:
 	@rustup toolchain list | grep -q '^$(TOOLCHAIN)' \
@@ -50,6 +50,11 @@ trunk: toolchain
 wasm-bindgen: toolchain
 	@wasm-bindgen --version 2>/dev/null | grep -qx 'wasm-bindgen $(WASM_BINDGEN)' \
 	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN)
+
+# Splits the app's wasm into lazily loaded chunks (scripts/trunk-post-build.sh).
+wasm-split: toolchain
+	@cargo install --list | grep -qx 'wasm_split_cli_support v0.2.4:' \
+	  || cargo install --locked wasm_split_cli_support --version 0.2.4 --features build-binary
 
 node-deps: node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
@@ -93,7 +98,7 @@ WASM_RELEASE_ENV := CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
   RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
 
 web: dist/index.html
-dist/index.html: $(WEB_SOURCES) | toolchain trunk wasm-bindgen node-deps
+dist/index.html: $(WEB_SOURCES) | toolchain trunk wasm-bindgen wasm-split node-deps
 	$(WASM_RELEASE_ENV) cargo fetch --locked --target wasm32-unknown-unknown --quiet
 	$(WASM_RELEASE_ENV) trunk build --release --cargo-profile wasm-release
 	@touch $@

@@ -88,8 +88,8 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/invoices") view=Invoices />
                     <Route path=path!("/invoices/:id") view=InvoicePage />
                     <Route path=path!("/sell") view=Sell />
-                    <Route path=path!("/sell/start") view=SellerOnboarding />
-                    <Route path=path!("/seller") view=SellerDashboard />
+                    <Route path=path!("/sell/start") view={leptos_router::Lazy::<SellerOnboardingRoute>::new()} />
+                    <Route path=path!("/seller") view={leptos_router::Lazy::<SellerDashboardRoute>::new()} />
                     // A partner's embed: the buy flow without the site chrome.
                     <ParentRoute path=path!("/embed/:partner") view=Outlet>
                         <Route path=path!("") view=Marketplace />
@@ -118,4 +118,31 @@ fn BuyRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
         </ParentRoute>
     }
     .into_inner()
+}
+
+/// The seller's pages, loaded as their own wasm chunk on first visit.
+struct SellerOnboardingRoute;
+
+#[leptos_router::lazy_route]
+impl leptos_router::LazyRoute for SellerOnboardingRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SellerOnboarding /> }.into_any()
+    }
+}
+
+struct SellerDashboardRoute;
+
+#[leptos_router::lazy_route]
+impl leptos_router::LazyRoute for SellerDashboardRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SellerDashboard /> }.into_any()
+    }
 }

@@ -134,24 +134,32 @@ async fn cache_headers(request: Request, next: Next) -> Response {
 }
 
 /// Trunk names assets `name-<hash>.ext`, the hash a u64 in hex without
-/// leading zeros (so sometimes fewer than 16 digits): a new build gets new
-/// names, so those can be cached for good. Everything else (index.html, deep links,
-/// unhashed files) must be revalidated so a deploy is picked up at once.
+/// leading zeros (so sometimes fewer than 16 digits), and the wasm chunks
+/// live under `wasm-<hash>/` (scripts/trunk-post-build.sh): a new build gets
+/// new names, so those can be cached for good. Everything else (index.html,
+/// deep links, unhashed files) must be revalidated so a deploy is picked up
+/// at once.
 fn cache_policy(path: &str) -> &'static str {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let first = segments.next().unwrap_or_default();
+    let in_wasm_dir = segments.next().is_some() && hashed(first);
     let file = path.rsplit('/').next().unwrap_or_default();
     let stem = file.split('.').next().unwrap_or_default();
     // wasm-bindgen appends `_bg` to the module's name after Trunk's hash.
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    let hashed = stem.rsplit_once('-').is_some_and(|(_, hash)| {
-        // At least 10 digits: `offers/abc-def` is no asset, and a hash
-        // below 16^10 has odds of one in 16^6.
-        (10..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
-    });
-    if hashed {
+    if in_wasm_dir || hashed(stem) {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
     }
+}
+
+/// `name-<hash>`: at least 10 hex digits, since `offers/abc-def` is no
+/// asset, and a hash below 16^10 has odds of one in 16^6.
+fn hashed(stem: &str) -> bool {
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (10..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 #[cfg(test)]
@@ -222,6 +230,15 @@ mod tests {
         // A hash with a leading zero digit dropped, as Trunk wrote one.
         assert_eq!(
             cache_policy("/sparecloud-web-a7604dfe68a37d2.js"),
+            "public, max-age=31536000, immutable"
+        );
+        // The split wasm: every file of a build's own directory.
+        assert_eq!(
+            cache_policy("/wasm-0123456789abcdef/__wasm_split.js"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(
+            cache_policy("/wasm-0123456789abcdef/chunk_3.wasm"),
             "public, max-age=31536000, immutable"
         );
         assert_eq!(cache_policy("/"), "no-cache");
