@@ -93,14 +93,14 @@ build: web server
 # file/line locations, and `{:?}` formatting compiled to nothing (so the app
 # never shows users a Debug rendering). RUSTFLAGS replaces the target's
 # rustflags in .cargo/config.toml, so `erase_components` is repeated here.
-# Trunk builds offline: std's own dependencies are fetched first.
+# Trunk builds the page; scripts/trunk-post-build.sh builds and splits the
+# wasm with these flags (the cargo profile follows Trunk's --release).
 WASM_RELEASE_ENV := CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
   RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
 
 web: dist/index.html
 dist/index.html: $(WEB_SOURCES) | toolchain trunk wasm-bindgen wasm-split node-deps
-	$(WASM_RELEASE_ENV) cargo fetch --locked --target wasm32-unknown-unknown --quiet
-	$(WASM_RELEASE_ENV) trunk build --release --cargo-profile wasm-release
+	$(WASM_RELEASE_ENV) trunk build --release
 	@touch $@
 
 server: toolchain
