@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_params};
 use leptos_router::params::Params;
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, path};
 use sparecloud_api::problem::kinds;
 
 use crate::components::site_footer::SiteFooter;
@@ -82,14 +82,14 @@ fn Shell() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home />
                     <BuyRoutes />
-                    <Route path=path!("/instances") view=Instances />
-                    <Route path=path!("/instances/:id") view=InstanceDetailPage />
-                    <Route path=path!("/account") view=AccountPage />
-                    <Route path=path!("/invoices") view=Invoices />
-                    <Route path=path!("/invoices/:id") view=InvoicePage />
-                    <Route path=path!("/sell") view=Sell />
-                    <Route path=path!("/sell/start") view={leptos_router::Lazy::<SellerOnboardingRoute>::new()} />
-                    <Route path=path!("/seller") view={leptos_router::Lazy::<SellerDashboardRoute>::new()} />
+                    <Route path=path!("/instances") view={Lazy::<InstancesRoute>::new()} />
+                    <Route path=path!("/instances/:id") view={Lazy::<InstanceDetailRoute>::new()} />
+                    <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} />
+                    <Route path=path!("/invoices") view={Lazy::<InvoicesRoute>::new()} />
+                    <Route path=path!("/invoices/:id") view={Lazy::<InvoiceRoute>::new()} />
+                    <Route path=path!("/sell") view={Lazy::<SellRoute>::new()} />
+                    <Route path=path!("/sell/start") view={Lazy::<SellerOnboardingRoute>::new()} />
+                    <Route path=path!("/seller") view={Lazy::<SellerDashboardRoute>::new()} />
                     // A partner's embed: the buy flow without the site chrome.
                     <ParentRoute path=path!("/embed/:partner") view=Outlet>
                         <Route path=path!("") view=Marketplace />
@@ -110,39 +110,71 @@ fn BuyRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! {
         <ParentRoute path=path!("") view=Outlet>
             <Route path=path!("/marketplace") view=Marketplace />
-            <Route path=path!("/offers/:id") view=OfferDetail />
-            <Route path=path!("/checkout/:id") view=Checkout />
-            <Route path=path!("/orders/:id") view=OrderProgress />
-            <Route path=path!("/sign-in") view=SignIn />
-            <Route path=path!("/sign-up") view=SignUp />
+            <Route path=path!("/offers/:id") view={Lazy::<OfferDetailRoute>::new()} />
+            <Route path=path!("/checkout/:id") view={Lazy::<CheckoutRoute>::new()} />
+            <Route path=path!("/orders/:id") view={Lazy::<OrderProgressRoute>::new()} />
+            <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} />
+            <Route path=path!("/sign-up") view={Lazy::<SignUpRoute>::new()} />
         </ParentRoute>
     }
     .into_inner()
 }
 
-/// The seller's pages, loaded as their own wasm chunk on first visit.
-struct SellerOnboardingRoute;
+/// Pages in wasm chunks of their own, fetched on the first visit to one of
+/// their routes, so that the marketplace starts without them. A section
+/// (one `#[lazy]` function) per kind of visitor: a chunk per page made
+/// dozens of tiny shared chunks, which a page then waited for in turn.
+macro_rules! lazy_section {
+    ($section:ident($page_kind:ident) { $($route:ident => $page:ident),* $(,)? }) => {
+        #[derive(Clone, Copy)]
+        enum $page_kind {
+            $($page),*
+        }
 
-#[leptos_router::lazy_route]
-impl leptos_router::LazyRoute for SellerOnboardingRoute {
-    fn data() -> Self {
-        Self
-    }
+        #[leptos::lazy]
+        fn $section(page: $page_kind) -> AnyView {
+            match page {
+                $($page_kind::$page => view! { <$page /> }.into_any()),*
+            }
+        }
 
-    fn view(_this: Self) -> AnyView {
-        view! { <SellerOnboarding /> }.into_any()
-    }
+        $(
+            struct $route;
+
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                async fn view(_this: Self) -> AnyView {
+                    $section($page_kind::$page).await
+                }
+            }
+        )*
+    };
 }
 
-struct SellerDashboardRoute;
+// What a buyer goes through from an offer to its order (an embed too).
+lazy_section!(buy_section(BuyPage) {
+    OfferDetailRoute => OfferDetail,
+    CheckoutRoute => Checkout,
+    OrderProgressRoute => OrderProgress,
+    SignInRoute => SignIn,
+    SignUpRoute => SignUp,
+});
 
-#[leptos_router::lazy_route]
-impl leptos_router::LazyRoute for SellerDashboardRoute {
-    fn data() -> Self {
-        Self
-    }
+// What a signed-in buyer owns.
+lazy_section!(account_section(AccountPageKind) {
+    InstancesRoute => Instances,
+    InstanceDetailRoute => InstanceDetailPage,
+    AccountRoute => AccountPage,
+    InvoicesRoute => Invoices,
+    InvoiceRoute => InvoicePage,
+});
 
-    fn view(_this: Self) -> AnyView {
-        view! { <SellerDashboard /> }.into_any()
-    }
-}
+// The seller's side.
+lazy_section!(sell_section(SellPage) {
+    SellRoute => Sell,
+    SellerOnboardingRoute => SellerOnboarding,
+    SellerDashboardRoute => SellerDashboard,
+});
