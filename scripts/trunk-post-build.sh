@@ -50,8 +50,9 @@ if [ "$profile" = release ]; then
   done
 fi
 
-# The loader, fetched early: the glue module and the main wasm.
-loader="<link rel=modulepreload href=/$dir/sparecloud-web.js><link rel=preload as=fetch type=application/wasm crossorigin href=/$dir/sparecloud-web_bg.wasm><script type=module>import init from '/$dir/sparecloud-web.js';await init({ module_or_path: '/$dir/sparecloud-web_bg.wasm' });</script>"
+# The loader, fetched early: the glue module, the chunk loader it imports
+# (found only once the glue is parsed otherwise) and the main wasm.
+loader="<link rel=modulepreload href=/$dir/sparecloud-web.js><link rel=modulepreload href=/$dir/__wasm_split.js><link rel=preload as=fetch type=application/wasm crossorigin href=/$dir/sparecloud-web_bg.wasm><script type=module>import init from '/$dir/sparecloud-web.js';await init({ module_or_path: '/$dir/sparecloud-web_bg.wasm' });</script>"
 sed -i "s#</head>#$loader</head>#" "$staging/index.html"
 grep -q "/$dir/sparecloud-web.js" "$staging/index.html" || {
   echo "trunk-post-build: index.html has no </head> for the loader" >&2

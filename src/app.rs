@@ -57,6 +57,9 @@ pub fn App() -> impl IntoView {
             }
         });
     }
+    // After the first render has sent the page's requests, before their
+    // answers come.
+    set_timeout(crate::format::prepare, std::time::Duration::ZERO);
     view! {
         <Router>
             <Shell />
