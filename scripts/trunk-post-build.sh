@@ -32,7 +32,9 @@ out_profile=$cargo_profile
 [ "$cargo_profile" = dev ] && out_profile=debug
 raw="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$out_profile/sparecloud-web.wasm"
 
-hash=$(sha256sum "$raw" | cut -c1-16)
+# Named by what makes its files: the wasm, this script and the npm tools'
+# versions (the glue and chunks change with them too).
+hash=$(cat "$raw" scripts/trunk-post-build.sh package-lock.json | sha256sum | cut -c1-16)
 dir="wasm-$hash"
 rm -rf "${staging:?}/$dir"
 mkdir -p "$staging/$dir"
@@ -47,6 +49,11 @@ if [ "$profile" = release ]; then
     wasm-opt -Oz --converge --enable-bulk-memory --enable-mutable-globals \
       --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types \
       --enable-multivalue "$wasm" -o "$wasm"
+  done
+  # The JS glue and chunk loader, minified (each stays an ES module with
+  # its imports and exports; Trunk's own minifier fails on the glue).
+  for js in "$staging/$dir"/*.js; do
+    esbuild "$js" --minify --format=esm --target=es2022 --log-level=error --outfile="$js" --allow-overwrite
   done
 fi
 
