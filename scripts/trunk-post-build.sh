@@ -1,10 +1,11 @@
 #!/bin/sh
 # Trunk post_build hook (runs in the staging directory's context, before it
 # replaces dist/). Trunk builds the page, styles and copies; the wasm is
-# built here because it is split into lazily loaded chunks (the seller's
-# pages, `#[lazy_route]` in src/app.rs), which must happen between cargo and
+# built here because it is split into lazily loaded chunks (the sections
+# of `lazy_section!` in src/app.rs), which must happen between cargo and
 # wasm-bindgen, where Trunk has no hook:
-#   cargo (with relocations) → wasm-split-cli → wasm-bindgen → wasm-opt,
+#   cargo (with relocations) → wasm-split-cli → wasm-bindgen → wasm-opt
+#   (and esbuild for the JS),
 # all under wasm-<hash>/ (content-addressed, so cached for good), and the
 # loader put into index.html.
 set -eu
