@@ -188,3 +188,33 @@ test('the marketplace, an offer and checkout fit a 360 px phone and work by keyb
     await page.context().close();
   }
 });
+
+test('a page whose code cannot be fetched says so and offers a reload; the rest of the app keeps working', async () => {
+  const page = await newPage(ctx.browser);
+  // The buy flow's wasm chunk gone, as after a deploy replaced the build
+  // this tab started from.
+  const chunk = '**/split_buy_section*.wasm';
+  try {
+    await page.goto(`${ctx.server.baseURL}/marketplace`);
+    await page.route(chunk, (route) => route.fulfill({ status: 404, body: 'gone' }));
+    const card = page.getByRole('article', { name: /Atlantic Racks in eu-west-1a/ });
+    await card.getByRole('link', { name: 'View offer', exact: true }).click();
+    const failed = page.getByRole('heading', { level: 1, name: 'This page could not be loaded' });
+    await failed.waitFor();
+
+    // The app did not stop: the header still navigates, and the page is
+    // tried again on the next visit (a failed fetch is not remembered).
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Marketplace' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Marketplace' }).waitFor();
+    await page.goBack();
+    await failed.waitFor();
+
+    await page.unroute(chunk);
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Atlantic Racks' }).waitFor();
+    assert.match(page.url(), /\/offers\//);
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await page.context().close();
+  }
+});

@@ -134,11 +134,13 @@ macro_rules! lazy_section {
             $($page),*
         }
 
-        #[leptos::lazy]
-        fn $section(page: $page_kind) -> AnyView {
-            match page {
+        // `fallible`: a chunk that cannot be fetched is an `Err` here, not a
+        // panic, which would abort the whole app (leptos' `#[lazy]` panics).
+        #[leptos::wasm_split::wasm_split($section, wasm_split_path = ::leptos::wasm_split, fallible)]
+        fn $section(page: $page_kind) -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+            Ok(match page {
                 $($page_kind::$page => view! { <$page /> }.into_any()),*
-            }
+            })
         }
 
         $(
@@ -150,11 +152,29 @@ macro_rules! lazy_section {
                 }
 
                 async fn view(_this: Self) -> AnyView {
-                    $section($page_kind::$page).await
+                    $section($page_kind::$page).await.unwrap_or_else(|_| page_not_loaded())
                 }
             }
         )*
     };
+}
+
+/// A lazy page whose chunk could not be fetched: the network failed, or a
+/// deploy replaced the build this tab started from (its chunks are gone).
+/// Reloading fetches the current build.
+fn page_not_loaded() -> AnyView {
+    view! {
+        <div class="container page">
+            <div class="alert alert-error" role="alert">
+                <h1>"This page could not be loaded"</h1>
+                <p>"Check your connection and reload. Sparecloud may also have been updated since you opened it."</p>
+                <button class="button" type="button" on:click=|_| {
+                    let _ = window().location().reload();
+                }>"Reload"</button>
+            </div>
+        </div>
+    }
+    .into_any()
 }
 
 // What a buyer goes through from an offer to its order (an embed too).
