@@ -125,7 +125,7 @@ fn BuyRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
 
 /// Pages in wasm chunks of their own, fetched on the first visit to one of
 /// their routes, so that the marketplace starts without them. A section
-/// (one `#[lazy]` function) per kind of visitor: a chunk per page made
+/// (one `wasm_split` function) per kind of visitor: a chunk per page made
 /// dozens of tiny shared chunks, which a page then waited for in turn.
 macro_rules! lazy_section {
     ($section:ident($page_kind:ident) { $($route:ident => $page:ident),* $(,)? }) => {
