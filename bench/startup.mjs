@@ -6,19 +6,11 @@
 // choice showed. Run by `bench/budgets.sh startup`, which builds first.
 //   STARTUP_PATHS  comma-separated paths (default /marketplace,/checkout/:id)
 //   STARTUP_JS_FLAGS  V8 flags for Chromium, e.g. --no-wasm-lazy-compilation
-import { chromium } from 'playwright-core';
 import { apiRequest, launchBrowser, startDemoMarket } from '../e2e/harness.mjs';
 
 const jsFlags = process.env.STARTUP_JS_FLAGS;
-const launch = jsFlags
-  ? () => chromium.launch({
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', `--js-flags=${jsFlags}`],
-  })
-  : launchBrowser;
-
 const server = await startDemoMarket();
-const browser = await launch();
+const browser = await launchBrowser(jsFlags ? [`--js-flags=${jsFlags}`] : []);
 try {
   const offerId = (await apiRequest(server.baseURL, 'GET', '/offers?per_page=1')).items[0].id;
   for (const path of (process.env.STARTUP_PATHS ?? '/marketplace,/checkout/:id').split(',')) {

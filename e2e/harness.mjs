@@ -327,8 +327,8 @@ export function serverAndBrowser(start) {
 
 export const DEMO_BUYER = { email: 'buyer@demo.sparecloud.dev', password: 'demo-password-1' };
 
-export async function launchBrowser() {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+export async function launchBrowser(extraArgs = []) {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /**

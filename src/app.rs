@@ -57,9 +57,6 @@ pub fn App() -> impl IntoView {
             }
         });
     }
-    // After the first render has sent the page's requests, before their
-    // answers come.
-    set_timeout(crate::format::prepare, std::time::Duration::ZERO);
     view! {
         <Router>
             <Shell />

@@ -16,12 +16,11 @@ pub fn eur(cents: u64) -> String {
 }
 
 /// Creates the browser's currency formatter now. Its first creation loads
-/// the locale's data, tens of milliseconds on a slow machine: done while the
+/// the locale's data, tens of milliseconds on a slow machine: done while a
 /// page's first requests are in flight, it is not added to the time until
 /// the first price shows.
 pub fn prepare() {
-    #[cfg(target_arch = "wasm32")]
-    intl::FORMAT.with(|_| ());
+    let _ = eur(0);
 }
 
 /// The locale-independent form: "€1,234.50".
@@ -105,7 +104,7 @@ mod intl {
     use wasm_bindgen::JsValue;
 
     thread_local! {
-        pub static FORMAT: Option<Intl::NumberFormat> = {
+        static FORMAT: Option<Intl::NumberFormat> = {
             let options = Object::new();
             let set = |k: &str, v: JsValue| Reflect::set(&options, &k.into(), &v).is_ok();
             let ok = set("style", "currency".into())

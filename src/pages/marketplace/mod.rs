@@ -91,6 +91,9 @@ pub fn Marketplace() -> impl IntoView {
     let zones = LocalResource::new(api::zones);
     let tiers = LocalResource::new(api::sla_tiers);
     let images = LocalResource::new(api::images);
+    // The cards' prices need the currency formatter: made once the requests
+    // above are sent, before their answers come.
+    set_timeout(format::prepare, std::time::Duration::ZERO);
 
     // Controls write the URL; the page reads it back (Back/Forward work).
     let prefix = embed::prefix();
