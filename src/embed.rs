@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 use crate::api;
+use crate::resource::ApiResource;
 
 /// Shared through context by the app's shell.
 #[derive(Clone, Copy)]
@@ -154,7 +155,7 @@ pub fn EmbedChrome() -> impl IntoView {
         }
     };
     let partner = partner().unwrap_or_default();
-    let config = LocalResource::new(move || {
+    let config = ApiResource::new(move || {
         let partner = partner.clone();
         async move { api::embed_config(&partner).await }
     });

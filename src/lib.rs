@@ -6,6 +6,7 @@ pub mod components;
 pub mod embed;
 pub mod format;
 pub mod pages;
+pub mod resource;
 pub mod session;
 pub mod stripe_js;
 

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use stylers_macro::style;
 
 use crate::api;
+use crate::resource::ApiResource;
 
 /// The site footer, with the API's live status.
 #[component]
@@ -34,7 +35,7 @@ pub fn SiteFooter() -> impl IntoView {
             background: var(--color-danger);
         }
     };
-    let health = LocalResource::new(api::health);
+    let health = ApiResource::new(api::health);
 
     view! {
         <footer class=class>

@@ -15,6 +15,7 @@ use crate::components::error_view::ErrorView;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
 use crate::format;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 /// One instance: its service level this month (measured availability and
@@ -39,7 +40,7 @@ pub fn InstanceDetailPage() -> impl IntoView {
     let session = use_session();
     let id = use_id();
     let tick = use_ticker(Duration::from_secs(3));
-    let detail = LocalResource::new(move || {
+    let detail = ApiResource::new(move || {
         tick.track();
         let id = id.get();
         let token = session.token().unwrap_or_default();
@@ -123,7 +124,7 @@ fn ConsoleOutput() -> impl IntoView {
     };
     let session = use_session();
     let id = use_id();
-    let console = LocalResource::new(move || {
+    let console = ApiResource::new(move || {
         let id = id.get();
         let token = session.token().unwrap_or_default();
         async move { api::instance_console(&token, &id).await }

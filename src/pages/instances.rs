@@ -16,6 +16,7 @@ use crate::components::form::problem_message;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
 use crate::format;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 /// The SSH command for `user` at an instance's address: `host` (port 22)
@@ -75,7 +76,7 @@ fn InstanceList() -> impl IntoView {
             (id, done)
         }
     });
-    let instances = LocalResource::new(move || {
+    let instances = ApiResource::new(move || {
         tick.track();
         act.version().get();
         let token = session.token().unwrap_or_default();

@@ -13,6 +13,7 @@ use crate::api::{self, ApiResult};
 use crate::app::use_id;
 use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 use crate::stripe_js;
 
@@ -89,7 +90,7 @@ fn InvoiceList() -> impl IntoView {
     };
     let session = use_session();
     let pay = use_pay_action();
-    let invoices = LocalResource::new(move || {
+    let invoices = ApiResource::new(move || {
         pay.version().get();
         let token = session.token().unwrap_or_default();
         async move { api::invoices(&token).await }
@@ -171,7 +172,7 @@ async fn pay(token: &str, invoice: &str, card: &str) -> ApiResult<Invoice> {
 #[component]
 fn PayNow(invoice: Invoice, pay: PayAction) -> impl IntoView {
     let session = use_session();
-    let cards = LocalResource::new(move || {
+    let cards = ApiResource::new(move || {
         let token = session.token().unwrap_or_default();
         async move { api::payment_methods(&token).await }
     });
@@ -254,7 +255,7 @@ pub fn InvoicePage() -> impl IntoView {
     };
     let session = use_session();
     let id = use_id();
-    let invoice = LocalResource::new(move || {
+    let invoice = ApiResource::new(move || {
         let id = id.get();
         let token = session.token().unwrap_or_default();
         async move { api::invoice(&token, &id).await }
@@ -318,20 +319,20 @@ pub fn PastDueBanner() -> impl IntoView {
     let session = use_session();
     let location = leptos_router::hooks::use_location();
     // Read again on every page change: paying makes it go away.
-    let invoices = LocalResource::new(move || {
+    let invoices = ApiResource::new(move || {
         location.pathname.track();
         let token = session.token();
         async move {
             match token {
-                Some(token) => api::invoices(&token).await.unwrap_or_default(),
-                None => Vec::new(),
+                Some(token) => api::invoices(&token).await,
+                None => Ok(Vec::new()),
             }
         }
     });
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                let past_due = invoices.await.into_iter().filter(|i| i.status == InvoiceStatus::PastDue).count();
+                let past_due = invoices.await.unwrap_or_default().into_iter().filter(|i| i.status == InvoiceStatus::PastDue).count();
                 (past_due > 0).then(|| view! {
                     <div class="banner banner-danger" role="alert">
                         <div class="container">

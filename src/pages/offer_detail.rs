@@ -11,17 +11,18 @@ use crate::api;
 use crate::app::use_id;
 use crate::components::error_view::ErrorView;
 use crate::format;
+use crate::resource::ApiResource;
 
 /// One offer: seller, zone, service level with its credits, measured uptime,
 /// free capacity and the price of every size that fits now.
 #[component]
 pub fn OfferDetail() -> impl IntoView {
     let id = use_id();
-    let offer = LocalResource::new(move || {
+    let offer = ApiResource::new(move || {
         let id = id.get();
         async move { api::offer(&id).await }
     });
-    let tiers = LocalResource::new(api::sla_tiers);
+    let tiers = ApiResource::new(api::sla_tiers);
     view! {
         <div class="container page">
             <p><A href=format!("{}/marketplace", crate::embed::prefix())>"← Marketplace"</A></p>

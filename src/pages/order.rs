@@ -14,6 +14,7 @@ use crate::app::use_id;
 use crate::components::error_view::ErrorView;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 /// After "Place order": follows each instance of the order to "running".
@@ -65,7 +66,7 @@ pub fn OrderProgress() -> impl IntoView {
     let embedded = crate::embed::partner().is_some();
     let id = use_id();
     let tick = use_ticker(Duration::from_millis(1500));
-    let order = LocalResource::new(move || {
+    let order = ApiResource::new(move || {
         tick.track();
         let id = id.get();
         let token = session.token().unwrap_or_default();

@@ -8,6 +8,7 @@ use stylers_macro::style;
 
 use crate::api;
 use crate::format;
+use crate::resource::ApiResource;
 
 /// "Sell capacity": the deal for sellers, and the way in.
 #[component]
@@ -37,8 +38,8 @@ pub fn Sell() -> impl IntoView {
             gap: var(--space-3);
         }
     };
-    let market = LocalResource::new(|| api::market("", ""));
-    let tiers = LocalResource::new(api::sla_tiers);
+    let market = ApiResource::new(|| api::market("", ""));
+    let tiers = ApiResource::new(api::sla_tiers);
     view! {
         <div class="container page">
             <h1>"Sell your spare capacity"</h1>

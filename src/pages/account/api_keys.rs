@@ -12,6 +12,7 @@ use crate::api;
 use crate::components::copy_button::CopyButton;
 use crate::components::error_view::ErrorView;
 use crate::components::form::{FormAlert, TextField, alert_message, field_error, problem_message};
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 /// "Read only" or "Full access".
@@ -53,7 +54,7 @@ pub fn ApiKeys() -> impl IntoView {
         let token = token();
         async move { api::revoke_api_key(&token, &id).await }
     });
-    let keys = LocalResource::new(move || {
+    let keys = ApiResource::new(move || {
         create.version().get();
         revoke.version().get();
         let token = token();

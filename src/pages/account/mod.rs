@@ -13,6 +13,7 @@ use sparecloud_api::checkout::PaymentMethod;
 use crate::api;
 use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 #[component]
@@ -82,7 +83,7 @@ fn SavedCards() -> impl IntoView {
         let token = token();
         async move { api::remove_card(&token, &id).await }
     });
-    let cards = LocalResource::new(move || {
+    let cards = ApiResource::new(move || {
         remove.version().get();
         let token = token();
         async move { api::payment_methods(&token).await }

@@ -27,6 +27,7 @@ use crate::components::form::FormAlert;
 use crate::components::steps::StepIndicator;
 use crate::embed;
 use crate::format;
+use crate::resource::ApiResource;
 pub use draft::Draft;
 use image_step::ImageStep;
 use payment_step::{Payment, PaymentStep};
@@ -51,13 +52,13 @@ pub fn Checkout() -> impl IntoView {
     let offer_id = use_id().get_untracked();
     let offer = {
         let offer_id = offer_id.clone();
-        LocalResource::new(move || {
+        ApiResource::new(move || {
             let offer_id = offer_id.clone();
             async move { api::offer(&offer_id).await }
         })
     };
-    let images = LocalResource::new(api::images);
-    let tiers = LocalResource::new(api::sla_tiers);
+    let images = ApiResource::new(api::images);
+    let tiers = ApiResource::new(api::sla_tiers);
     view! {
         <div class="container page">
             <Transition fallback=|| view! { <p aria-busy="true">"Loading checkout…"</p> }>

@@ -13,6 +13,7 @@ use super::{Draft, choice_class};
 use crate::api::{self, ApiResult};
 use crate::components::form::{FormAlert, TextField, alert_message, field_message};
 use crate::embed;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 /// The payment step's form state and the action that saves a new card.
@@ -136,7 +137,7 @@ fn PaymentForm(draft: RwSignal<Draft>, payment: Payment) -> impl IntoView {
         ..
     } = payment;
     // Saved cards, reloaded whenever a card is added.
-    let methods = LocalResource::new(move || {
+    let methods = ApiResource::new(move || {
         add_card.version().get();
         let token = session.token().unwrap_or_default();
         async move { api::payment_methods(&token).await }

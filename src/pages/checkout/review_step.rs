@@ -16,6 +16,7 @@ use crate::components::error_view::ErrorView;
 use crate::components::form::{FormAlert, problem_message};
 use crate::embed;
 use crate::format;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 /// A fresh key per order attempt: retries of one attempt reuse it, so the
@@ -98,7 +99,7 @@ pub(super) fn ReviewStep(
     };
     let quote = {
         let token = token.clone();
-        LocalResource::new(move || {
+        ApiResource::new(move || {
             let token = token.clone();
             let request = request.clone();
             async move { api::quote(&token, &request).await }

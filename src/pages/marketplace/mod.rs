@@ -14,6 +14,7 @@ use crate::components::error_view::ErrorView;
 use crate::components::offer_card::OfferCard;
 use crate::embed;
 use crate::format;
+use crate::resource::ApiResource;
 
 use filters::{Filters, SORTS};
 
@@ -82,15 +83,15 @@ pub fn Marketplace() -> impl IntoView {
 
     let query = use_query_map();
     let filters = Memo::new(move |_| query.with(Filters::from_params));
-    let offers = LocalResource::new(move || {
+    let offers = ApiResource::new(move || {
         let query = filters.with(Filters::to_query);
         async move { api::offers(&query).await }
     });
     // True while new results load: the old ones stay, marked busy.
     let loading = RwSignal::new(false);
-    let zones = LocalResource::new(api::zones);
-    let tiers = LocalResource::new(api::sla_tiers);
-    let images = LocalResource::new(api::images);
+    let zones = ApiResource::new(api::zones);
+    let tiers = ApiResource::new(api::sla_tiers);
+    let images = ApiResource::new(api::images);
     // The cards' prices need the currency formatter: made once the requests
     // above are sent, before their answers come.
     set_timeout(format::prepare, std::time::Duration::ZERO);

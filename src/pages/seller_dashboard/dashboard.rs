@@ -17,6 +17,7 @@ use crate::components::earnings_chart::EarningsChart;
 use crate::components::error_view::ErrorView;
 use crate::components::polling::use_ticker;
 use crate::format;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 #[component]
@@ -45,24 +46,24 @@ pub(super) fn Dashboard() -> impl IntoView {
         let token = token();
         async move { api::revoke_install_token(&token, &id).await }
     });
-    let hosts = LocalResource::new(move || {
+    let hosts = ApiResource::new(move || {
         tick.track();
         host_command.version().get();
         let token = token();
         async move { api::hosts(&token).await }
     });
-    let offers = LocalResource::new(move || {
+    let offers = ApiResource::new(move || {
         update.version().get();
         let token = token();
         async move { api::seller_offers(&token).await }
     });
-    let tokens = LocalResource::new(move || {
+    let tokens = ApiResource::new(move || {
         tick.track();
         revoke.version().get();
         let token = token();
         async move { api::install_tokens(&token).await }
     });
-    let earnings = LocalResource::new(move || {
+    let earnings = ApiResource::new(move || {
         let token = token();
         async move { api::earnings(&token).await }
     });

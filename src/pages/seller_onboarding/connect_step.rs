@@ -14,6 +14,7 @@ use crate::api;
 use crate::components::copy_button::CopyButton;
 use crate::components::form::{FormAlert, TextField, alert_message, field_message};
 use crate::components::polling::use_ticker;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 #[component]
@@ -80,7 +81,7 @@ pub(super) fn ConnectStep(go: Callback<usize>) -> impl IntoView {
     // Reloaded every 2 s, and at once when a token is made or revoked.
     let tokens = {
         let token = token.clone();
-        LocalResource::new(move || {
+        ApiResource::new(move || {
             every_2s.track();
             generate.version().get();
             revoke.version().get();
@@ -89,7 +90,7 @@ pub(super) fn ConnectStep(go: Callback<usize>) -> impl IntoView {
         })
     };
     let hosts = {
-        LocalResource::new(move || {
+        ApiResource::new(move || {
             every_2s.track();
             let token = token.clone();
             async move { api::hosts(&token).await }

@@ -14,6 +14,7 @@ use crate::api;
 use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
 use crate::format;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 /// Where a size's suggested price comes from, for the seller.
@@ -61,7 +62,7 @@ pub(super) fn PricingStep() -> impl IntoView {
     // Priced for the zone of the seller's first host and the profile's tier.
     let context = {
         let token = token.clone();
-        LocalResource::new(move || {
+        ApiResource::new(move || {
             let token = token.clone();
             async move {
                 let profile = api::seller_profile(&token).await?;

@@ -11,6 +11,7 @@ use stylers_macro::style;
 use crate::api;
 use crate::components::form::{FormAlert, TextField, alert_message, field_error};
 use crate::format;
+use crate::resource::ApiResource;
 use crate::session::use_session;
 
 /// Company (step 2) and service level (step 3): one profile, saved at the
@@ -60,7 +61,7 @@ pub(super) fn ProfileSteps(step: Memo<usize>, go: Callback<usize>) -> impl IntoV
             }
         });
     }
-    let tiers = LocalResource::new(api::sla_tiers);
+    let tiers = ApiResource::new(api::sla_tiers);
     let submitted = RwSignal::new(false);
     let save = Action::new_local(move |request: &SellerProfileRequest| {
         let request = request.clone();
