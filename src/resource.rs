@@ -1,11 +1,12 @@
-//! [`ApiResource`]: a page's data loaded from the API, as a `LocalResource`
-//! whose reactive machinery is compiled once for the whole app.
+//! [`ApiResource`] and [`ApiAction`]: the pages' resources and actions over
+//! the API, whose reactive machinery is compiled once for the whole app.
 //!
-//! Why: `LocalResource::new` is generic over the value and the fetcher, so
-//! every resource in the app put its own copy of the async-derived signal
-//! (7–8 KB of wasm) in the bundle. Here every resource is the same
-//! `LocalResource<Erased>`; only the small fetcher and the final downcast
-//! are compiled per page.
+//! Why: `LocalResource::new` and `Action::new_local` are generic over their
+//! values and closures, so every resource and action in the app put its own
+//! copy of the async signal, the spawned task and their signals in the wasm
+//! (7–8 KB for a resource). Here they all are one `LocalResource<Erased>`
+//! and one `Action<Shared, Shared>` holding values behind `dyn Any`; only a
+//! page's small closures and the downcasts back are compiled per page.
 
 use std::any::Any;
 use std::future::{Future, IntoFuture};
@@ -18,10 +19,22 @@ use sparecloud_api::Problem;
 
 use crate::api::ApiResult;
 
-/// What every resource stores: the answer behind `dyn Any`, or the problem.
-type Erased = Result<Arc<dyn Any + Send + Sync>, Problem>;
+/// A value of any type: what the erased resources and actions hold.
+type Shared = Arc<dyn Any + Send + Sync>;
+/// What every resource stores: the answer, or the problem.
+type Erased = Result<Shared, Problem>;
 type ErasedFetch = Pin<Box<dyn Future<Output = Erased>>>;
 type ErasedAnswer = Pin<Box<dyn Future<Output = Erased> + Send>>;
+type ErasedRun = Pin<Box<dyn Future<Output = Shared>>>;
+
+/// Only this module's constructors store into the erased resources and
+/// actions, and each stores its own type parameter, so this never fails.
+fn downcast<T: Clone + 'static>(value: &Shared) -> T {
+    value
+        .downcast_ref::<T>()
+        .expect("erased value of its own type")
+        .clone()
+}
 
 /// A resource loading a `T` from the API. Read it with `.await` inside a
 /// `Suspend` (it yields `ApiResult<T>`); it reloads when a signal its fetcher
@@ -46,11 +59,7 @@ impl<T: Clone + Send + Sync + 'static> ApiResource<T> {
     {
         let fetch = move || -> ErasedFetch {
             let answer = fetch();
-            Box::pin(async move {
-                answer
-                    .await
-                    .map(|value| Arc::new(value) as Arc<dyn Any + Send + Sync>)
-            })
+            Box::pin(async move { answer.await.map(|value| Arc::new(value) as Shared) })
         };
         Self {
             inner: erased_resource(Box::new(fetch)),
@@ -64,33 +73,11 @@ impl<T: Clone + Send + Sync + 'static> ApiResource<T> {
     }
 }
 
-/// Only `ApiResource::new` stores into a resource, and it stores its own `T`.
-fn downcast<T: Clone + 'static>(value: &Arc<dyn Any + Send + Sync>) -> T {
-    value
-        .downcast_ref::<T>()
-        .expect("an ApiResource holds its own type")
-        .clone()
-}
-
 impl<T> ApiResource<T> {
     /// Loads again, keeping what is shown until the new answer arrives.
     pub fn refetch(&self) {
         self.inner.refetch();
     }
-}
-
-/// The one place `LocalResource::new` is instantiated for API data.
-fn erased_resource(fetch: Box<dyn Fn() -> ErasedFetch>) -> LocalResource<Erased> {
-    LocalResource::new(move || fetch())
-}
-
-/// The one place a resource's future is instantiated for API data.
-fn erased_answer(resource: LocalResource<Erased>) -> ErasedAnswer {
-    Box::pin(resource.into_future())
-}
-
-fn erased_get(resource: &LocalResource<Erased>) -> Option<Erased> {
-    resource.get()
 }
 
 impl<T: Clone + Send + Sync + 'static> IntoFuture for ApiResource<T> {
@@ -101,4 +88,97 @@ impl<T: Clone + Send + Sync + 'static> IntoFuture for ApiResource<T> {
         let answer = erased_answer(self.inner);
         Box::pin(async move { answer.await.map(|value| downcast::<T>(&value)) })
     }
+}
+
+/// The one place `LocalResource::new` is instantiated for API data.
+fn erased_resource(fetch: Box<dyn Fn() -> ErasedFetch>) -> LocalResource<Erased> {
+    LocalResource::new(fetch)
+}
+
+fn erased_answer(resource: LocalResource<Erased>) -> ErasedAnswer {
+    Box::pin(resource.into_future())
+}
+
+fn erased_get(resource: &LocalResource<Erased>) -> Option<Erased> {
+    resource.get()
+}
+
+/// An action taking an `I` and giving an `O` (usually an API call and its
+/// answer). Like Leptos' `Action`, but `value` and `input` are read as
+/// values (reactively), not as signals.
+pub struct ApiAction<I, O> {
+    inner: Action<Shared, Shared>,
+    types: PhantomData<fn(I) -> O>,
+}
+
+impl<I, O> Clone for ApiAction<I, O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I, O> Copy for ApiAction<I, O> {}
+
+impl<I, O> ApiAction<I, O>
+where
+    I: Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    pub fn new<Fut>(run: impl Fn(&I) -> Fut + 'static) -> Self
+    where
+        Fut: Future<Output = O> + 'static,
+    {
+        let run = move |input: &Shared| -> ErasedRun {
+            let outcome = run(input
+                .downcast_ref::<I>()
+                .expect("erased value of its own type"));
+            Box::pin(async move { Arc::new(outcome.await) as Shared })
+        };
+        Self {
+            inner: erased_action(Box::new(run)),
+            types: PhantomData,
+        }
+    }
+
+    pub fn dispatch(&self, input: I) {
+        erased_dispatch(self.inner, Arc::new(input));
+    }
+
+    /// The last outcome, once there is one.
+    pub fn value(&self) -> Option<O> {
+        erased_value(self.inner).map(|value| downcast::<O>(&value))
+    }
+
+    /// The input being run, while one is.
+    pub fn input(&self) -> Option<I> {
+        erased_input(self.inner).map(|input| downcast::<I>(&input))
+    }
+}
+
+impl<I, O> ApiAction<I, O> {
+    pub fn pending(&self) -> Memo<bool> {
+        self.inner.pending()
+    }
+
+    /// Counts the outcomes: a resource that reads it reloads after each.
+    pub fn version(&self) -> RwSignal<usize> {
+        self.inner.version()
+    }
+}
+
+/// The one place `Action::new_local` is instantiated.
+fn erased_action(run: Box<dyn Fn(&Shared) -> ErasedRun>) -> Action<Shared, Shared> {
+    Action::new_local(move |input: &Shared| run(input))
+}
+
+fn erased_dispatch(action: Action<Shared, Shared>, input: Shared) {
+    action.dispatch(input);
+}
+
+fn erased_value(action: Action<Shared, Shared>) -> Option<Shared> {
+    action.value().get()
+}
+
+fn erased_input(action: Action<Shared, Shared>) -> Option<Shared> {
+    action.input().get()
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sparecloud_api::accounts::{Account, Role, Session};
 
 use crate::api::ApiResult;
+use crate::resource::ApiAction;
 
 const STORAGE_KEY: &str = "sparecloud.session";
 
@@ -88,16 +89,16 @@ pub fn use_next() -> Memo<String> {
 /// session. Once the action has stored the answer (leaving unmounts the
 /// page that owns it), a new session is kept and the visitor goes on to
 /// `use_next()`.
-pub fn start_session_action<R, F, Fut>(start: F) -> Action<R, ApiResult<Session>>
+pub fn start_session_action<R, F, Fut>(start: F) -> ApiAction<R, ApiResult<Session>>
 where
-    R: Clone + 'static,
+    R: Clone + Send + Sync + 'static,
     F: Fn(R) -> Fut + 'static,
     Fut: Future<Output = ApiResult<Session>> + 'static,
 {
     let session = use_session();
     let next = use_next();
     let navigate = StoredValue::new_local(use_navigate());
-    Action::new_local(move |request: &R| {
+    ApiAction::new(move |request: &R| {
         let answer = start(request.clone());
         async move {
             let answer = answer.await;

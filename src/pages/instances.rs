@@ -16,7 +16,7 @@ use crate::components::form::problem_message;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
 use crate::format;
-use crate::resource::ApiResource;
+use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
 /// The SSH command for `user` at an instance's address: `host` (port 22)
@@ -68,7 +68,7 @@ fn InstanceList() -> impl IntoView {
     let session = use_session();
     let tick = use_ticker(Duration::from_secs(2));
     // Stop, start or terminate one instance; answers with the id it was for.
-    let act = Action::new_local(move |(id, action): &(String, InstanceAction)| {
+    let act = ApiAction::new(move |(id, action): &(String, InstanceAction)| {
         let (id, action) = (id.clone(), *action);
         let token = session.token().unwrap_or_default();
         async move {
@@ -112,7 +112,7 @@ fn InstanceList() -> impl IntoView {
 #[component]
 fn InstanceCard(
     instance: Instance,
-    act: Action<(String, InstanceAction), (String, ApiResult<Instance>)>,
+    act: ApiAction<(String, InstanceAction), (String, ApiResult<Instance>)>,
 ) -> impl IntoView {
     let class = style! {
         article {
@@ -167,11 +167,9 @@ fn InstanceCard(
     let id = StoredValue::new(instance.id.clone());
     let confirming = RwSignal::new(false);
     // This instance's last failed action, if the last action was its.
-    let problem = move || {
-        act.value().with(|last| match last {
-            Some((for_id, Err(p))) if id.with_value(|id| id == for_id) => Some(problem_message(p)),
-            _ => None,
-        })
+    let problem = move || match act.value() {
+        Some((for_id, Err(p))) if id.with_value(|id| *id == for_id) => Some(problem_message(&p)),
+        _ => None,
     };
     let status = instance.status;
     let name = instance.name.clone();
@@ -183,7 +181,7 @@ fn InstanceCard(
         .map(|address| ssh_command(&instance.ssh_user, address));
     let pending = Signal::derive(move || {
         act.input()
-            .with(|acting| matches!(acting, Some((for_id, _)) if id.with_value(|id| id == for_id)))
+            .is_some_and(|(for_id, _)| id.with_value(|id| *id == for_id))
     });
     view! {
         <article class=format!("card-surface {class}") aria-label=name.clone()>

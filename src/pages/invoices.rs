@@ -13,7 +13,7 @@ use crate::api::{self, ApiResult};
 use crate::app::use_id;
 use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
-use crate::resource::ApiResource;
+use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 use crate::stripe_js;
 
@@ -142,13 +142,13 @@ fn InvoiceList() -> impl IntoView {
     }
 }
 
-type PayAction = Action<(String, String), (String, ApiResult<Invoice>)>;
+type PayAction = ApiAction<(String, String), (String, ApiResult<Invoice>)>;
 
 /// Pays an invoice with a card; when the bank asks, Stripe.js lets the
 /// buyer authenticate, and the invoice is read again.
 fn use_pay_action() -> PayAction {
     let session = use_session();
-    Action::new_local(move |(invoice, card): &(String, String)| {
+    ApiAction::new(move |(invoice, card): &(String, String)| {
         let (invoice, card) = (invoice.clone(), card.clone());
         let token = session.token().unwrap_or_default();
         async move {
@@ -181,7 +181,6 @@ fn PayNow(invoice: Invoice, pay: PayAction) -> impl IntoView {
     let select_id = StoredValue::new(format!("card-for-{}", invoice.id));
     let problem = move || {
         pay.value()
-            .get()
             .filter(|(paid, _)| *paid == id.get_value())
             .and_then(|(_, outcome)| outcome.err())
     };

@@ -20,7 +20,7 @@ pub fn SignIn() -> impl IntoView {
     let submitted = RwSignal::new(false);
     let sign_in =
         start_session_action(|request: SignInRequest| async move { api::sign_in(&request).await });
-    let problem = move || sign_in.value().get().and_then(Result::err);
+    let problem = move || sign_in.value().and_then(Result::err);
 
     let email_error = field_error(problem, "email", submitted, email, validate::email);
     let password_error = Signal::derive(move || {

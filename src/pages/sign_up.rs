@@ -28,7 +28,7 @@ pub fn SignUp() -> impl IntoView {
     let submitted = RwSignal::new(false);
     let sign_up =
         start_session_action(|request: SignUpRequest| async move { api::sign_up(&request).await });
-    let problem = move || sign_up.value().get().and_then(Result::err);
+    let problem = move || sign_up.value().and_then(Result::err);
     let email_error = field_error(problem, "email", submitted, email, validate::email);
     let password_error = field_error(problem, "password", submitted, password, validate::password);
     let name_error = field_error(

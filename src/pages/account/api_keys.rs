@@ -12,7 +12,7 @@ use crate::api;
 use crate::components::copy_button::CopyButton;
 use crate::components::error_view::ErrorView;
 use crate::components::form::{FormAlert, TextField, alert_message, field_error, problem_message};
-use crate::resource::ApiResource;
+use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
 /// "Read only" or "Full access".
@@ -38,7 +38,7 @@ pub fn ApiKeys() -> impl IntoView {
     let submitted = RwSignal::new(false);
     // The key just made: its secret is in that answer only.
     let created = RwSignal::new(None::<CreatedApiKey>);
-    let create = Action::new_local(move |request: &CreateApiKeyRequest| {
+    let create = ApiAction::new(move |request: &CreateApiKeyRequest| {
         let request = request.clone();
         let token = token();
         async move {
@@ -49,7 +49,7 @@ pub fn ApiKeys() -> impl IntoView {
             made
         }
     });
-    let revoke = Action::new_local(move |id: &String| {
+    let revoke = ApiAction::new(move |id: &String| {
         let id = id.clone();
         let token = token();
         async move { api::revoke_api_key(&token, &id).await }
@@ -60,7 +60,7 @@ pub fn ApiKeys() -> impl IntoView {
         let token = token();
         async move { api::api_keys(&token).await }
     });
-    let problem = move || create.value().get().and_then(Result::err);
+    let problem = move || create.value().and_then(Result::err);
     let name_error = field_error(problem, "name", submitted, name, |v| {
         validate::short_text(v, 64, "a name for this key")
     });
@@ -79,7 +79,6 @@ pub fn ApiKeys() -> impl IntoView {
     let revoke_problem = move || {
         revoke
             .value()
-            .get()
             .and_then(Result::err)
             .map(|p| problem_message(&p))
     };
@@ -139,7 +138,7 @@ pub fn ApiKeys() -> impl IntoView {
 fn KeyTable(
     list: Vec<ApiKey>,
     confirming: RwSignal<Option<String>>,
-    revoke: Action<String, Result<(), Problem>>,
+    revoke: ApiAction<String, Result<(), Problem>>,
 ) -> impl IntoView {
     view! {
         <div class="table-scroll">

@@ -13,7 +13,7 @@ use sparecloud_api::checkout::PaymentMethod;
 use crate::api;
 use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
-use crate::resource::ApiResource;
+use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
 #[component]
@@ -78,7 +78,7 @@ fn card_text(card: &PaymentMethod) -> String {
 fn SavedCards() -> impl IntoView {
     let session = use_session();
     let token = move || session.token().unwrap_or_default();
-    let remove = Action::new_local(move |id: &String| {
+    let remove = ApiAction::new(move |id: &String| {
         let id = id.clone();
         let token = token();
         async move { api::remove_card(&token, &id).await }
@@ -93,7 +93,6 @@ fn SavedCards() -> impl IntoView {
     let problem = move || {
         remove
             .value()
-            .get()
             .and_then(Result::err)
             .map(|p| problem_message(&p))
     };
@@ -164,7 +163,7 @@ fn SavedCards() -> impl IntoView {
 fn Sessions() -> impl IntoView {
     let session = use_session();
     let navigate = StoredValue::new_local(use_navigate());
-    let sign_out_everywhere = Action::new_local(move |(): &()| {
+    let sign_out_everywhere = ApiAction::new(move |(): &()| {
         let token = session.token().unwrap_or_default();
         async move {
             let ended = api::sign_out_everywhere(&token).await;
@@ -178,7 +177,6 @@ fn Sessions() -> impl IntoView {
     let problem = move || {
         sign_out_everywhere
             .value()
-            .get()
             .and_then(Result::err)
             .map(|p| problem_message(&p))
     };

@@ -13,7 +13,7 @@ use super::{Draft, choice_class};
 use crate::api::{self, ApiResult};
 use crate::components::form::{FormAlert, TextField, alert_message, field_message};
 use crate::embed;
-use crate::resource::ApiResource;
+use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
 /// The payment step's form state and the action that saves a new card.
@@ -24,7 +24,7 @@ pub(super) struct Payment {
     use_new_card: RwSignal<bool>,
     /// Errors show once the buyer has tried to continue.
     submitted: RwSignal<bool>,
-    add_card: Action<(), ApiResult<PaymentMethod>>,
+    add_card: ApiAction<(), ApiResult<PaymentMethod>>,
     on_done: Callback<()>,
 }
 
@@ -34,7 +34,7 @@ impl Payment {
         let card = CardForm::new();
         let use_new_card = RwSignal::new(draft.with_untracked(|d| d.payment_method_id.is_none()));
         let session = use_session();
-        let add_card = Action::new_local(move |_: &()| {
+        let add_card = ApiAction::new(move |_: &()| {
             let token = session.token().unwrap_or_default();
             async move {
                 let saved = card.save(&token).await;
@@ -142,7 +142,7 @@ fn PaymentForm(draft: RwSignal<Draft>, payment: Payment) -> impl IntoView {
         let token = session.token().unwrap_or_default();
         async move { api::payment_methods(&token).await }
     });
-    let card_problem = move || add_card.value().get().and_then(Result::err);
+    let card_problem = move || add_card.value().and_then(Result::err);
     let holder_error = Signal::derive(move || {
         card_problem()
             .and_then(|p| field_message(&p, "holder_name"))

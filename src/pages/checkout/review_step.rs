@@ -16,7 +16,7 @@ use crate::components::error_view::ErrorView;
 use crate::components::form::{FormAlert, problem_message};
 use crate::embed;
 use crate::format;
-use crate::resource::ApiResource;
+use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
 /// A fresh key per order attempt: retries of one attempt reuse it, so the
@@ -113,7 +113,7 @@ pub(super) fn ReviewStep(
     let navigate = StoredValue::new_local(use_navigate());
     let offer_id = StoredValue::new(offer.id.clone());
     let prefix = StoredValue::new(embed::prefix());
-    let place = Action::new_local(move |(key, request): &(String, OrderRequest)| {
+    let place = ApiAction::new(move |(key, request): &(String, OrderRequest)| {
         let key = key.clone();
         let request = request.clone();
         let token = token.clone();
@@ -155,7 +155,6 @@ pub(super) fn ReviewStep(
     let place_problem = move || {
         place
             .value()
-            .get()
             .and_then(Result::err)
             .filter(|p| !p.is_card_refused())
             .map(|p| problem_message(&p))

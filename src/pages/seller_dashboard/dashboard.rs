@@ -17,7 +17,7 @@ use crate::components::earnings_chart::EarningsChart;
 use crate::components::error_view::ErrorView;
 use crate::components::polling::use_ticker;
 use crate::format;
-use crate::resource::ApiResource;
+use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
 #[component]
@@ -28,12 +28,12 @@ pub(super) fn Dashboard() -> impl IntoView {
     let token = move || session.token().unwrap_or_default();
     // The actions live here, so that each list reloads by reading its
     // action's version (and the host list's 5-second reload keeps errors).
-    let host_command = Action::new_local(move |(id, command): &(String, HostCommand)| {
+    let host_command = ApiAction::new(move |(id, command): &(String, HostCommand)| {
         let (id, command) = (id.clone(), *command);
         let token = token();
         async move { api::host_command(&token, &id, command).await }
     });
-    let update = Action::new_local(move |(id, request): &(String, UpdateOfferRequest)| {
+    let update = ApiAction::new(move |(id, request): &(String, UpdateOfferRequest)| {
         let (id, request) = (id.clone(), request.clone());
         let token = token();
         async move {
@@ -41,7 +41,7 @@ pub(super) fn Dashboard() -> impl IntoView {
             (id, updated)
         }
     });
-    let revoke = Action::new_local(move |id: &String| {
+    let revoke = ApiAction::new(move |id: &String| {
         let id = id.clone();
         let token = token();
         async move { api::revoke_install_token(&token, &id).await }

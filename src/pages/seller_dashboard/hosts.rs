@@ -10,6 +10,7 @@ use super::dash_class;
 use crate::api::{ApiResult, HostCommand};
 use crate::components::form::problem_message;
 use crate::format;
+use crate::resource::ApiAction;
 
 fn capacity_text(c: &Capacity) -> String {
     format::size(c.vcpu, c.ram_gib, c.disk_gib)
@@ -54,13 +55,12 @@ pub(super) fn HostTable(
     /// The host and command being confirmed.
     confirming: RwSignal<Option<(String, HostCommand)>>,
     /// Drains, resumes or revokes a host.
-    command: Action<(String, HostCommand), ApiResult<Host>>,
+    command: ApiAction<(String, HostCommand), ApiResult<Host>>,
 ) -> impl IntoView {
     let class = dash_class();
     let problem = move || {
         command
             .value()
-            .get()
             .and_then(Result::err)
             .map(|p| problem_message(&p))
     };

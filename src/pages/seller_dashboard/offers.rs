@@ -7,21 +7,20 @@ use super::dash_class;
 use crate::api::ApiResult;
 use crate::components::form::problem_message;
 use crate::format;
+use crate::resource::ApiAction;
 
 #[component]
 pub(super) fn OfferRow(
     offer: SellerOffer,
     /// Updates an offer by id; answers with the id it was for.
-    update: Action<(String, UpdateOfferRequest), (String, ApiResult<SellerOffer>)>,
+    update: ApiAction<(String, UpdateOfferRequest), (String, ApiResult<SellerOffer>)>,
 ) -> impl IntoView {
     let class = dash_class();
     let id = StoredValue::new(offer.id.clone());
     // This row's last failed update, if the last update was this row's.
-    let problem = move || {
-        update.value().with(|last| match last {
-            Some((for_id, Err(p))) if id.with_value(|id| id == for_id) => Some(problem_message(p)),
-            _ => None,
-        })
+    let problem = move || match update.value() {
+        Some((for_id, Err(p))) if id.with_value(|id| *id == for_id) => Some(problem_message(&p)),
+        _ => None,
     };
     let prices: Vec<(String, RwSignal<String>)> = offer
         .prices

@@ -5,6 +5,7 @@ use sparecloud_api::seller::{InstallToken, InstallTokenStatus};
 
 use super::dash_class;
 use crate::api::ApiResult;
+use crate::resource::ApiAction;
 
 fn token_status(t: &InstallToken) -> &'static str {
     match t.status {
@@ -18,7 +19,7 @@ fn token_status(t: &InstallToken) -> &'static str {
 #[component]
 pub(super) fn TokenTable(
     tokens: Vec<InstallToken>,
-    revoke: Action<String, ApiResult<InstallToken>>,
+    revoke: ApiAction<String, ApiResult<InstallToken>>,
 ) -> impl IntoView {
     let class = dash_class();
     if tokens.is_empty() {

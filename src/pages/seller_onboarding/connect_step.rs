@@ -14,7 +14,7 @@ use crate::api;
 use crate::components::copy_button::CopyButton;
 use crate::components::form::{FormAlert, TextField, alert_message, field_message};
 use crate::components::polling::use_ticker;
-use crate::resource::ApiResource;
+use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
 #[component]
@@ -57,7 +57,7 @@ pub(super) fn ConnectStep(go: Callback<usize>) -> impl IntoView {
     let every_2s = Memo::new(move |_| tick.get() / 2);
     let generate = {
         let token = token.clone();
-        Action::new_local(move |request: &InstallTokenRequest| {
+        ApiAction::new(move |request: &InstallTokenRequest| {
             let request = request.clone();
             let token = token.clone();
             async move {
@@ -72,7 +72,7 @@ pub(super) fn ConnectStep(go: Callback<usize>) -> impl IntoView {
     };
     let revoke = {
         let token = token.clone();
-        Action::new_local(move |id: &String| {
+        ApiAction::new(move |id: &String| {
             let id = id.clone();
             let token = token.clone();
             async move { api::revoke_install_token(&token, &id).await }
@@ -96,7 +96,7 @@ pub(super) fn ConnectStep(go: Callback<usize>) -> impl IntoView {
             async move { api::hosts(&token).await }
         })
     };
-    let problem = move || generate.value().get().and_then(Result::err);
+    let problem = move || generate.value().and_then(Result::err);
     let zone_error = Signal::derive(move || {
         problem()
             .and_then(|p| field_message(&p, "zone"))

@@ -14,7 +14,7 @@ use crate::api;
 use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
 use crate::format;
-use crate::resource::ApiResource;
+use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
 /// Where a size's suggested price comes from, for the seller.
@@ -76,7 +76,7 @@ pub(super) fn PricingStep() -> impl IntoView {
             }
         })
     };
-    let publish = Action::new_local(move |request: &CreateOfferRequest| {
+    let publish = ApiAction::new(move |request: &CreateOfferRequest| {
         let request = request.clone();
         let token = token.clone();
         async move { api::create_offer(&token, &request).await }
@@ -116,8 +116,8 @@ pub(super) fn PricingStep() -> impl IntoView {
                         error.set(None);
                         publish.dispatch(CreateOfferRequest { zone: zone_for_submit.clone(), sla_tier: tier_for_submit.clone(), prices });
                     };
-                    let published = move || publish.value().get().and_then(Result::ok);
-                    let problem = move || publish.value().get().and_then(Result::err).map(|p| problem_message(&p));
+                    let published = move || publish.value().and_then(Result::ok);
+                    let problem = move || publish.value().and_then(Result::err).map(|p| problem_message(&p));
                     let zone_link = zone.clone();
                     Ok::<_, Problem>(view! {
                         <p>{format!("Prices per hour for {zone}, {tier} service level. Prefilled with suggested prices (each says where it comes from); leave a size empty not to sell it. You keep {} after our {} commission.",

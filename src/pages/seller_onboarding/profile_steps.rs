@@ -11,7 +11,7 @@ use stylers_macro::style;
 use crate::api;
 use crate::components::form::{FormAlert, TextField, alert_message, field_error};
 use crate::format;
-use crate::resource::ApiResource;
+use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
 /// Company (step 2) and service level (step 3): one profile, saved at the
@@ -63,7 +63,7 @@ pub(super) fn ProfileSteps(step: Memo<usize>, go: Callback<usize>) -> impl IntoV
     }
     let tiers = ApiResource::new(api::sla_tiers);
     let submitted = RwSignal::new(false);
-    let save = Action::new_local(move |request: &SellerProfileRequest| {
+    let save = ApiAction::new(move |request: &SellerProfileRequest| {
         let request = request.clone();
         let token = token.clone();
         async move {
@@ -75,7 +75,7 @@ pub(super) fn ProfileSteps(step: Memo<usize>, go: Callback<usize>) -> impl IntoV
             saved
         }
     });
-    let problem = move || save.value().get().and_then(Result::err);
+    let problem = move || save.value().and_then(Result::err);
     let company_error = field_error(problem, "company_name", submitted, company, |v| {
         validate::short_text(v, 120, "your company's name")
     });
