@@ -7,6 +7,7 @@
 //! (7–8 KB for a resource). Here they all are one `LocalResource<Erased>`
 //! and one `Action<Shared, Shared>` holding values behind `dyn Any`; only a
 //! page's small closures and the downcasts back are compiled per page.
+//! `components::loaded` does the same for the views that show them.
 
 use std::any::Any;
 use std::future::{Future, IntoFuture};
@@ -20,11 +21,11 @@ use sparecloud_api::Problem;
 use crate::api::ApiResult;
 
 /// A value of any type: what the erased resources and actions hold.
-type Shared = Arc<dyn Any + Send + Sync>;
+pub type Shared = Arc<dyn Any + Send + Sync>;
 /// What every resource stores: the answer, or the problem.
-type Erased = Result<Shared, Problem>;
+pub type Erased = Result<Shared, Problem>;
 type ErasedFetch = Pin<Box<dyn Future<Output = Erased>>>;
-type ErasedAnswer = Pin<Box<dyn Future<Output = Erased> + Send>>;
+pub type ErasedAnswer = Pin<Box<dyn Future<Output = Erased> + Send>>;
 type ErasedRun = Pin<Box<dyn Future<Output = Shared>>>;
 
 /// Only this module's constructors store into the erased resources and
@@ -95,8 +96,61 @@ fn erased_resource(fetch: Box<dyn Fn() -> ErasedFetch>) -> LocalResource<Erased>
     LocalResource::new(fetch)
 }
 
-fn erased_answer(resource: LocalResource<Erased>) -> ErasedAnswer {
+/// The one place a resource's future is instantiated for API data.
+pub fn erased_answer(resource: LocalResource<Erased>) -> ErasedAnswer {
     Box::pin(resource.into_future())
+}
+
+/// What `components::loaded` shows: one resource, or a tuple of them
+/// awaited together, given back to the page as one typed value.
+pub trait Loadable: Copy + Send + Sync + 'static {
+    type Value;
+    fn erased(self) -> Vec<LocalResource<Erased>>;
+    /// `answers` holds one value per resource of `erased`, in order.
+    fn typed(answers: &[Shared]) -> Self::Value;
+}
+
+impl<T: Clone + Send + Sync + 'static> Loadable for ApiResource<T> {
+    type Value = T;
+    fn erased(self) -> Vec<LocalResource<Erased>> {
+        vec![self.inner]
+    }
+    fn typed(answers: &[Shared]) -> T {
+        downcast(&answers[0])
+    }
+}
+
+impl<A, B> Loadable for (ApiResource<A>, ApiResource<B>)
+where
+    A: Clone + Send + Sync + 'static,
+    B: Clone + Send + Sync + 'static,
+{
+    type Value = (A, B);
+    fn erased(self) -> Vec<LocalResource<Erased>> {
+        vec![self.0.inner, self.1.inner]
+    }
+    fn typed(answers: &[Shared]) -> (A, B) {
+        (downcast(&answers[0]), downcast(&answers[1]))
+    }
+}
+
+impl<A, B, C> Loadable for (ApiResource<A>, ApiResource<B>, ApiResource<C>)
+where
+    A: Clone + Send + Sync + 'static,
+    B: Clone + Send + Sync + 'static,
+    C: Clone + Send + Sync + 'static,
+{
+    type Value = (A, B, C);
+    fn erased(self) -> Vec<LocalResource<Erased>> {
+        vec![self.0.inner, self.1.inner, self.2.inner]
+    }
+    fn typed(answers: &[Shared]) -> (A, B, C) {
+        (
+            downcast(&answers[0]),
+            downcast(&answers[1]),
+            downcast(&answers[2]),
+        )
+    }
 }
 
 fn erased_get(resource: &LocalResource<Erased>) -> Option<Erased> {

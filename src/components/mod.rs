@@ -4,6 +4,7 @@ pub mod copy_button;
 pub mod earnings_chart;
 pub mod error_view;
 pub mod form;
+pub mod loaded;
 pub mod offer_card;
 pub mod polling;
 pub mod site_footer;

@@ -5,13 +5,12 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use sparecloud_api::Problem;
 use sparecloud_api::checkout::Placement;
 use stylers_macro::style;
 
 use crate::api;
 use crate::app::use_id;
-use crate::components::error_view::ErrorView;
+use crate::components::loaded::loaded;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
 use crate::format;
@@ -49,56 +48,51 @@ pub fn InstanceDetailPage() -> impl IntoView {
     view! {
         <div class="container page">
             <p><A href="/instances">"← Instances"</A></p>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading the instance…"</p> }>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                    {move || Suspend::new(async move {
-                        let d = detail.await?;
-                        let i = d.instance;
-                        Ok::<_, Problem>(view! {
-                            <h1>{i.name.clone()}" "<StatusBadge status=i.status /></h1>
-                            <p class="lead">{format!("{} · {} · {}", i.flavor_id, i.zone, i.sla_tier)}</p>
-                            <p>{placement_text(i.placement, i.auto_recover)}</p>
-                            {d.sla.map(|sla| view! {
-                                <section aria-labelledby="sla-heading">
-                                    <h2 id="sla-heading">{format!("Service level, {}", sla.month)}</h2>
-                                    <div class=format!("facts {class}")>
-                                        <p class=format!("fact {class}")>"Measured availability"
-                                            <strong>{format::percent_bp(sla.availability_bp)}</strong></p>
-                                        <p class=format!("fact {class}")>"Committed"
-                                            <strong>{format::percent_bp(sla.target_bp)}</strong></p>
-                                        <p class=format!("fact {class}")>"Service credit"
-                                            <strong>{if sla.credit_percent == 0 {
-                                                "None: the commitment is met".to_owned()
-                                            } else {
-                                                format!("{} % · {}", sla.credit_percent, format::eur(sla.credit_cents))
-                                            }}</strong></p>
-                                    </div>
-                                </section>
-                            })}
-                            {(!d.credits.is_empty()).then(|| view! {
-                                <section aria-labelledby="credits-heading">
-                                    <h2 id="credits-heading">"Service credits applied"</h2>
-                                    <ul>
-                                        {d.credits.into_iter().map(|c| view! {
-                                            <li>{format!("{}: {} available against {} committed, {} % credit ({})",
-                                                c.month, format::percent_bp(c.availability_bp), format::percent_bp(c.target_bp),
-                                                c.credit_percent, format::eur(c.credit_cents))}</li>
-                                        }).collect_view()}
-                                    </ul>
-                                </section>
-                            })}
-                            <section aria-labelledby="events-heading">
-                                <h2 id="events-heading">"Event log"</h2>
-                                <ol class=class>
-                                    {d.events.into_iter().map(|e| view! {
-                                        <li><time class=class>{e.at.replace('T', " ").trim_end_matches('Z').to_owned()}</time>" "{e.message}</li>
-                                    }).collect_view()}
-                                </ol>
-                            </section>
-                        })
+            {loaded(detail, "Loading the instance…", move |d| {
+                let i = d.instance;
+                view! {
+                    <h1>{i.name.clone()}" "<StatusBadge status=i.status /></h1>
+                    <p class="lead">{format!("{} · {} · {}", i.flavor_id, i.zone, i.sla_tier)}</p>
+                    <p>{placement_text(i.placement, i.auto_recover)}</p>
+                    {d.sla.map(|sla| view! {
+                        <section aria-labelledby="sla-heading">
+                            <h2 id="sla-heading">{format!("Service level, {}", sla.month)}</h2>
+                            <div class=format!("facts {class}")>
+                                <p class=format!("fact {class}")>"Measured availability"
+                                    <strong>{format::percent_bp(sla.availability_bp)}</strong></p>
+                                <p class=format!("fact {class}")>"Committed"
+                                    <strong>{format::percent_bp(sla.target_bp)}</strong></p>
+                                <p class=format!("fact {class}")>"Service credit"
+                                    <strong>{if sla.credit_percent == 0 {
+                                        "None: the commitment is met".to_owned()
+                                    } else {
+                                        format!("{} % · {}", sla.credit_percent, format::eur(sla.credit_cents))
+                                    }}</strong></p>
+                            </div>
+                        </section>
                     })}
-                </ErrorBoundary>
-            </Transition>
+                    {(!d.credits.is_empty()).then(|| view! {
+                        <section aria-labelledby="credits-heading">
+                            <h2 id="credits-heading">"Service credits applied"</h2>
+                            <ul>
+                                {d.credits.into_iter().map(|c| view! {
+                                    <li>{format!("{}: {} available against {} committed, {} % credit ({})",
+                                        c.month, format::percent_bp(c.availability_bp), format::percent_bp(c.target_bp),
+                                        c.credit_percent, format::eur(c.credit_cents))}</li>
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                    })}
+                    <section aria-labelledby="events-heading">
+                        <h2 id="events-heading">"Event log"</h2>
+                        <ol class=class>
+                            {d.events.into_iter().map(|e| view! {
+                                <li><time class=class>{e.at.replace('T', " ").trim_end_matches('Z').to_owned()}</time>" "{e.message}</li>
+                            }).collect_view()}
+                        </ol>
+                    </section>
+                }.into_any()
+            })}
             <ConsoleOutput />
         </div>
     }
@@ -132,22 +126,17 @@ fn ConsoleOutput() -> impl IntoView {
     view! {
         <section aria-labelledby="console-heading">
             <h2 id="console-heading">"Console output"</h2>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading the console…"</p> }>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                    {move || Suspend::new(async move {
-                        let console = console.await?;
-                        Ok::<_, Problem>(match console.updated_at {
-                            Some(at) => view! {
-                                <p class="field-hint">{format!("As the host sent it at {}.", at.replace('T', " ").trim_end_matches('Z'))}</p>
-                                <pre class=class role="log" aria-label="Console output" tabindex="0">{console.output}</pre>
-                            }.into_any(),
-                            None => view! {
-                                <p>"Nothing yet: the host sends the console once the machine starts (simulated hosts have none)."</p>
-                            }.into_any(),
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(console, "Loading the console…", move |console| {
+                match console.updated_at {
+                    Some(at) => view! {
+                        <p class="field-hint">{format!("As the host sent it at {}.", at.replace('T', " ").trim_end_matches('Z'))}</p>
+                        <pre class=class role="log" aria-label="Console output" tabindex="0">{console.output}</pre>
+                    }.into_any(),
+                    None => view! {
+                        <p>"Nothing yet: the host sends the console once the machine starts (simulated hosts have none)."</p>
+                    }.into_any(),
+                }
+            })}
             <button class="button button-secondary" type="button" on:click=move |_| console.refetch()>
                 "Refresh"
             </button>

@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use sparecloud_api::Problem;
 use sparecloud_api::instances::{Instance, InstanceStatus};
 use stylers_macro::style;
 
 use crate::api::{self, ApiResult, InstanceAction};
 use crate::components::copy_button::CopyButton;
-use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
+use crate::components::loaded::loaded;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
 use crate::format;
@@ -83,29 +82,24 @@ fn InstanceList() -> impl IntoView {
         async move { api::instances(&token).await }
     });
     view! {
-        <Transition fallback=|| view! { <p aria-busy="true">"Loading your instances…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                {move || Suspend::new(async move {
-                    let list = instances.await?;
-                    Ok::<_, Problem>(if list.is_empty() {
-                        view! {
-                            <div class=format!("empty {class}")>
-                                <p>"You have no instances yet."</p>
-                                <A href="/marketplace">"Find capacity in the marketplace"</A>
-                            </div>
-                        }.into_any()
-                    } else {
-                        view! {
-                            <ul class=class>
-                                <For each=move || list.clone() key=|i| (i.id.clone(), i.updated_at.clone(), i.cost_so_far_cents) let:instance>
-                                    <li><InstanceCard instance=instance act=act /></li>
-                                </For>
-                            </ul>
-                        }.into_any()
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        {loaded(instances, "Loading your instances…", move |list| {
+            if list.is_empty() {
+                view! {
+                    <div class=format!("empty {class}")>
+                        <p>"You have no instances yet."</p>
+                        <A href="/marketplace">"Find capacity in the marketplace"</A>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <ul class=class>
+                        <For each=move || list.clone() key=|i| (i.id.clone(), i.updated_at.clone(), i.cost_so_far_cents) let:instance>
+                            <li><InstanceCard instance=instance act=act /></li>
+                        </For>
+                    </ul>
+                }.into_any()
+            }
+        })}
     }
 }
 

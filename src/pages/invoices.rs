@@ -3,8 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use sparecloud_api::Problem;
-use sparecloud_api::checkout::PaymentMethod;
 use sparecloud_api::invoices::{Invoice, InvoiceKind, InvoiceLineKind, InvoiceStatus};
 use sparecloud_api::problem::kinds;
 use stylers_macro::style;
@@ -13,6 +11,7 @@ use crate::api::{self, ApiResult};
 use crate::app::use_id;
 use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
+use crate::components::loaded::{loaded, loaded_or_default, loaded_or_else};
 use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 use crate::stripe_js;
@@ -97,48 +96,43 @@ fn InvoiceList() -> impl IntoView {
     });
     view! {
         <p class="lead">"Usage is invoiced when a month ends (UTC) and when an instance is terminated, and charged to your newest card."</p>
-        <Transition fallback=|| view! { <p aria-busy="true">"Loading your invoices…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                {move || Suspend::new(async move {
-                    let list = invoices.await?;
-                    Ok::<_, Problem>(if list.is_empty() {
-                        view! {
-                            <div class=format!("empty {class}")>
-                                <p>"No invoices yet: the first comes at the end of the month you start renting."</p>
-                            </div>
-                        }.into_any()
-                    } else {
-                        let past_due: Vec<Invoice> = list.iter().filter(|i| i.status == InvoiceStatus::PastDue).cloned().collect();
-                        view! {
-                            {past_due.into_iter().map(|invoice| view! { <PayNow invoice=invoice pay=pay /> }).collect_view()}
-                            <div class="table-scroll">
-                                <table class="data-table">
-                                    <caption class="visually-hidden">"Your invoices"</caption>
-                                    <thead><tr>
-                                        <th scope="col">"Invoice"</th>
-                                        <th scope="col">"Period"</th>
-                                        <th scope="col">"Status"</th>
-                                        <th scope="col" class="amount">"Amount"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {list.into_iter().map(|invoice| {
-                                            let (href, period) = (format!("/invoices/{}", api::encode(&invoice.id)), title(&invoice));
-                                            view! {
-                                            <tr>
-                                                <td><A href=href>{invoice.number.clone()}</A></td>
-                                                <td>{period}</td>
-                                                <td><span class=status_class(invoice.status)>{status_label(invoice.status)}</span></td>
-                                                <td class="amount">{money(invoice.total_cents as i64)}</td>
-                                            </tr>
-                                        }}).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any()
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        {loaded(invoices, "Loading your invoices…", move |list| {
+            if list.is_empty() {
+                view! {
+                    <div class=format!("empty {class}")>
+                        <p>"No invoices yet: the first comes at the end of the month you start renting."</p>
+                    </div>
+                }.into_any()
+            } else {
+                let past_due: Vec<Invoice> = list.iter().filter(|i| i.status == InvoiceStatus::PastDue).cloned().collect();
+                view! {
+                    {past_due.into_iter().map(|invoice| view! { <PayNow invoice=invoice pay=pay /> }).collect_view()}
+                    <div class="table-scroll">
+                        <table class="data-table">
+                            <caption class="visually-hidden">"Your invoices"</caption>
+                            <thead><tr>
+                                <th scope="col">"Invoice"</th>
+                                <th scope="col">"Period"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col" class="amount">"Amount"</th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|invoice| {
+                                    let (href, period) = (format!("/invoices/{}", api::encode(&invoice.id)), title(&invoice));
+                                    view! {
+                                    <tr>
+                                        <td><A href=href>{invoice.number.clone()}</A></td>
+                                        <td>{period}</td>
+                                        <td><span class=status_class(invoice.status)>{status_label(invoice.status)}</span></td>
+                                        <td class="amount">{money(invoice.total_cents as i64)}</td>
+                                    </tr>
+                                }}).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }
+        })}
     }
 }
 
@@ -199,42 +193,39 @@ fn PayNow(invoice: Invoice, pay: PayAction) -> impl IntoView {
         <section class="alert alert-error" aria-label=heading.clone()>
             <h2>{heading.clone()}</h2>
             <p>{why}" "{next}</p>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading your cards…"</p> }>
-                {move || Suspend::new(async move {
-                    let saved: Vec<PaymentMethod> = cards.await.unwrap_or_default();
-                    if chosen.get_untracked().is_none() {
-                        chosen.set(saved.first().map(|c| c.id.clone()));
-                    }
-                    let select_id = select_id.get_value();
-                    view! {
-                        <form class="stack" on:submit=move |ev| {
-                            ev.prevent_default();
-                            if let Some(card) = chosen.get_untracked() {
-                                pay.dispatch((id.get_value(), card));
-                            }
-                        }>
-                            <div class="field">
-                                <label for=select_id.clone()>"Pay with"</label>
-                                <select id=select_id on:change=move |ev| chosen.set(Some(event_target_value(&ev)))>
-                                    {saved.into_iter().map(|card| {
-                                        let selected = chosen.get_untracked().as_deref() == Some(card.id.as_str());
-                                        view! {
-                                            <option value=card.id.clone() selected=selected>
-                                                {format!("{} ending in {}", card.brand, card.last4)}
-                                            </option>
-                                        }
-                                    }).collect_view()}
-                                </select>
-                                <p class="field-hint">"To use a new card, add it in a checkout first."</p>
-                            </div>
-                            {move || problem().map(|p| view! { <p class="field-error" role="alert">{problem_message(&p)}</p> })}
-                            <button class="button" type="submit" disabled=move || pending.get()>
-                                {move || if pending.get() { "Paying…" } else { "Pay now" }}
-                            </button>
-                        </form>
-                    }
-                })}
-            </Transition>
+            {loaded_or_default(cards, "Loading your cards…", move |saved| {
+                if chosen.get_untracked().is_none() {
+                    chosen.set(saved.first().map(|c| c.id.clone()));
+                }
+                let select_id = select_id.get_value();
+                view! {
+                    <form class="stack" on:submit=move |ev| {
+                        ev.prevent_default();
+                        if let Some(card) = chosen.get_untracked() {
+                            pay.dispatch((id.get_value(), card));
+                        }
+                    }>
+                        <div class="field">
+                            <label for=select_id.clone()>"Pay with"</label>
+                            <select id=select_id on:change=move |ev| chosen.set(Some(event_target_value(&ev)))>
+                                {saved.into_iter().map(|card| {
+                                    let selected = chosen.get_untracked().as_deref() == Some(card.id.as_str());
+                                    view! {
+                                        <option value=card.id.clone() selected=selected>
+                                            {format!("{} ending in {}", card.brand, card.last4)}
+                                        </option>
+                                    }
+                                }).collect_view()}
+                            </select>
+                            <p class="field-hint">"To use a new card, add it in a checkout first."</p>
+                        </div>
+                        {move || problem().map(|p| view! { <p class="field-error" role="alert">{problem_message(&p)}</p> })}
+                        <button class="button" type="submit" disabled=move || pending.get()>
+                            {move || if pending.get() { "Paying…" } else { "Pay now" }}
+                        </button>
+                    </form>
+                }.into_any()
+            })}
         </section>
     }
 }
@@ -262,52 +253,52 @@ pub fn InvoicePage() -> impl IntoView {
     view! {
         <div class="container page invoice">
             <p class="no-print"><A href="/invoices">"← Invoices"</A></p>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading the invoice…"</p> }>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors title="Invoice not available" page_title=true /> }>
-                    {move || Suspend::new(async move {
-                        let invoice = invoice.await?;
-                        Ok::<_, Problem>(view! {
-                            <h1>{format!("Invoice {}", invoice.number)}</h1>
-                            <dl class=class>
-                                <dt>"From"</dt><dd>"Sparecloud"</dd>
-                                <dt>"For"</dt><dd>{title(&invoice)}</dd>
-                                <dt>"Issued"</dt><dd>{invoice.created_at[..10].to_owned()}</dd>
-                                <dt>"Status"</dt><dd><span class=status_class(invoice.status)>{status_label(invoice.status)}</span>
-                                    {invoice.paid_at.as_ref().map(|at| format!(" on {}", &at[..10]))}</dd>
-                            </dl>
-                            <table class="data-table">
-                                <caption class="visually-hidden">"Lines"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Description"</th>
-                                    <th scope="col">"Time"</th>
-                                    <th scope="col" class="amount">"Rate"</th>
-                                    <th scope="col" class="amount">"Amount"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {invoice.lines.iter().map(|line| {
-                                        let usage = line.kind == InvoiceLineKind::Usage;
-                                        view! {
-                                            <tr>
-                                                <td>{line.description.clone()}<br /><small>{line.instance_id.clone()}</small></td>
-                                                <td>{usage.then(|| duration(line.used_seconds))}</td>
-                                                <td class="amount">{usage.then(|| format!("{} / hour", crate::format::eur(line.hourly_cents)))}</td>
-                                                <td class="amount">{money(line.amount_cents)}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                    <tr class="total">
-                                        <td colspan="3">"Total (EUR)"</td>
-                                        <td class="amount">{money(invoice.total_cents as i64)}</td>
-                                    </tr>
-                                </tbody>
-                            </table>
-                            <p class="field-hint">"Billed per second of running time. Service credits are for months an instance's availability fell below its service level."</p>
-                            <button class="button button-secondary no-print" type="button"
-                                on:click=|_| { let _ = web_sys::window().map(|w| w.print()); }>"Print"</button>
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded_or_else(
+                invoice,
+                "Loading the invoice…",
+                |errors| view! { <ErrorView errors title="Invoice not available" page_title=true /> }.into_any(),
+                move |invoice| {
+                    view! {
+                        <h1>{format!("Invoice {}", invoice.number)}</h1>
+                        <dl class=class>
+                            <dt>"From"</dt><dd>"Sparecloud"</dd>
+                            <dt>"For"</dt><dd>{title(&invoice)}</dd>
+                            <dt>"Issued"</dt><dd>{invoice.created_at[..10].to_owned()}</dd>
+                            <dt>"Status"</dt><dd><span class=status_class(invoice.status)>{status_label(invoice.status)}</span>
+                                {invoice.paid_at.as_ref().map(|at| format!(" on {}", &at[..10]))}</dd>
+                        </dl>
+                        <table class="data-table">
+                            <caption class="visually-hidden">"Lines"</caption>
+                            <thead><tr>
+                                <th scope="col">"Description"</th>
+                                <th scope="col">"Time"</th>
+                                <th scope="col" class="amount">"Rate"</th>
+                                <th scope="col" class="amount">"Amount"</th>
+                            </tr></thead>
+                            <tbody>
+                                {invoice.lines.iter().map(|line| {
+                                    let usage = line.kind == InvoiceLineKind::Usage;
+                                    view! {
+                                        <tr>
+                                            <td>{line.description.clone()}<br /><small>{line.instance_id.clone()}</small></td>
+                                            <td>{usage.then(|| duration(line.used_seconds))}</td>
+                                            <td class="amount">{usage.then(|| format!("{} / hour", crate::format::eur(line.hourly_cents)))}</td>
+                                            <td class="amount">{money(line.amount_cents)}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                                <tr class="total">
+                                    <td colspan="3">"Total (EUR)"</td>
+                                    <td class="amount">{money(invoice.total_cents as i64)}</td>
+                                </tr>
+                            </tbody>
+                        </table>
+                        <p class="field-hint">"Billed per second of running time. Service credits are for months an instance's availability fell below its service level."</p>
+                        <button class="button button-secondary no-print" type="button"
+                            on:click=|_| { let _ = web_sys::window().map(|w| w.print()); }>"Print"</button>
+                    }.into_any()
+                },
+            )}
         </div>
     }
 }
@@ -328,22 +319,21 @@ pub fn PastDueBanner() -> impl IntoView {
             }
         }
     });
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let past_due = invoices.await.unwrap_or_default().into_iter().filter(|i| i.status == InvoiceStatus::PastDue).count();
-                (past_due > 0).then(|| view! {
-                    <div class="banner banner-danger" role="alert">
-                        <div class="container">
-                            {if past_due == 1 { "An invoice is past due. ".to_owned() } else { format!("{past_due} invoices are past due. ") }}
-                            <A href="/invoices">"Pay now"</A>
-                            " to keep your instances running."
-                        </div>
-                    </div>
-                })
-            })}
-        </Transition>
-    }
+    loaded_or_default(invoices, "", |invoices| {
+        let past_due = invoices
+            .into_iter()
+            .filter(|i| i.status == InvoiceStatus::PastDue)
+            .count();
+        (past_due > 0).then(|| view! {
+            <div class="banner banner-danger" role="alert">
+                <div class="container">
+                    {if past_due == 1 { "An invoice is past due. ".to_owned() } else { format!("{past_due} invoices are past due. ") }}
+                    <A href="/invoices">"Pay now"</A>
+                    " to keep your instances running."
+                </div>
+            </div>
+        }).into_any()
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use stylers_macro::style;
 use crate::api;
 use crate::app::use_id;
 use crate::components::error_view::ErrorView;
+use crate::components::loaded::loaded_or_else;
 use crate::format;
 use crate::resource::ApiResource;
 
@@ -22,21 +23,20 @@ pub fn OfferDetail() -> impl IntoView {
         let id = id.get();
         async move { api::offer(&id).await }
     });
-    let tiers = ApiResource::new(api::sla_tiers);
+    // The offer shows without its tier's name and credits if they fail.
+    let tiers = ApiResource::new(|| async { Ok(api::sla_tiers().await.unwrap_or_default()) });
     view! {
         <div class="container page">
             <p><A href=format!("{}/marketplace", crate::embed::prefix())>"← Marketplace"</A></p>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading the offer…"</p> }>
-                <ErrorBoundary fallback=|errors| view! {
-                    <ErrorView errors title="This offer is not available" page_title=true />
-                }>
-                    {move || Suspend::new(async move {
-                        let offer = offer.await?;
-                        let tier = tiers.await.ok().and_then(|t| t.into_iter().find(|t| t.id == offer.sla_tier));
-                        Ok::<_, sparecloud_api::Problem>(view! { <OfferView offer=offer tier=tier /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded_or_else(
+                (offer, tiers),
+                "Loading the offer…",
+                |errors| view! { <ErrorView errors title="This offer is not available" page_title=true /> }.into_any(),
+                |(offer, tiers)| {
+                    let tier = tiers.into_iter().find(|t| t.id == offer.sla_tier);
+                    view! { <OfferView offer=offer tier=tier /> }.into_any()
+                },
+            )}
         </div>
     }
 }

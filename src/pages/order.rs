@@ -4,14 +4,13 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use sparecloud_api::Problem;
 use sparecloud_api::checkout::OrderPayment;
 use sparecloud_api::instances::InstanceStatus;
 use stylers_macro::style;
 
 use crate::api;
 use crate::app::use_id;
-use crate::components::error_view::ErrorView;
+use crate::components::loaded::loaded;
 use crate::components::polling::use_ticker;
 use crate::components::status_badge::StatusBadge;
 use crate::resource::ApiResource;
@@ -75,60 +74,55 @@ pub fn OrderProgress() -> impl IntoView {
     view! {
         <div class="container page">
             <h1>"Your order"</h1>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading your order…"</p> }>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                    {move || Suspend::new(async move {
-                        let order = order.await?;
-                        let all_running = order.instances.iter().all(|i| i.status == InstanceStatus::Running);
-                        let count = order.instances.len();
-                        let refund = order.payment.as_ref().and_then(|p| p.refund_reason.clone());
-                        let payment = order.payment.as_ref().map(payment_text);
-                        Ok::<_, Problem>(view! {
-                            {match refund {
-                                Some(reason) => view! { <div class="alert alert-error" role="alert">{reason}</div> }.into_any(),
-                                None => view! {
-                                    <p class="lead" role="status">
-                                        {if all_running {
-                                            format!("All {count} instances are running.")
-                                        } else {
-                                            format!("Starting {count} instances on the seller's hosts…")
-                                        }}
-                                    </p>
-                                }.into_any(),
-                            }}
-                            {payment.map(|text| view! { <p class="field-hint">{text}</p> })}
-                            <ul class=class>
-                                {order.instances.into_iter().map(|instance| {
-                                    let step = match instance.status {
-                                        InstanceStatus::Pending => 1,
-                                        InstanceStatus::Provisioning => 2,
-                                        InstanceStatus::Running => 3,
-                                        _ => 0,
-                                    };
-                                    let status = instance.status;
-                                    view! {
-                                        <li class=class>
-                                            <div class=format!("row {class}")>
-                                                <strong>{instance.name.clone()}</strong>
-                                                <span>{format!("in {}", instance.zone)}</span>
-                                                <StatusBadge status=status />
-                                            </div>
-                                            <progress class=class max="3" value=step
-                                                aria-label=format!("{} progress", instance.name)></progress>
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                            {if embedded {
-                                // Instances are managed on Sparecloud itself, not in the embed.
-                                view! { <a href="/instances" target="_blank" rel="noopener">"Manage your instances on Sparecloud"</a> }.into_any()
-                            } else {
-                                view! { <A href="/instances">"Go to your instances"</A> }.into_any()
-                            }}
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(order, "Loading your order…", move |order| {
+                let all_running = order.instances.iter().all(|i| i.status == InstanceStatus::Running);
+                let count = order.instances.len();
+                let refund = order.payment.as_ref().and_then(|p| p.refund_reason.clone());
+                let payment = order.payment.as_ref().map(payment_text);
+                view! {
+                    {match refund {
+                        Some(reason) => view! { <div class="alert alert-error" role="alert">{reason}</div> }.into_any(),
+                        None => view! {
+                            <p class="lead" role="status">
+                                {if all_running {
+                                    format!("All {count} instances are running.")
+                                } else {
+                                    format!("Starting {count} instances on the seller's hosts…")
+                                }}
+                            </p>
+                        }.into_any(),
+                    }}
+                    {payment.map(|text| view! { <p class="field-hint">{text}</p> })}
+                    <ul class=class>
+                        {order.instances.into_iter().map(|instance| {
+                            let step = match instance.status {
+                                InstanceStatus::Pending => 1,
+                                InstanceStatus::Provisioning => 2,
+                                InstanceStatus::Running => 3,
+                                _ => 0,
+                            };
+                            let status = instance.status;
+                            view! {
+                                <li class=class>
+                                    <div class=format!("row {class}")>
+                                        <strong>{instance.name.clone()}</strong>
+                                        <span>{format!("in {}", instance.zone)}</span>
+                                        <StatusBadge status=status />
+                                    </div>
+                                    <progress class=class max="3" value=step
+                                        aria-label=format!("{} progress", instance.name)></progress>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    {if embedded {
+                        // Instances are managed on Sparecloud itself, not in the embed.
+                        view! { <a href="/instances" target="_blank" rel="noopener">"Manage your instances on Sparecloud"</a> }.into_any()
+                    } else {
+                        view! { <A href="/instances">"Go to your instances"</A> }.into_any()
+                    }}
+                }.into_any()
+            })}
         </div>
     }
 }

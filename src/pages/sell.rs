@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use sparecloud_api::Problem;
 use stylers_macro::style;
 
 use crate::api;
+use crate::components::loaded::loaded_or_else;
 use crate::format;
 use crate::resource::ApiResource;
 
@@ -46,38 +46,37 @@ pub fn Sell() -> impl IntoView {
             <p class="lead">
                 "Install our agent on servers you are not using, choose the service level you commit to and set your prices. Buyers rent your capacity by the hour; you are paid for every second it runs."
             </p>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading the terms…"</p> }>
-                <ErrorBoundary fallback=|_| view! { <p class="alert alert-error" role="alert">"The terms could not be loaded. Reload the page to try again."</p> }>
-                    {move || Suspend::new(async move {
-                        let market = market.await?;
-                        let tiers = tiers.await?;
-                        let commission = format::percent_bp(market.commission_bp);
-                        Ok::<_, Problem>(view! {
-                            <ul class=format!("grid {class}")>
-                                <li class=format!("card {class}")>
-                                    <h2 class=class>{format!("{commission} commission")}</h2>
-                                    <p>{format!("We keep {commission} of what buyers pay and charge nothing else: no listing fees, no monthly fees.")}</p>
-                                </li>
-                                <li class=format!("card {class}")>
-                                    <h2 class=class>"Monthly payouts"</h2>
-                                    <p>"Earnings accrue per second while instances run and are paid out monthly to the account you give, net of commission and any service credits."</p>
-                                </li>
-                                <li class=format!("card {class}")>
-                                    <h2 class=class>"Service levels"</h2>
-                                    <ul>
-                                        {tiers.into_iter().map(|t| {
-                                            let credits = t.credits.iter()
-                                                .map(|c| format!("{} % below {}", c.credit_percent, format::percent_bp(c.below_bp)))
-                                                .collect::<Vec<_>>().join(", ");
-                                            view! { <li>{format!("{} · {} availability; credits {credits}", t.name, format::percent_bp(t.availability_bp))}</li> }
-                                        }).collect_view()}
-                                    </ul>
-                                </li>
-                            </ul>
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded_or_else(
+                (market, tiers),
+                "Loading the terms…",
+                |_| view! { <p class="alert alert-error" role="alert">"The terms could not be loaded. Reload the page to try again."</p> }.into_any(),
+                move |(market, tiers)| {
+                    let commission = format::percent_bp(market.commission_bp);
+                    view! {
+                        <ul class=format!("grid {class}")>
+                            <li class=format!("card {class}")>
+                                <h2 class=class>{format!("{commission} commission")}</h2>
+                                <p>{format!("We keep {commission} of what buyers pay and charge nothing else: no listing fees, no monthly fees.")}</p>
+                            </li>
+                            <li class=format!("card {class}")>
+                                <h2 class=class>"Monthly payouts"</h2>
+                                <p>"Earnings accrue per second while instances run and are paid out monthly to the account you give, net of commission and any service credits."</p>
+                            </li>
+                            <li class=format!("card {class}")>
+                                <h2 class=class>"Service levels"</h2>
+                                <ul>
+                                    {tiers.into_iter().map(|t| {
+                                        let credits = t.credits.iter()
+                                            .map(|c| format!("{} % below {}", c.credit_percent, format::percent_bp(c.below_bp)))
+                                            .collect::<Vec<_>>().join(", ");
+                                        view! { <li>{format!("{} · {} availability; credits {credits}", t.name, format::percent_bp(t.availability_bp))}</li> }
+                                    }).collect_view()}
+                                </ul>
+                            </li>
+                        </ul>
+                    }.into_any()
+                },
+            )}
             <div class=format!("actions {class}")>
                 <A href="/sell/start" attr:class="button">"Start selling"</A>
                 <A href="/seller" attr:class="button button-secondary">"Seller dashboard"</A>

@@ -10,8 +10,8 @@ use sparecloud_api::validate;
 
 use crate::api;
 use crate::components::copy_button::CopyButton;
-use crate::components::error_view::ErrorView;
 use crate::components::form::{FormAlert, TextField, alert_message, field_error, problem_message};
+use crate::components::loaded::loaded;
 use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
@@ -118,18 +118,13 @@ pub fn ApiKeys() -> impl IntoView {
                 </div>
             })}
             {move || revoke_problem().map(|m| view! { <p class="alert alert-error" role="alert">{m}</p> })}
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading keys…"</p> }>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                    {move || Suspend::new(async move {
-                        let list = keys.await?;
-                        Ok::<_, Problem>(if list.is_empty() {
-                            view! { <p>"No API keys yet."</p> }.into_any()
-                        } else {
-                            view! { <KeyTable list confirming revoke /> }.into_any()
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(keys, "Loading keys…", move |list| {
+                if list.is_empty() {
+                    view! { <p>"No API keys yet."</p> }.into_any()
+                } else {
+                    view! { <KeyTable list confirming revoke /> }.into_any()
+                }
+            })}
         </section>
     }
 }

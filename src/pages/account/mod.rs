@@ -6,13 +6,12 @@ mod api_keys;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
-use sparecloud_api::Problem;
 use sparecloud_api::accounts::Role;
 use sparecloud_api::checkout::PaymentMethod;
 
 use crate::api;
-use crate::components::error_view::ErrorView;
 use crate::components::form::problem_message;
+use crate::components::loaded::loaded;
 use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
 
@@ -100,61 +99,56 @@ fn SavedCards() -> impl IntoView {
         <section aria-labelledby="cards-heading" class="stack">
             <h2 id="cards-heading">"Saved cards"</h2>
             {move || problem().map(|m| view! { <p class="alert alert-error" role="alert">{m}</p> })}
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading cards…"</p> }>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                    {move || Suspend::new(async move {
-                        let list = cards.await?;
-                        Ok::<_, Problem>(if list.is_empty() {
-                            view! { <p>"No saved cards. You add one when you check out."</p> }.into_any()
-                        } else {
-                            view! {
-                                <ul class="card-list stack">
-                                    {list.into_iter().map(|card| {
-                                        let text = card_text(&card);
-                                        let short = format!("{} ending in {}", card.brand, card.last4);
-                                        let id = card.id.clone();
-                                        let asked = {
-                                            let id = id.clone();
-                                            move || confirming.with(|c| c.as_deref() == Some(id.as_str()))
-                                        };
-                                        let confirm_id = id.clone();
-                                        let question_short = short.clone();
-                                        view! {
-                                            <li>
-                                                <span>{text}</span>" "
-                                                <button class="button button-secondary" type="button"
-                                                    aria-label=format!("Remove {short}")
-                                                    on:click=move |_| confirming.set(Some(id.clone()))>
-                                                    "Remove"
-                                                </button>
-                                                {move || asked().then(|| {
-                                                    let id = confirm_id.clone();
-                                                    view! {
-                                                        <div role="alertdialog" aria-label=format!("Confirm removing {question_short}")>
-                                                            <p>{format!(
-                                                                "Remove {question_short}? It is never charged again; invoices still to pay go to your other cards."
-                                                            )}</p>
-                                                            <button class="button" type="button"
-                                                                on:click=move |_| { confirming.set(None); remove.dispatch(id.clone()); }>
-                                                                "Remove card"
-                                                            </button>
-                                                            " "
-                                                            <button class="button button-secondary" type="button"
-                                                                on:click=move |_| confirming.set(None)>
-                                                                "Cancel"
-                                                            </button>
-                                                        </div>
-                                                    }
-                                                })}
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ul>
-                            }.into_any()
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(cards, "Loading cards…", move |list| {
+                if list.is_empty() {
+                    view! { <p>"No saved cards. You add one when you check out."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="card-list stack">
+                            {list.into_iter().map(|card| {
+                                let text = card_text(&card);
+                                let short = format!("{} ending in {}", card.brand, card.last4);
+                                let id = card.id.clone();
+                                let asked = {
+                                    let id = id.clone();
+                                    move || confirming.with(|c| c.as_deref() == Some(id.as_str()))
+                                };
+                                let confirm_id = id.clone();
+                                let question_short = short.clone();
+                                view! {
+                                    <li>
+                                        <span>{text}</span>" "
+                                        <button class="button button-secondary" type="button"
+                                            aria-label=format!("Remove {short}")
+                                            on:click=move |_| confirming.set(Some(id.clone()))>
+                                            "Remove"
+                                        </button>
+                                        {move || asked().then(|| {
+                                            let id = confirm_id.clone();
+                                            view! {
+                                                <div role="alertdialog" aria-label=format!("Confirm removing {question_short}")>
+                                                    <p>{format!(
+                                                        "Remove {question_short}? It is never charged again; invoices still to pay go to your other cards."
+                                                    )}</p>
+                                                    <button class="button" type="button"
+                                                        on:click=move |_| { confirming.set(None); remove.dispatch(id.clone()); }>
+                                                        "Remove card"
+                                                    </button>
+                                                    " "
+                                                    <button class="button button-secondary" type="button"
+                                                        on:click=move |_| confirming.set(None)>
+                                                        "Cancel"
+                                                    </button>
+                                                </div>
+                                            }
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            })}
         </section>
     }
 }

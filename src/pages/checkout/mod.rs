@@ -15,7 +15,6 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use sparecloud_api::Problem;
 use sparecloud_api::catalog::{Image, SlaTier};
 use sparecloud_api::offers::Offer;
 use stylers_macro::style;
@@ -24,6 +23,7 @@ use crate::api;
 use crate::app::use_id;
 use crate::components::error_view::ErrorView;
 use crate::components::form::FormAlert;
+use crate::components::loaded::loaded_or_else;
 use crate::components::steps::StepIndicator;
 use crate::embed;
 use crate::format;
@@ -61,20 +61,16 @@ pub fn Checkout() -> impl IntoView {
     let tiers = ApiResource::new(api::sla_tiers);
     view! {
         <div class="container page">
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading checkout…"</p> }>
-                <ErrorBoundary fallback=|errors| view! {
+            {loaded_or_else(
+                (offer, images, tiers),
+                "Loading checkout…",
+                |errors| view! {
                     <ErrorView errors title="This offer cannot be rented now" page_title=true>
                         <p><A href=format!("{}/marketplace", embed::prefix())>"Back to the marketplace"</A></p>
                     </ErrorView>
-                }>
-                    {move || Suspend::new(async move {
-                        let offer = offer.await?;
-                        let images = images.await?;
-                        let tiers = tiers.await?;
-                        Ok::<_, Problem>(view! { <Wizard offer=offer images=images tiers=tiers /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+                }.into_any(),
+                |(offer, images, tiers)| view! { <Wizard offer=offer images=images tiers=tiers /> }.into_any(),
+            )}
         </div>
     }
 }

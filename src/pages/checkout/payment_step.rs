@@ -12,6 +12,7 @@ use super::card::{CardElementField, CardForm};
 use super::{Draft, choice_class};
 use crate::api::{self, ApiResult};
 use crate::components::form::{FormAlert, TextField, alert_message, field_message};
+use crate::components::loaded::loaded_or_default;
 use crate::embed;
 use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
@@ -174,39 +175,36 @@ fn PaymentForm(draft: RwSignal<Draft>, payment: Payment) -> impl IntoView {
             </div>
         })}
         <FormAlert message=alert_message(card_problem) />
-        <Transition fallback=|| view! { <p>"Loading your cards…"</p> }>
-            {move || Suspend::new(async move {
-                let saved: Vec<PaymentMethod> = methods.await.unwrap_or_default();
-                (!saved.is_empty()).then(|| view! {
-                    <fieldset class=format!("choices {class}")>
-                        <legend>"Saved cards"</legend>
-                        {saved.into_iter().map(|m| {
-                            let id = m.id.clone();
-                            let checked = {
-                                let id = id.clone();
-                                move || !use_new_card.get() && draft.with(|d| d.payment_method_id.as_deref() == Some(id.as_str()))
-                            };
-                            view! {
-                                <label class=format!("choice {class}")>
-                                    <input type="radio" name="card" prop:checked=checked
-                                        on:change=move |_| {
-                                            use_new_card.set(false);
-                                            draft.update(|d| d.payment_method_id = Some(id.clone()));
-                                        } />
-                                    <span class=format!("title {class}")>{format!("{} ending in {}", m.brand, m.last4)}</span>
-                                    <span class=format!("detail {class}")>{format!("Expires {:02}/{}", m.exp_month, m.exp_year % 100)}</span>
-                                </label>
-                            }
-                        }).collect_view()}
-                        <label class=format!("choice {class}")>
-                            <input type="radio" name="card" prop:checked=move || use_new_card.get()
-                                on:change=move |_| use_new_card.set(true) />
-                            <span class=format!("title {class}")>"A new card"</span>
-                        </label>
-                    </fieldset>
-                })
-            })}
-        </Transition>
+        {loaded_or_default(methods, "Loading your cards…", move |saved| {
+            (!saved.is_empty()).then(|| view! {
+                <fieldset class=format!("choices {class}")>
+                    <legend>"Saved cards"</legend>
+                    {saved.into_iter().map(|m| {
+                        let id = m.id.clone();
+                        let checked = {
+                            let id = id.clone();
+                            move || !use_new_card.get() && draft.with(|d| d.payment_method_id.as_deref() == Some(id.as_str()))
+                        };
+                        view! {
+                            <label class=format!("choice {class}")>
+                                <input type="radio" name="card" prop:checked=checked
+                                    on:change=move |_| {
+                                        use_new_card.set(false);
+                                        draft.update(|d| d.payment_method_id = Some(id.clone()));
+                                    } />
+                                <span class=format!("title {class}")>{format!("{} ending in {}", m.brand, m.last4)}</span>
+                                <span class=format!("detail {class}")>{format!("Expires {:02}/{}", m.exp_month, m.exp_year % 100)}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                    <label class=format!("choice {class}")>
+                        <input type="radio" name="card" prop:checked=move || use_new_card.get()
+                            on:change=move |_| use_new_card.set(true) />
+                        <span class=format!("title {class}")>"A new card"</span>
+                    </label>
+                </fieldset>
+            }).into_any()
+        })}
         <Show when=move || use_new_card.get()>
             <div class="spaced-above stack card-form">
                 <TextField id="card-holder" label="Name on card" value=card.holder

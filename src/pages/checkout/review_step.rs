@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use sparecloud_api::Problem;
 use sparecloud_api::catalog::{Image, SlaTier};
 use sparecloud_api::checkout::{Order, OrderRequest, Placement, Quote, QuoteRequest};
 use sparecloud_api::offers::Offer;
@@ -14,6 +13,7 @@ use super::{Draft, credits_text};
 use crate::api;
 use crate::components::error_view::ErrorView;
 use crate::components::form::{FormAlert, problem_message};
+use crate::components::loaded::loaded_or_else;
 use crate::embed;
 use crate::format;
 use crate::resource::{ApiAction, ApiResource};
@@ -167,66 +167,65 @@ pub(super) fn ReviewStep(
     let tier = tiers
         .into_iter()
         .find(|t| Some(&t.id) == d.sla_tier.as_ref());
-    view! {
-        <Transition fallback=|| view! { <p aria-busy="true">"Getting your binding price…"</p> }>
-            <ErrorBoundary fallback=move |errors| view! {
+    loaded_or_else(
+        quote,
+        "Getting your binding price…",
+        move |errors| {
+            view! {
                 <ErrorView errors retry=Callback::new(move |()| quote.refetch())>
                     <p>"Go back to change the size or count, or try again."</p>
                 </ErrorView>
-            }>
-                {
-                    let image_name = image_name.clone();
-                    let tier = tier.clone();
-                    move || {
-                        let image_name = image_name.clone();
-                        let tier = tier.clone();
-                        Suspend::new(async move {
-                            let quote: Quote = quote.await?;
-                            let key = attempt_key.get_untracked();
-                            let order = OrderRequest {
-                                quote_id: quote.id.clone(),
-                                payment_method_id: draft.with_untracked(|d| d.payment_method_id.clone().unwrap_or_default()),
-                                ssh_public_key: draft.with_untracked(|d| d.ssh_public_key.trim().to_owned()),
-                                embed_session: embed_session.get_value(),
-                            };
-                            let tier_text = tier.as_ref().map_or(quote.sla_tier.clone(), |t| {
-                                format!("{} · {} availability · {}", t.name, format::percent_bp(t.availability_bp), credits_text(t))
-                            });
-                            Ok::<_, Problem>(view! {
-                                <dl class=class>
-                                    <dt class=class>"Image"</dt><dd>{image_name}</dd>
-                                    <dt class=class>"Service level"</dt><dd>{tier_text}</dd>
-                                    <dt class=class>"Size"</dt><dd>{quote.flavor_id.clone()}</dd>
-                                    <dt class=class>"Instances"</dt><dd>{quote.count}</dd>
-                                    <dt class=class>"Placement"</dt>
-                                    <dd>{placement_text(&quote)}</dd>
-                                    <dt class=class>"Where"</dt>
-                                    <dd>
-                                        <ul class="plain">
-                                            {quote.placements.iter().map(|p| view! {
-                                                <li>{format!("{} × in {} by {} at {} / hour", p.count, p.zone, p.seller_name, format::eur(p.unit_hourly_cents))}</li>
-                                            }).collect_view()}
-                                        </ul>
-                                    </dd>
-                                    <dt class=class>"Price per hour"</dt>
-                                    <dd>{format::eur(quote.hourly_total_cents)}</dd>
-                                    <dt class=class>"Estimated month"</dt>
-                                    <dd class=format!("total {class}")>{format!("{} ({})", format::eur(quote.estimated_month_cents), fee_text(&quote))}</dd>
-                                </dl>
-                                <p class="field-hint">"Billed by the second while instances run. This price is held for 10 minutes."</p>
-                                <FormAlert message=Signal::derive(place_problem) />
-                                <button class=format!("button place {class}") type="button"
-                                    disabled=move || pending.get()
-                                    on:click=move |_| { place.dispatch((key.clone(), order.clone())); }>
-                                    {move || if pending.get() { "Placing your order…" } else { "Place order" }}
-                                </button>
-                            })
-                        })
-                    }
-                }
-            </ErrorBoundary>
-        </Transition>
-    }
+            }
+            .into_any()
+        },
+        move |quote: Quote| {
+            let key = attempt_key.get_untracked();
+            let order = OrderRequest {
+                quote_id: quote.id.clone(),
+                payment_method_id: draft
+                    .with_untracked(|d| d.payment_method_id.clone().unwrap_or_default()),
+                ssh_public_key: draft.with_untracked(|d| d.ssh_public_key.trim().to_owned()),
+                embed_session: embed_session.get_value(),
+            };
+            let tier_text = tier.as_ref().map_or(quote.sla_tier.clone(), |t| {
+                format!(
+                    "{} · {} availability · {}",
+                    t.name,
+                    format::percent_bp(t.availability_bp),
+                    credits_text(t)
+                )
+            });
+            view! {
+                <dl class=class>
+                    <dt class=class>"Image"</dt><dd>{image_name.clone()}</dd>
+                    <dt class=class>"Service level"</dt><dd>{tier_text}</dd>
+                    <dt class=class>"Size"</dt><dd>{quote.flavor_id.clone()}</dd>
+                    <dt class=class>"Instances"</dt><dd>{quote.count}</dd>
+                    <dt class=class>"Placement"</dt>
+                    <dd>{placement_text(&quote)}</dd>
+                    <dt class=class>"Where"</dt>
+                    <dd>
+                        <ul class="plain">
+                            {quote.placements.iter().map(|p| view! {
+                                <li>{format!("{} × in {} by {} at {} / hour", p.count, p.zone, p.seller_name, format::eur(p.unit_hourly_cents))}</li>
+                            }).collect_view()}
+                        </ul>
+                    </dd>
+                    <dt class=class>"Price per hour"</dt>
+                    <dd>{format::eur(quote.hourly_total_cents)}</dd>
+                    <dt class=class>"Estimated month"</dt>
+                    <dd class=format!("total {class}")>{format!("{} ({})", format::eur(quote.estimated_month_cents), fee_text(&quote))}</dd>
+                </dl>
+                <p class="field-hint">"Billed by the second while instances run. This price is held for 10 minutes."</p>
+                <FormAlert message=Signal::derive(place_problem) />
+                <button class=format!("button place {class}") type="button"
+                    disabled=move || pending.get()
+                    on:click=move |_| { place.dispatch((key.clone(), order.clone())); }>
+                    {move || if pending.get() { "Placing your order…" } else { "Place order" }}
+                </button>
+            }.into_any()
+        },
+    )
 }
 
 /// What the quote promises about placement and recovery.

@@ -11,6 +11,7 @@ use stylers_macro::style;
 
 use crate::api;
 use crate::components::error_view::ErrorView;
+use crate::components::loaded::loaded_or_default;
 use crate::components::offer_card::OfferCard;
 use crate::embed;
 use crate::format;
@@ -186,36 +187,30 @@ pub fn Marketplace() -> impl IntoView {
                         <label for="f-zone">"Zone"</label>
                         <select id="f-zone" on:change=set_text("zone")>
                             <option value="" selected=move || filters.with(|f| f.zone.is_none())>"Any zone"</option>
-                            <Transition fallback=|| ()>
-                                {move || Suspend::new(async move {
-                                    let zones = zones.await.unwrap_or_default();
-                                    options(
-                                        filters.with_untracked(|f| f.zone.clone()),
-                                        zones.into_iter().map(|z| (z.id.clone(), z.id)).collect(),
-                                    )
-                                })}
-                            </Transition>
+                            {loaded_or_default(zones, "", move |zones| {
+                                options(
+                                    filters.with_untracked(|f| f.zone.clone()),
+                                    zones.into_iter().map(|z| (z.id.clone(), z.id)).collect(),
+                                ).into_any()
+                            })}
                         </select>
                     </div>
                     <div class="field">
                         <label for="f-sla">"Service level"</label>
                         <select id="f-sla" on:change=set_text("sla")>
                             <option value="" selected=move || filters.with(|f| f.sla.is_none())>"Any service level"</option>
-                            <Transition fallback=|| ()>
-                                {move || Suspend::new(async move {
-                                    let tiers = tiers.await.unwrap_or_default();
-                                    options(
-                                        filters.with_untracked(|f| f.sla.clone()),
-                                        tiers
-                                            .into_iter()
-                                            .map(|t| {
-                                                let label = format!("{} ({})", t.name, format::percent_bp(t.availability_bp));
-                                                (t.id, label)
-                                            })
-                                            .collect(),
-                                    )
-                                })}
-                            </Transition>
+                            {loaded_or_default(tiers, "", move |tiers| {
+                                options(
+                                    filters.with_untracked(|f| f.sla.clone()),
+                                    tiers
+                                        .into_iter()
+                                        .map(|t| {
+                                            let label = format!("{} ({})", t.name, format::percent_bp(t.availability_bp));
+                                            (t.id, label)
+                                        })
+                                        .collect(),
+                                ).into_any()
+                            })}
                         </select>
                     </div>
                     <div class="field">
@@ -243,15 +238,12 @@ pub fn Marketplace() -> impl IntoView {
                         <label for="f-image">"Image"</label>
                         <select id="f-image" on:change=set_text("image")>
                             <option value="" selected=move || filters.with(|f| f.image.is_none())>"Any image"</option>
-                            <Transition fallback=|| ()>
-                                {move || Suspend::new(async move {
-                                    let images = images.await.unwrap_or_default();
-                                    options(
-                                        filters.with_untracked(|f| f.image.clone()),
-                                        images.into_iter().map(|i| (i.id, i.name)).collect(),
-                                    )
-                                })}
-                            </Transition>
+                            {loaded_or_default(images, "", move |images| {
+                                options(
+                                    filters.with_untracked(|f| f.image.clone()),
+                                    images.into_iter().map(|i| (i.id, i.name)).collect(),
+                                ).into_any()
+                            })}
                         </select>
                     </div>
                     <A href=clear_href.clone()>"Clear filters"</A>

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use sparecloud_api::Problem;
 use sparecloud_api::seller::UpdateOfferRequest;
 
 use super::dash_class;
@@ -14,7 +13,7 @@ use super::offers::OfferRow;
 use super::tokens::TokenTable;
 use crate::api::{self, HostCommand};
 use crate::components::earnings_chart::EarningsChart;
-use crate::components::error_view::ErrorView;
+use crate::components::loaded::loaded;
 use crate::components::polling::use_ticker;
 use crate::format;
 use crate::resource::{ApiAction, ApiResource};
@@ -74,63 +73,43 @@ pub(super) fn Dashboard() -> impl IntoView {
         <p class="actions-row"><A href="/sell/start?step=4" attr:class="button">"Connect a host"</A></p>
         <section class=class aria-labelledby="hosts-heading">
             <h2 id="hosts-heading">"Hosts"</h2>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading hosts…"</p> }>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                    {move || Suspend::new(async move {
-                        let list = hosts.await?;
-                        Ok::<_, Problem>(view! { <HostTable hosts=list confirming command=host_command /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(hosts, "Loading hosts…", move |list| {
+                view! { <HostTable hosts=list confirming command=host_command /> }.into_any()
+            })}
         </section>
         <section class=class aria-labelledby="offers-heading">
             <h2 id="offers-heading">"Offers"</h2>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading offers…"</p> }>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                    {move || Suspend::new(async move {
-                        let list = offers.await?;
-                        Ok::<_, Problem>(if list.is_empty() {
-                            view! { <p>"No offers yet. "<A href="/sell/start?step=5">"Set your prices"</A></p> }.into_any()
-                        } else {
-                            view! {
-                                <For each=move || list.clone() key=|o| (o.id.clone(), o.updated_at.clone()) let:offer>
-                                    <OfferRow offer=offer update=update />
-                                </For>
-                            }.into_any()
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(offers, "Loading offers…", move |list| {
+                if list.is_empty() {
+                    view! { <p>"No offers yet. "<A href="/sell/start?step=5">"Set your prices"</A></p> }.into_any()
+                } else {
+                    view! {
+                        <For each=move || list.clone() key=|o| (o.id.clone(), o.updated_at.clone()) let:offer>
+                            <OfferRow offer=offer update=update />
+                        </For>
+                    }.into_any()
+                }
+            })}
         </section>
         <section class=class aria-labelledby="tokens-heading">
             <h2 id="tokens-heading">"Install tokens"</h2>
-            <Transition fallback=|| ()>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                    {move || Suspend::new(async move {
-                        let list = tokens.await?;
-                        Ok::<_, Problem>(view! { <TokenTable tokens=list revoke=revoke /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(tokens, "", move |list| {
+                view! { <TokenTable tokens=list revoke=revoke /> }.into_any()
+            })}
         </section>
         <section class=class aria-labelledby="earnings-heading">
             <h2 id="earnings-heading">"Earnings"</h2>
-            <Transition fallback=|| ()>
-                <ErrorBoundary fallback=|errors| view! { <ErrorView errors /> }>
-                    {move || Suspend::new(async move {
-                        let e = earnings.await?;
-                        Ok::<_, Problem>(view! {
-                            <div class=format!("totals {class}")>
-                                <p>"Gross"<strong class=class>{format::eur(e.gross_cents)}</strong></p>
-                                <p>"Commission"<strong class=class>{format::eur(e.commission_cents)}</strong></p>
-                                <p>"Service credits"<strong class=class>{format::eur(e.sla_credits_cents)}</strong></p>
-                                <p>"Net"<strong class=class>{format::eur(e.net_cents)}</strong></p>
-                            </div>
-                            <EarningsChart days=e.days />
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(earnings, "", move |e| {
+                view! {
+                    <div class=format!("totals {class}")>
+                        <p>"Gross"<strong class=class>{format::eur(e.gross_cents)}</strong></p>
+                        <p>"Commission"<strong class=class>{format::eur(e.commission_cents)}</strong></p>
+                        <p>"Service credits"<strong class=class>{format::eur(e.sla_credits_cents)}</strong></p>
+                        <p>"Net"<strong class=class>{format::eur(e.net_cents)}</strong></p>
+                    </div>
+                    <EarningsChart days=e.days />
+                }.into_any()
+            })}
         </section>
     }
 }

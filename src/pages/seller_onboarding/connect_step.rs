@@ -13,6 +13,7 @@ use super::countdown;
 use crate::api;
 use crate::components::copy_button::CopyButton;
 use crate::components::form::{FormAlert, TextField, alert_message, field_message};
+use crate::components::loaded::loaded_or_default;
 use crate::components::polling::use_ticker;
 use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
@@ -171,38 +172,35 @@ pub(super) fn ConnectStep(go: Callback<usize>) -> impl IntoView {
             }
         })}
         <h3>"Install tokens"</h3>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let list = tokens.await.unwrap_or_default();
-                view! {
-                    <table class=class>
-                        <thead><tr><th class=class>"Label"</th><th class=class>"Zone"</th><th class=class>"Status"</th><th class=class><span class="visually-hidden">"Actions"</span></th></tr></thead>
-                        <tbody>
-                            {list.into_iter().map(|t| {
-                                let id = t.id.clone();
-                                let unused = t.status == InstallTokenStatus::Unused;
-                                let status = t.status.as_str();
-                                let label = t.label.clone();
-                                view! {
-                                    <tr>
-                                        <td class=class>{t.label}</td>
-                                        <td class=class>{t.zone}</td>
-                                        <td class=class>{status}</td>
-                                        <td class=class>
-                                            {unused.then(|| view! {
-                                                <button class="button button-secondary" type="button"
-                                                    aria-label=format!("Revoke {label}")
-                                                    on:click=move |_| { revoke.dispatch(id.clone()); }>"Revoke"</button>
-                                            })}
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }
-            })}
-        </Transition>
+        {loaded_or_default(tokens, "", move |list| {
+            view! {
+                <table class=class>
+                    <thead><tr><th class=class>"Label"</th><th class=class>"Zone"</th><th class=class>"Status"</th><th class=class><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                    <tbody>
+                        {list.into_iter().map(|t| {
+                            let id = t.id.clone();
+                            let unused = t.status == InstallTokenStatus::Unused;
+                            let status = t.status.as_str();
+                            let label = t.label.clone();
+                            view! {
+                                <tr>
+                                    <td class=class>{t.label}</td>
+                                    <td class=class>{t.zone}</td>
+                                    <td class=class>{status}</td>
+                                    <td class=class>
+                                        {unused.then(|| view! {
+                                            <button class="button button-secondary" type="button"
+                                                aria-label=format!("Revoke {label}")
+                                                on:click=move |_| { revoke.dispatch(id.clone()); }>"Revoke"</button>
+                                        })}
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        })}
         <div class="wizard-nav">
             <button class="button button-secondary" type="button" on:click=move |_| go.run(3)>"Back"</button>
             <button class="button" type="button" disabled=move || !any_host() on:click=move |_| go.run(5)>"Continue"</button>

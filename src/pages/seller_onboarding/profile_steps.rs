@@ -3,13 +3,13 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use sparecloud_api::catalog::SlaTier;
 use sparecloud_api::seller::SellerProfileRequest;
 use sparecloud_api::validate;
 use stylers_macro::style;
 
 use crate::api;
 use crate::components::form::{FormAlert, TextField, alert_message, field_error};
+use crate::components::loaded::loaded_or_default;
 use crate::format;
 use crate::resource::{ApiAction, ApiResource};
 use crate::session::use_session;
@@ -123,30 +123,27 @@ pub(super) fn ProfileSteps(step: Memo<usize>, go: Callback<usize>) -> impl IntoV
             </Show>
             <Show when=move || step.get() == 3>
                 <p>"Choose the availability you commit to. If a host's measured availability in a month falls below it, buyers are credited automatically from your earnings."</p>
-                <Transition fallback=|| view! { <p>"Loading service levels…"</p> }>
-                    {move || Suspend::new(async move {
-                        let tiers: Vec<SlaTier> = tiers.await.unwrap_or_default();
-                        view! {
-                            <fieldset class=class>
-                                <legend class="visually-hidden">"Service level"</legend>
-                                {tiers.into_iter().map(|t| {
-                                    let id = t.id.clone();
-                                    let checked = { let id = id.clone(); move || tier.with(|v| *v == id) };
-                                    let credits = t.credits.iter()
-                                        .map(|c| format!("{} % credit below {}", c.credit_percent, format::percent_bp(c.below_bp)))
-                                        .collect::<Vec<_>>().join(", ");
-                                    view! {
-                                        <label class=class>
-                                            <input type="radio" name="tier" prop:checked=checked on:change=move |_| tier.set(id.clone()) />
-                                            <strong>{format!("{} · {}", t.name, format::percent_bp(t.availability_bp))}</strong>
-                                            <span class=format!("detail {class}")>{credits}</span>
-                                        </label>
-                                    }
-                                }).collect_view()}
-                            </fieldset>
-                        }
-                    })}
-                </Transition>
+                {loaded_or_default(tiers, "Loading service levels…", move |tiers| {
+                    view! {
+                        <fieldset class=class>
+                            <legend class="visually-hidden">"Service level"</legend>
+                            {tiers.into_iter().map(|t| {
+                                let id = t.id.clone();
+                                let checked = { let id = id.clone(); move || tier.with(|v| *v == id) };
+                                let credits = t.credits.iter()
+                                    .map(|c| format!("{} % credit below {}", c.credit_percent, format::percent_bp(c.below_bp)))
+                                    .collect::<Vec<_>>().join(", ");
+                                view! {
+                                    <label class=class>
+                                        <input type="radio" name="tier" prop:checked=checked on:change=move |_| tier.set(id.clone()) />
+                                        <strong>{format!("{} · {}", t.name, format::percent_bp(t.availability_bp))}</strong>
+                                        <span class=format!("detail {class}")>{credits}</span>
+                                    </label>
+                                }
+                            }).collect_view()}
+                        </fieldset>
+                    }.into_any()
+                })}
                 {move || (submitted.get() && tier.with(String::is_empty)).then(|| view! {
                     <p class="field-error">"Choose a service level."</p>
                 })}
