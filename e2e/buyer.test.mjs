@@ -147,6 +147,39 @@ test("an offer's page shows its service level, credits and sizes", async () => {
   }
 });
 
+test('the marketplace, an offer and the checkout use the API answers the server preloads with the page', async () => {
+  const page = await newPage(ctx.browser);
+  // The page's API requests, each with what started it: `link` for a
+  // preload (the server's Link header), `fetch` for one the app made itself.
+  const requests = () => page.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => [new URL(e.name).pathname, e.initiatorType])
+    .filter(([path]) => path.startsWith('/api/v1/')));
+  // Fetched once, by the preload: the app's own request used its answer.
+  const preloadedOnce = (list, path) => assert.deepEqual(list.filter(([p]) => p === path), [[path, 'link']], path);
+  try {
+    const base = ctx.server.baseURL;
+    await page.goto(`${base}/marketplace`);
+    const view = page.getByRole('link', { name: 'View offer' }).first();
+    await view.waitFor();
+    preloadedOnce(await requests(), '/api/v1/offers');
+    const id = (await view.getAttribute('href')).split('/').pop();
+
+    await page.goto(`${base}/offers/${id}`);
+    await page.getByRole('heading', { name: 'Service credits' }).waitFor();
+    let list = await requests();
+    for (const path of [`/api/v1/offers/${id}`, '/api/v1/sla-tiers']) preloadedOnce(list, path);
+
+    await page.goto(`${base}/checkout/${id}`);
+    await page.getByRole('radio', { name: /Debian 12/ }).waitFor();
+    list = await requests();
+    for (const path of [`/api/v1/offers/${id}`, '/api/v1/images', '/api/v1/sla-tiers']) preloadedOnce(list, path);
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await saveScreenshot(page, 'buyer-preloads');
+    await page.context().close();
+  }
+});
+
 test('the marketplace, an offer and checkout fit a 360 px phone and work by keyboard', async () => {
   const page = await newPage(ctx.browser, { viewport: { width: 360, height: 740 } });
   const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

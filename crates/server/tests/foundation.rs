@@ -75,6 +75,37 @@ async fn app_paths_fall_back_to_index_html() {
 }
 
 #[tokio::test]
+async fn pages_preload_the_api_requests_their_first_view_makes() {
+    let app = TestApp::new().await;
+    let link = |path: &'static str| {
+        let app = &app;
+        async move {
+            let res = app.get(path).await;
+            assert_eq!(res.status, StatusCode::OK, "{path}");
+            res.headers
+                .get(header::LINK)
+                .map(|l| l.to_str().unwrap().to_owned())
+        }
+    };
+    assert_eq!(
+        link("/marketplace").await.as_deref(),
+        Some("</api/v1/offers>; rel=preload; as=fetch; crossorigin")
+    );
+    assert_eq!(
+        link("/checkout/off_1?step=2").await.as_deref(),
+        Some(
+            "</api/v1/offers/off_1>; rel=preload; as=fetch; crossorigin, \
+             </api/v1/images>; rel=preload; as=fetch; crossorigin, \
+             </api/v1/sla-tiers>; rel=preload; as=fetch; crossorigin"
+        )
+    );
+    // Filters change the request; assets and other pages have none.
+    assert_eq!(link("/marketplace?zone=eu-west-1a").await, None);
+    assert_eq!(link("/app.css").await, None);
+    assert_eq!(link("/sell").await, None);
+}
+
+#[tokio::test]
 async fn pages_refuse_to_be_framed_and_take_scripts_and_frames_from_us_and_stripe_only() {
     let app = TestApp::new().await;
     let res = app.get("/").await;
