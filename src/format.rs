@@ -3,7 +3,9 @@
 //! browser's `Intl.NumberFormat`.
 
 /// Cents as euros for the browser's locale ("€0.05", "0,05 €"). Prices per
-/// hour are often below a cent's tenths, so up to 4 decimals are kept.
+/// hour are often below a cent's tenths, so up to 4 decimals are kept. (The
+/// page's loader has made a formatter already, so the locale's data is
+/// loaded: see scripts/trunk-post-build.sh.)
 pub fn eur(cents: u64) -> String {
     #[cfg(target_arch = "wasm32")]
     {
@@ -13,14 +15,6 @@ pub fn eur(cents: u64) -> String {
     {
         eur_plain(cents)
     }
-}
-
-/// Creates the browser's currency formatter now. Its first creation loads
-/// the locale's data, tens of milliseconds on a slow machine: done while a
-/// page's first requests are in flight, it is not added to the time until
-/// the first price shows.
-pub fn prepare() {
-    let _ = eur(0);
 }
 
 /// The locale-independent form: "€1,234.50".

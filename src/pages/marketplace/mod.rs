@@ -93,9 +93,6 @@ pub fn Marketplace() -> impl IntoView {
     let zones = ApiResource::new(api::zones);
     let tiers = ApiResource::new(api::sla_tiers);
     let images = ApiResource::new(api::images);
-    // The cards' prices need the currency formatter: made once the requests
-    // above are sent, before their answers come.
-    set_timeout(format::prepare, std::time::Duration::ZERO);
 
     // Controls write the URL; the page reads it back (Back/Forward work).
     let prefix = embed::prefix();
