@@ -20,6 +20,7 @@ mod offers;
 mod openapi;
 mod partners;
 mod payments;
+mod preload;
 pub mod problem;
 mod seller;
 mod web;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use super::preload;
 use crate::stripe::StripeConfig;
 
 use axum::Router;
@@ -97,7 +98,7 @@ pub fn router(dist_dir: &Path) -> Router {
     Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
-        .layer(middleware::from_fn(preload_hints))
+        .layer(middleware::from_fn(preload::hints))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             let root = Arc::clone(&root);
             async move { inside_dist(&root, request, next).await }
@@ -134,57 +135,6 @@ async fn cache_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// Adds `Link: rel=preload` for the API requests a page's first view makes,
-/// so that the browser fetches them while it fetches and compiles the wasm
-/// and the app's own requests are answered from them.
-async fn preload_hints(request: Request, next: Next) -> Response {
-    let hints = api_preloads(request.uri().path(), request.uri().query());
-    let mut response = next.run(request).await;
-    let is_page = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
-    if response.status().is_success() && is_page && !hints.is_empty() {
-        let link = hints
-            .iter()
-            .map(|url| format!("<{url}>; rel=preload; as=fetch; crossorigin"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        if let Ok(link) = HeaderValue::from_str(&link) {
-            response.headers_mut().insert(header::LINK, link);
-        }
-    }
-    response
-}
-
-/// The API URLs the app requests first on these pages, exactly as it
-/// spells them (`src/api.rs`), else the browser fetches twice. Only where
-/// the page's URL alone decides them: the marketplace without filters, an
-/// offer's page and the checkout (not an embed's, whose requests depend on
-/// the partner). `e2e/buyer.test.mjs` checks that each is used.
-fn api_preloads(path: &str, query: Option<&str>) -> Vec<String> {
-    // An id the app sends as it is (`api::encode` changes nothing).
-    let plain = |id: &str| {
-        !id.is_empty()
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
-    };
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["marketplace"] if query.is_none_or(str::is_empty) => vec!["/api/v1/offers".into()],
-        ["offers", id] if plain(id) => {
-            vec![format!("/api/v1/offers/{id}"), "/api/v1/sla-tiers".into()]
-        }
-        ["checkout", id] if plain(id) => vec![
-            format!("/api/v1/offers/{id}"),
-            "/api/v1/images".into(),
-            "/api/v1/sla-tiers".into(),
-        ],
-        _ => Vec::new(),
-    }
-}
-
 /// Trunk names assets `name-<hash>.ext`, the hash a u64 in hex without
 /// leading zeros (so sometimes fewer than 16 digits), and the wasm chunks
 /// live under `wasm-<hash>/` (scripts/trunk-post-build.sh): a new build gets
@@ -216,7 +166,7 @@ fn hashed(stem: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{api_preloads, cache_policy, content_security_policy, inline_script_hashes};
+    use super::{cache_policy, content_security_policy, inline_script_hashes};
     use crate::stripe::StripeConfig;
 
     #[test]
@@ -263,32 +213,6 @@ mod tests {
             "{stand_in}"
         );
         assert!(!stand_in.contains("stripe.com"), "{stand_in}");
-    }
-
-    #[test]
-    fn pages_whose_first_requests_are_certain_preload_them() {
-        assert_eq!(api_preloads("/marketplace", None), ["/api/v1/offers"]);
-        assert_eq!(api_preloads("/marketplace", Some("")), ["/api/v1/offers"]);
-        assert!(api_preloads("/marketplace", Some("zone=eu-west-1a")).is_empty());
-        assert_eq!(
-            api_preloads("/offers/off_1a", None),
-            ["/api/v1/offers/off_1a", "/api/v1/sla-tiers"]
-        );
-        assert_eq!(
-            api_preloads("/checkout/off_1a", Some("step=2")),
-            [
-                "/api/v1/offers/off_1a",
-                "/api/v1/images",
-                "/api/v1/sla-tiers"
-            ]
-        );
-        // What the app would percent-encode, or what could break the header.
-        assert!(api_preloads("/offers/a%20b", None).is_empty());
-        assert!(api_preloads("/offers/a>;rel=x", None).is_empty());
-        assert!(api_preloads("/offers/", None).is_empty());
-        assert!(api_preloads("/embed/acme/marketplace", None).is_empty());
-        assert!(api_preloads("/", None).is_empty());
-        assert!(api_preloads("/sell", None).is_empty());
     }
 
     #[test]
