@@ -20,7 +20,10 @@ after(async () => server?.stop());
 test('every API operation holds to its OpenAPI document under schemathesis', { timeout: 15 * 60_000 }, async () => {
   assert.ok(existsSync(SCHEMATHESIS), 'schemathesis is missing: run `scripts/schemathesis.sh install`');
   ensureBuilt();
-  server = await startServer({ args: ({ dir, baseURL }) => ['--demo', '--demo-agents-dir', join(dir, 'agents'), '--public-url', baseURL] });
+  server = await startServer({
+    args: ({ dir, baseURL }) => ['--demo', '--demo-agents-dir', join(dir, 'agents'), '--public-url', baseURL],
+    fuzzed: true,
+  });
   const { token } = await apiRequest(server.baseURL, 'POST', '/accounts', null, {
     email: 'fuzz@example.com',
     password: 'a long fuzzing password',
