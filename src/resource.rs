@@ -236,3 +236,25 @@ fn erased_value(action: Action<Shared, Shared>) -> Option<Shared> {
 fn erased_input(action: Action<Shared, Shared>) -> Option<Shared> {
     action.input().get()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tuple_of_resources_reads_its_answers_in_order() {
+        let answers: Vec<Shared> = vec![
+            Arc::new(7_u32),
+            Arc::new("seven".to_owned()),
+            Arc::new(vec![7_u8]),
+        ];
+        let typed =
+            <(ApiResource<u32>, ApiResource<String>, ApiResource<Vec<u8>>) as Loadable>::typed(
+                &answers,
+            );
+        assert_eq!(typed, (7, "seven".to_owned(), vec![7]));
+        let pair = <(ApiResource<u32>, ApiResource<String>) as Loadable>::typed(&answers[..2]);
+        assert_eq!(pair, (7, "seven".to_owned()));
+        assert_eq!(<ApiResource<u32> as Loadable>::typed(&answers), 7);
+    }
+}
