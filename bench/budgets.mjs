@@ -74,7 +74,10 @@ async function shownAt(page, url, role, name) {
     });
   }, { role, source: name.source });
   await page.goto(url, { waitUntil: 'commit' });
-  const at = await page.evaluate(() => window.__shownAt);
+  const at = await page.evaluate(() => Promise.race([
+    window.__shownAt,
+    new Promise((_, reject) => setTimeout(() => reject(new Error('not shown within 30 s')), 30_000)),
+  ]));
   // The same element, found the accessible way: the in-page check above
   // must have looked at what a user sees.
   await page.getByRole(role, { name }).first().waitFor({ state: 'visible' });

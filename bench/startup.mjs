@@ -38,15 +38,23 @@ try {
         new PerformanceObserver((list) => list.getEntries().forEach((e) => {
           log.push([e.startTime, `long task of ${e.duration.toFixed(0)} ms`]);
         })).observe({ type: 'longtask', buffered: true });
-        new MutationObserver((_, observer) => {
-          if (document.querySelector('a[href*="/offers/"], input[type=radio]')) {
-            note('first offer or image choice shown');
-            observer.disconnect();
-          }
-        }).observe(document, { childList: true, subtree: true });
+        window.__shown = new Promise((resolve) => {
+          new MutationObserver((_, observer) => {
+            if (document.querySelector('a[href*="/offers/"], input[type=radio]')) {
+              note('first offer or image choice shown');
+              observer.disconnect();
+              resolve();
+            }
+          }).observe(document, { childList: true, subtree: true });
+        });
       });
-      await page.goto(server.baseURL + path.replace(':id', offerId));
-      await page.waitForFunction(() => window.__startup.some(([, what]) => what.endsWith('shown')));
+      // Waited for in the page, as in budgets.mjs: a Playwright locator or
+      // waitForFunction would inject its own script during the load.
+      await page.goto(server.baseURL + path.replace(':id', offerId), { waitUntil: 'commit' });
+      await page.evaluate(() => Promise.race([
+        window.__shown,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('not shown within 30 s')), 30_000)),
+      ]));
       await page.waitForTimeout(300);
       const events = await page.evaluate(() => [
         ...performance.getEntriesByType('resource').flatMap((e) => [

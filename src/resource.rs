@@ -37,9 +37,10 @@ fn downcast<T: Clone + 'static>(value: &Shared) -> T {
         .clone()
 }
 
-/// A resource loading a `T` from the API. Read it with `.await` inside a
-/// `Suspend` (it yields `ApiResult<T>`); it reloads when a signal its fetcher
-/// reads changes, or on [`ApiResource::refetch`].
+/// A resource loading a `T` from the API. A page shows it through
+/// `components::loaded`; where a page has markup of its own, `.await` it
+/// inside a `Suspend` (it yields `ApiResult<T>`). It reloads when a signal
+/// its fetcher reads changes, or on [`ApiResource::refetch`].
 pub struct ApiResource<T> {
     inner: LocalResource<Erased>,
     value: PhantomData<fn() -> T>,
