@@ -17,7 +17,7 @@ WASM_BINDGEN   := 0.2.130
 RUN_DIR        := data
 
 WEB_SOURCES := $(shell find src style public web -type f 2>/dev/null) Trunk.toml build.rs \
-               Cargo.toml Cargo.lock rust-toolchain.toml scripts/trunk-post-build.sh scripts/brotli.mjs package-lock.json \
+               Cargo.toml Cargo.lock rust-toolchain.toml scripts/trunk-post-build.sh scripts/compress.mjs package-lock.json \
                $(shell find crates/api -type f -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 
 .PHONY: help setup toolchain trunk wasm-bindgen wasm-split node-deps chromium qemu test-image localstripe schemathesis build web server run test \

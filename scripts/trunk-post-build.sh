@@ -81,7 +81,5 @@ cp "$css" "$staging/stylers.css"
 # Precompressed copies, which the server sends by Accept-Encoding (br, else
 # gzip, else the file itself).
 if [ "$profile" = release ]; then
-  find "$staging" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) \
-    -exec gzip -9 -k -f -n {} \;
-  node scripts/brotli.mjs "$staging"
+  node scripts/compress.mjs "$staging"
 fi
