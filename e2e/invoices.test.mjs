@@ -102,6 +102,8 @@ test('a past-due invoice shows a banner and is paid from the Invoices page with 
     await page.waitForURL(/\/marketplace/);
     const banner = page.getByRole('alert').filter({ hasText: 'An invoice is past due' });
     await banner.waitFor();
+    // What is owed, from the balance.
+    await banner.filter({ hasText: (invoice.total_cents / 100).toFixed(2) }).waitFor();
     await banner.getByRole('link', { name: 'Pay now' }).click();
     await page.getByRole('heading', { level: 1, name: 'Invoices' }).waitFor();
 

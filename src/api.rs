@@ -12,7 +12,7 @@ use sparecloud_api::checkout::{
     QuoteRequest, SavePaymentMethod, SetupIntent,
 };
 use sparecloud_api::instances::{Instance, InstanceConsole, InstanceDetail};
-use sparecloud_api::invoices::{Invoice, PayInvoiceRequest};
+use sparecloud_api::invoices::{Balance, Invoice, PayInvoiceRequest};
 use sparecloud_api::offers::{Market, Offer, OfferPage};
 use sparecloud_api::partners::EmbedConfig;
 use sparecloud_api::problem::kinds;
@@ -149,6 +149,11 @@ pub async fn save_card(token: &str, request: &SavePaymentMethod) -> ApiResult<Pa
 /// The buyer's invoices, newest first.
 pub async fn invoices(token: &str) -> ApiResult<Vec<Invoice>> {
     get("/invoices", Some(token)).await
+}
+
+/// What the buyer owes now (the past-due banner).
+pub async fn balance(token: &str) -> ApiResult<Balance> {
+    get("/balance", Some(token)).await
 }
 
 pub async fn invoice(token: &str, id: &str) -> ApiResult<Invoice> {

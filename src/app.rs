@@ -9,6 +9,7 @@ use leptos_router::params::Params;
 use leptos_router::{Lazy, LazyRoute, path};
 use sparecloud_api::problem::kinds;
 
+use crate::components::past_due_banner::PastDueBanner;
 use crate::components::site_footer::SiteFooter;
 use crate::components::site_header::SiteHeader;
 use crate::embed::{self, Embed, EmbedChrome};
@@ -17,7 +18,7 @@ use crate::pages::checkout::Checkout;
 use crate::pages::home::Home;
 use crate::pages::instance_detail::InstanceDetailPage;
 use crate::pages::instances::Instances;
-use crate::pages::invoices::{InvoicePage, Invoices, PastDueBanner};
+use crate::pages::invoices::{InvoicePage, Invoices};
 use crate::pages::marketplace::Marketplace;
 use crate::pages::not_found::NotFound;
 use crate::pages::offer_detail::OfferDetail;

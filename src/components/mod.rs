@@ -6,6 +6,7 @@ pub mod error_view;
 pub mod form;
 pub mod loaded;
 pub mod offer_card;
+pub mod past_due_banner;
 pub mod polling;
 pub mod site_footer;
 pub mod site_header;

@@ -303,39 +303,6 @@ pub fn InvoicePage() -> impl IntoView {
     }
 }
 
-/// A banner on every page while an invoice is past due.
-#[component]
-pub fn PastDueBanner() -> impl IntoView {
-    let session = use_session();
-    let location = leptos_router::hooks::use_location();
-    // Read again on every page change: paying makes it go away.
-    let invoices = ApiResource::new(move || {
-        location.pathname.track();
-        let token = session.token();
-        async move {
-            match token {
-                Some(token) => api::invoices(&token).await,
-                None => Ok(Vec::new()),
-            }
-        }
-    });
-    loaded_or_default(invoices, "", |invoices| {
-        let past_due = invoices
-            .into_iter()
-            .filter(|i| i.status == InvoiceStatus::PastDue)
-            .count();
-        (past_due > 0).then(|| view! {
-            <div class="banner banner-danger" role="alert">
-                <div class="container">
-                    {if past_due == 1 { "An invoice is past due. ".to_owned() } else { format!("{past_due} invoices are past due. ") }}
-                    <A href="/invoices">"Pay now"</A>
-                    " to keep your instances running."
-                </div>
-            </div>
-        }).into_any()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

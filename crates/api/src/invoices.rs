@@ -1,4 +1,5 @@
-//! Invoices: `GET /invoices`, `GET /invoices/{id}`, `POST /invoices/{id}/pay`.
+//! Invoices: `GET /invoices`, `GET /invoices/{id}`, `POST /invoices/{id}/pay`,
+//! and what is owed: `GET /balance`.
 
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +81,18 @@ pub struct Invoice {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PayInvoiceRequest {
     pub payment_method_id: String,
+}
+
+/// `GET /balance`: what the signed-in buyer owes now, for the banner every
+/// page shows while something is past due (cheaper than the invoices).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Balance {
+    /// Invoices whose charge failed and that "Pay now" pays.
+    pub past_due_invoices: u32,
+    /// Their total.
+    pub past_due_cents: u64,
+    pub currency: String,
 }
 
 /// The invoice's number as shown.

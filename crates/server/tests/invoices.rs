@@ -63,6 +63,13 @@ async fn invoices(app: &TestApp, _: &str) -> Vec<Value> {
     res.json().as_array().unwrap().clone()
 }
 
+/// `GET /balance` for the given session.
+async fn balance(app: &TestApp, token: &str) -> Value {
+    let res = app.send("GET", "/api/v1/balance", Some(token), None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    res.json()
+}
+
 async fn ledger_totals(app: &TestApp) -> (i64, i64, i64) {
     sqlx::query_as(
         "SELECT CAST(SUM(buyer_charge_cents) AS BIGINT), CAST(SUM(commission_cents) AS BIGINT),
@@ -218,6 +225,21 @@ async fn a_refused_renewal_goes_past_due_is_retried_stops_the_instances_and_pay_
     assert_eq!(december_invoice["period"], "2026-12");
     assert_eq!(december_invoice["status"], "past_due");
     assert_eq!(december_invoice["attempts"], 1);
+    assert_eq!(
+        balance(&app, &sign_in(&app).await).await,
+        json!({"past_due_invoices": 1, "past_due_cents": december_invoice["total_cents"], "currency": "EUR"}),
+        "the banner's balance counts the past-due invoice"
+    );
+    let bystander = app.sign_up("p@example.com", &["buyer"]).await;
+    assert_eq!(
+        balance(&app, &bystander).await["past_due_invoices"],
+        0,
+        "another buyer's balance counts only their own"
+    );
+    assert_eq!(
+        app.send("GET", "/api/v1/balance", None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert!(
         december_invoice["failure_message"]
             .as_str()
@@ -315,6 +337,8 @@ async fn a_refused_renewal_goes_past_due_is_retried_stops_the_instances_and_pay_
     assert_eq!(paid.status, StatusCode::OK, "{}", paid.text());
     assert_eq!(paid.json()["status"], "paid");
     assert_eq!(desired(&app, &id).await, "running");
+    assert_eq!(balance(&app, &buyer).await["past_due_invoices"], 0);
+    assert_eq!(balance(&app, &buyer).await["past_due_cents"], 0);
     // Paying again is refused; another buyer cannot see or pay it.
     assert_eq!(pay(good.clone()).await.status, StatusCode::CONFLICT);
     let other = app.sign_up("o@example.com", &["buyer"]).await;

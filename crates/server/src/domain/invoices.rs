@@ -8,7 +8,7 @@
 //! transaction, so a period is invoiced once. `charges` collects them.
 
 use sparecloud_api::invoices::{
-    Invoice, InvoiceKind, InvoiceLine, InvoiceLineKind, InvoiceStatus, invoice_number,
+    Balance, Invoice, InvoiceKind, InvoiceLine, InvoiceLineKind, InvoiceStatus, invoice_number,
 };
 
 use crate::auth::new_id;
@@ -315,6 +315,24 @@ pub async fn list(state: &AppState, buyer_id: &str) -> AppResult<Vec<Invoice>> {
         invoices.push(with_lines(state, row).await?);
     }
     Ok(invoices)
+}
+
+/// What the buyer owes now: their past-due invoices, counted and added up
+/// in one query (the banner asks on every page change).
+pub async fn balance(state: &AppState, buyer_id: &str) -> AppResult<Balance> {
+    // PostgreSQL's SUM of a BIGINT is a NUMERIC: cast back.
+    let (count, cents): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(total_cents), 0) AS BIGINT) FROM invoices
+         WHERE buyer_id = $1 AND status = 'past_due'",
+    )
+    .bind(buyer_id)
+    .fetch_one(&state.db)
+    .await?;
+    Ok(Balance {
+        past_due_invoices: u32::try_from(count).unwrap_or(u32::MAX),
+        past_due_cents: cents.max(0) as u64,
+        currency: "EUR".into(),
+    })
 }
 
 /// One of the buyer's invoices.

@@ -1,8 +1,8 @@
-//! `/invoices`: the buyer's invoices and "Pay now".
+//! `/invoices`: the buyer's invoices and "Pay now"; `/balance`: what they owe.
 
 use axum::extract::{Path, State};
 use sparecloud_api::Problem;
-use sparecloud_api::invoices::{Invoice, PayInvoiceRequest};
+use sparecloud_api::invoices::{Balance, Invoice, PayInvoiceRequest};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,6 +16,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_invoices))
         .routes(routes!(get_invoice))
         .routes(routes!(pay_invoice))
+        .routes(routes!(get_balance))
 }
 
 /// The signed-in buyer's invoices, newest first, with their lines.
@@ -62,4 +63,12 @@ async fn pay_invoice(
     Ok(Json(
         charges::pay(&state, &user.account_id, &id, &request.payment_method_id).await?,
     ))
+}
+
+/// What the signed-in buyer owes now: how many invoices are past due and
+/// their total.
+#[utoipa::path(get, path = "/balance", tag = "invoices", security(("bearer" = [])),
+    responses((status = 200, body = Balance)))]
+async fn get_balance(State(state): State<AppState>, user: AuthUser) -> AppResult<Json<Balance>> {
+    Ok(Json(invoices::balance(&state, &user.account_id).await?))
 }
