@@ -2,7 +2,10 @@
 //! (axum's own `serve` sets none, so a client that never finished its
 //! headers held a connection for ever), a cap on open connections, and a
 //! graceful shutdown bounded in time. HTTP/1.1 only: TLS and HTTP/2 end at
-//! the proxy in front.
+//! the proxy in front. Every connection is `TCP_NODELAY`: hyper writes a
+//! file's headers and body as separate segments, and with Nagle's algorithm
+//! the body waited for the client's delayed ACK (40 ms on Linux) — measured
+//! on the app's own small files, about half of them each page load.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -77,6 +80,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, %remote, "cannot set TCP_NODELAY");
+        }
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request
