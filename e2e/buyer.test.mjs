@@ -147,7 +147,7 @@ test("an offer's page shows its service level, credits and sizes", async () => {
   }
 });
 
-test('the marketplace, an offer and the checkout use the API answers the server preloads with the page', async () => {
+test('the marketplace, an offer and the checkout use the API answers the server preloads with the page', async (t) => {
   const page = await newPage(ctx.browser);
   // The page's API requests, each with what started it: `link` for a
   // preload (the server's Link header), `fetch` for one the app made itself.
@@ -156,12 +156,35 @@ test('the marketplace, an offer and the checkout use the API answers the server 
     .filter(([path]) => path.startsWith('/api/v1/')));
   // Fetched once, by the preload: the app's own request used its answer.
   const preloadedOnce = (list, path) => assert.deepEqual(list.filter(([p]) => p === path), [[path, 'link']], path);
+  // Frames painted while the offers' loading skeleton was in the page, and
+  // when the app started (the wasm's instantiation).
+  await page.addInitScript(() => {
+    window.__skeletonFrames = 0;
+    WebAssembly.instantiateStreaming = ((instantiate) => (...args) => {
+      window.__appStart ??= performance.now();
+      return instantiate(...args);
+    })(WebAssembly.instantiateStreaming);
+    const frame = () => {
+      if (document.querySelector('[aria-label="Loading offers"]')) window.__skeletonFrames += 1;
+      if (!document.querySelector('a[href*="/offers/"]')) requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  });
   try {
     const base = ctx.server.baseURL;
     await page.goto(`${base}/marketplace`);
     const view = page.getByRole('link', { name: 'View offer' }).first();
     await view.waitFor();
     preloadedOnce(await requests(), '/api/v1/offers');
+    // Offers preloaded before the app started are read before it mounts:
+    // the first frame has them, no skeleton is painted first.
+    const { arrived, appStart, skeletonFrames } = await page.evaluate(() => ({
+      arrived: performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/v1/offers')).responseEnd,
+      appStart: window.__appStart,
+      skeletonFrames: window.__skeletonFrames,
+    }));
+    if (arrived < appStart) assert.equal(skeletonFrames, 0, `skeleton painted (offers at ${arrived} ms, app at ${appStart} ms)`);
+    else t.diagnostic(`offers arrived at ${arrived} ms, after the app started at ${appStart} ms`);
     const id = (await view.getAttribute('href')).split('/').pop();
 
     await page.goto(`${base}/offers/${id}`);
