@@ -126,7 +126,7 @@ fn BuyRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
 /// (one `wasm_split` function) per kind of visitor: a chunk per page made
 /// dozens of tiny shared chunks, which a page then waited for in turn.
 macro_rules! lazy_section {
-    ($section:ident($page_kind:ident) { $($route:ident => $page:ident),* $(,)? }) => {
+    ($section:ident($page_kind:ident), $preload:ident { $($route:ident => $page:ident),* $(,)? }) => {
         #[derive(Clone, Copy)]
         enum $page_kind {
             $($page),*
@@ -134,7 +134,9 @@ macro_rules! lazy_section {
 
         // `fallible`: a chunk that cannot be fetched is an `Err` here, not a
         // panic, which would abort the whole app (leptos' `#[lazy]` panics).
-        #[leptos::wasm_split::wasm_split($section, wasm_split_path = ::leptos::wasm_split, fallible)]
+        // `preload`: `$preload()` fetches and instantiates the section
+        // without building a page (see `preload_section`).
+        #[leptos::wasm_split::wasm_split($section, wasm_split_path = ::leptos::wasm_split, fallible, preload($preload))]
         fn $section(page: $page_kind) -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
             Ok(match page {
                 $($page_kind::$page => view! { <$page /> }.into_any()),*
@@ -176,7 +178,7 @@ fn page_not_loaded() -> AnyView {
 }
 
 // What a buyer goes through from an offer to its order (an embed too).
-lazy_section!(buy_section(BuyPage) {
+lazy_section!(buy_section(BuyPage), preload_buy_section {
     OfferDetailRoute => OfferDetail,
     CheckoutRoute => Checkout,
     OrderProgressRoute => OrderProgress,
@@ -185,7 +187,7 @@ lazy_section!(buy_section(BuyPage) {
 });
 
 // What a signed-in buyer owns.
-lazy_section!(account_section(AccountPageKind) {
+lazy_section!(account_section(AccountPageKind), preload_account_section {
     InstancesRoute => Instances,
     InstanceDetailRoute => InstanceDetailPage,
     AccountRoute => AccountPage,
@@ -194,8 +196,92 @@ lazy_section!(account_section(AccountPageKind) {
 });
 
 // The seller's side.
-lazy_section!(sell_section(SellPage) {
+lazy_section!(sell_section(SellPage), preload_sell_section {
     SellRoute => Sell,
     SellerOnboardingRoute => SellerOnboarding,
     SellerDashboardRoute => SellerDashboard,
 });
+
+/// The lazy section a path's page is in, by its first segment (after an
+/// embed's `/embed/{partner}`), as the routes above place them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Buy,
+    Account,
+    Sell,
+}
+
+fn section_of(path: &str) -> Option<Section> {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let mut first = segments.next()?;
+    if first == "embed" {
+        segments.next()?;
+        first = segments.next()?;
+    }
+    match first {
+        "offers" | "checkout" | "orders" | "sign-in" | "sign-up" => Some(Section::Buy),
+        "instances" | "account" | "invoices" => Some(Section::Account),
+        "sell" | "seller" => Some(Section::Sell),
+        _ => None,
+    }
+}
+
+/// Starts fetching the section of the page at `path`, if it is a lazy one,
+/// before the app mounts: its chunks then download and compile while the
+/// app renders its chrome, instead of after (the router asks for them only
+/// at the end of its first render, 50–130 ms later on a fresh checkout).
+/// A wrong guess costs a fetch, never a wrong page: the router loads what
+/// the route needs either way, and a section is fetched once.
+pub fn preload_section(path: &str) {
+    let Some(section) = section_of(path) else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        // A failure shows when the route asks for the section itself.
+        let _ = match section {
+            Section::Buy => preload_buy_section().await,
+            Section::Account => preload_account_section().await,
+            Section::Sell => preload_sell_section().await,
+        };
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_lazy_route_names_its_section() {
+        for path in [
+            "/offers/off_1",
+            "/checkout/off_1",
+            "/orders/ord_1",
+            "/sign-in",
+            "/sign-up",
+        ] {
+            assert_eq!(section_of(path), Some(Section::Buy), "{path}");
+        }
+        assert_eq!(section_of("/embed/acme/checkout/off_1"), Some(Section::Buy));
+        for path in [
+            "/instances",
+            "/instances/i_1",
+            "/account",
+            "/invoices",
+            "/invoices/inv_1",
+        ] {
+            assert_eq!(section_of(path), Some(Section::Account), "{path}");
+        }
+        for path in ["/sell", "/sell/start", "/seller"] {
+            assert_eq!(section_of(path), Some(Section::Sell), "{path}");
+        }
+        for path in [
+            "/",
+            "/marketplace",
+            "/embed/acme",
+            "/embed/acme/marketplace",
+            "/nowhere",
+        ] {
+            assert_eq!(section_of(path), None, "{path}");
+        }
+    }
+}

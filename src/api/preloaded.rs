@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 
+use futures::future::join_all;
 use gloo_net::http::Request;
 use sparecloud_api::API_PREFIX;
 use wasm_bindgen::JsCast;
@@ -41,11 +42,17 @@ pub async fn read() {
         .filter_map(|entry| Some(entry.name().strip_prefix(&origin)?.to_owned()))
         .filter(|path| path.starts_with(API_PREFIX))
         .collect();
-    for url in urls {
-        if let Ok(answer) = exchange(Request::get(&url), None, None).await {
-            PRELOADED.with_borrow_mut(|preloaded| preloaded.insert(url, answer));
+    // Together: each answer costs the main thread a task to receive.
+    let answers = join_all(urls.into_iter().map(|url| async move {
+        let answer = exchange(Request::get(&url), None, None).await.ok()?;
+        Some((url, answer))
+    }))
+    .await;
+    PRELOADED.with_borrow_mut(|preloaded| {
+        for (url, answer) in answers.into_iter().flatten() {
+            preloaded.insert(url, answer);
         }
-    }
+    });
 }
 
 /// Preloaded answers by URL, each given out once: a later visit to the same
