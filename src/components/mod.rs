@@ -1,5 +1,6 @@
 //! Small reusable parts of the pages.
 
+pub mod confirm_dialog;
 pub mod copy_button;
 pub mod earnings_chart;
 pub mod error_view;

@@ -9,6 +9,7 @@ use sparecloud_api::api_keys::{ApiKey, ApiKeyScope, CreateApiKeyRequest, Created
 use sparecloud_api::validate;
 
 use crate::api;
+use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::copy_button::CopyButton;
 use crate::components::form::{FormAlert, TextField, alert_message, field_error, problem_message};
 use crate::components::loaded::loaded;
@@ -168,16 +169,12 @@ fn KeyTable(
                                     {move || asked().then(|| {
                                         let id = confirm_id.clone();
                                         view! {
-                                            <div role="alertdialog" aria-label=format!("Confirm revoking {question_name}")>
-                                                <p>{format!("Revoke \u{201c}{question_name}\u{201d}? Scripts using it are refused from their next request.")}</p>
-                                                <button class="button" type="button"
-                                                    on:click=move |_| { confirming.set(None); revoke.dispatch(id.clone()); }>
-                                                    "Revoke key"
-                                                </button>
-                                                " "
-                                                <button class="button button-secondary" type="button"
-                                                    on:click=move |_| confirming.set(None)>"Cancel"</button>
-                                            </div>
+                                            <ConfirmDialog
+                                                label=format!("Confirm revoking {question_name}")
+                                                question=format!("Revoke \u{201c}{question_name}\u{201d}? Scripts using it are refused from their next request.")
+                                                action="Revoke key"
+                                                on_confirm=Callback::new(move |()| { confirming.set(None); revoke.dispatch(id.clone()); })
+                                                on_cancel=Callback::new(move |()| confirming.set(None)) />
                                         }
                                     })}
                                 </td>

@@ -10,6 +10,7 @@ use sparecloud_api::accounts::Role;
 use sparecloud_api::checkout::PaymentMethod;
 
 use crate::api;
+use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::form::problem_message;
 use crate::components::loaded::loaded;
 use crate::resource::{ApiAction, ApiResource};
@@ -126,20 +127,12 @@ fn SavedCards() -> impl IntoView {
                                         {move || asked().then(|| {
                                             let id = confirm_id.clone();
                                             view! {
-                                                <div role="alertdialog" aria-label=format!("Confirm removing {question_short}")>
-                                                    <p>{format!(
-                                                        "Remove {question_short}? It is never charged again; invoices still to pay go to your other cards."
-                                                    )}</p>
-                                                    <button class="button" type="button"
-                                                        on:click=move |_| { confirming.set(None); remove.dispatch(id.clone()); }>
-                                                        "Remove card"
-                                                    </button>
-                                                    " "
-                                                    <button class="button button-secondary" type="button"
-                                                        on:click=move |_| confirming.set(None)>
-                                                        "Cancel"
-                                                    </button>
-                                                </div>
+                                                <ConfirmDialog
+                                                    label=format!("Confirm removing {question_short}")
+                                                    question=format!("Remove {question_short}? It is never charged again; invoices still to pay go to your other cards.")
+                                                    action="Remove card"
+                                                    on_confirm=Callback::new(move |()| { confirming.set(None); remove.dispatch(id.clone()); })
+                                                    on_cancel=Callback::new(move |()| confirming.set(None)) />
                                             }
                                         })}
                                     </li>

@@ -8,6 +8,7 @@ use sparecloud_api::seller::{DrainProgress, Host, HostStatus};
 
 use super::dash_class;
 use crate::api::{ApiResult, HostCommand};
+use crate::components::confirm_dialog::ConfirmDialog;
 use crate::components::form::problem_message;
 use crate::format;
 use crate::resource::ApiAction;
@@ -147,17 +148,9 @@ pub(super) fn HostTable(
                             view! {
                                 <tr>
                                     <td class=format!("migration {class}") colspan="11">
-                                        <div role="alertdialog" aria-label=label>
-                                            <p>{question}</p>
-                                            <button class="button" type="button"
-                                                on:click=move |_| { confirming.set(None); command.dispatch((id.clone(), asked)); }>
-                                                {act}
-                                            </button>
-                                            " "
-                                            <button class="button button-secondary" type="button" on:click=move |_| confirming.set(None)>
-                                                "Cancel"
-                                            </button>
-                                        </div>
+                                        <ConfirmDialog label question action=act
+                                            on_confirm=Callback::new(move |()| { confirming.set(None); command.dispatch((id.clone(), asked)); })
+                                            on_cancel=Callback::new(move |()| confirming.set(None)) />
                                     </td>
                                 </tr>
                             }
