@@ -26,3 +26,40 @@ pub fn ConfirmDialog(
         </div>
     }
 }
+
+/// A button that asks before it acts, for each row of a list: a click opens
+/// the row's [`ConfirmDialog`] beside it, and `asking` holds which row's is
+/// open, so a list shows one question at a time.
+#[component]
+pub fn AskFirst(
+    asking: RwSignal<Option<String>>,
+    /// The row's id, as `asking` holds it.
+    #[prop(into)]
+    id: String,
+    /// The button's text, such as "Remove".
+    text: &'static str,
+    /// The button's accessible name, such as "Remove Visa ending in 4242".
+    #[prop(into)]
+    name: String,
+    #[prop(into)] label: String,
+    #[prop(into)] question: String,
+    #[prop(into)] action: String,
+    /// Called once the question is answered yes.
+    on_confirm: Callback<()>,
+) -> impl IntoView {
+    let id = StoredValue::new(id);
+    let question = StoredValue::new((label, question, action));
+    let open = move || asking.with(|open| id.with_value(|id| open.as_deref() == Some(id.as_str())));
+    view! {
+        <button class="button button-secondary" type="button" aria-label=name
+            on:click=move |_| asking.set(Some(id.get_value()))>{text}</button>
+        {move || open().then(|| {
+            let (label, question, action) = question.get_value();
+            view! {
+                <ConfirmDialog label question action
+                    on_confirm=Callback::new(move |()| { asking.set(None); on_confirm.run(()); })
+                    on_cancel=Callback::new(move |()| asking.set(None)) />
+            }
+        })}
+    }
+}

@@ -9,7 +9,7 @@ use sparecloud_api::api_keys::{ApiKey, ApiKeyScope, CreateApiKeyRequest, Created
 use sparecloud_api::validate;
 
 use crate::api;
-use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::confirm_dialog::AskFirst;
 use crate::components::copy_button::CopyButton;
 use crate::components::form::{FormAlert, TextField, alert_message, field_error, problem_message};
 use crate::components::loaded::loaded;
@@ -149,12 +149,6 @@ fn KeyTable(
                     {list.into_iter().map(|key| {
                         let id = key.id.clone();
                         let name = key.name.clone();
-                        let asked = {
-                            let id = id.clone();
-                            move || confirming.with(|c| c.as_deref() == Some(id.as_str()))
-                        };
-                        let confirm_id = id.clone();
-                        let question_name = name.clone();
                         view! {
                             <tr>
                                 <td>{key.name}</td>
@@ -163,20 +157,11 @@ fn KeyTable(
                                 <td>{key.last_used_at.as_deref().map_or_else(|| "Never".to_owned(), day)}</td>
                                 <td>{day(&key.expires_at)}</td>
                                 <td>
-                                    <button class="button button-secondary" type="button"
-                                        aria-label=format!("Revoke {name}")
-                                        on:click=move |_| confirming.set(Some(id.clone()))>"Revoke"</button>
-                                    {move || asked().then(|| {
-                                        let id = confirm_id.clone();
-                                        view! {
-                                            <ConfirmDialog
-                                                label=format!("Confirm revoking {question_name}")
-                                                question=format!("Revoke \u{201c}{question_name}\u{201d}? Scripts using it are refused from their next request.")
-                                                action="Revoke key"
-                                                on_confirm=Callback::new(move |()| { confirming.set(None); revoke.dispatch(id.clone()); })
-                                                on_cancel=Callback::new(move |()| confirming.set(None)) />
-                                        }
-                                    })}
+                                    <AskFirst asking=confirming id=id.clone() text="Revoke" name=format!("Revoke {name}")
+                                        label=format!("Confirm revoking {name}")
+                                        question=format!("Revoke \u{201c}{name}\u{201d}? Scripts using it are refused from their next request.")
+                                        action="Revoke key"
+                                        on_confirm=Callback::new(move |()| { revoke.dispatch(id.clone()); }) />
                                 </td>
                             </tr>
                         }

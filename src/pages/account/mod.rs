@@ -10,7 +10,7 @@ use sparecloud_api::accounts::Role;
 use sparecloud_api::checkout::PaymentMethod;
 
 use crate::api;
-use crate::components::confirm_dialog::ConfirmDialog;
+use crate::components::confirm_dialog::AskFirst;
 use crate::components::form::problem_message;
 use crate::components::loaded::loaded;
 use crate::resource::{ApiAction, ApiResource};
@@ -110,31 +110,14 @@ fn SavedCards() -> impl IntoView {
                                 let text = card_text(&card);
                                 let short = format!("{} ending in {}", card.brand, card.last4);
                                 let id = card.id.clone();
-                                let asked = {
-                                    let id = id.clone();
-                                    move || confirming.with(|c| c.as_deref() == Some(id.as_str()))
-                                };
-                                let confirm_id = id.clone();
-                                let question_short = short.clone();
                                 view! {
                                     <li>
                                         <span>{text}</span>" "
-                                        <button class="button button-secondary" type="button"
-                                            aria-label=format!("Remove {short}")
-                                            on:click=move |_| confirming.set(Some(id.clone()))>
-                                            "Remove"
-                                        </button>
-                                        {move || asked().then(|| {
-                                            let id = confirm_id.clone();
-                                            view! {
-                                                <ConfirmDialog
-                                                    label=format!("Confirm removing {question_short}")
-                                                    question=format!("Remove {question_short}? It is never charged again; invoices still to pay go to your other cards.")
-                                                    action="Remove card"
-                                                    on_confirm=Callback::new(move |()| { confirming.set(None); remove.dispatch(id.clone()); })
-                                                    on_cancel=Callback::new(move |()| confirming.set(None)) />
-                                            }
-                                        })}
+                                        <AskFirst asking=confirming id=id.clone() text="Remove" name=format!("Remove {short}")
+                                            label=format!("Confirm removing {short}")
+                                            question=format!("Remove {short}? It is never charged again; invoices still to pay go to your other cards.")
+                                            action="Remove card"
+                                            on_confirm=Callback::new(move |()| { remove.dispatch(id.clone()); }) />
                                     </li>
                                 }
                             }).collect_view()}
