@@ -2,6 +2,7 @@
 //! the app mounts and given to the first requests for them.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use futures::future::join_all;
 use gloo_net::http::Request;
@@ -11,12 +12,14 @@ use wasm_bindgen::JsCast;
 use super::{Answer, exchange};
 
 thread_local! {
-    static PRELOADED: RefCell<Preloaded> = RefCell::default();
+    /// By URL, each given out once: a later visit to the same page asks
+    /// the server again.
+    static PRELOADED: RefCell<HashMap<String, Answer>> = RefCell::default();
 }
 
 /// The preloaded answer for `url`, if there is one still to give.
 pub(super) fn take(url: &str) -> Option<Answer> {
-    PRELOADED.with_borrow_mut(|preloaded| preloaded.take(url))
+    PRELOADED.with_borrow_mut(|preloaded| preloaded.remove(url))
 }
 
 /// Reads the API answers that the server preloaded with the page (its
@@ -48,27 +51,7 @@ pub async fn read() {
         Some((url, answer))
     }))
     .await;
-    PRELOADED.with_borrow_mut(|preloaded| {
-        for (url, answer) in answers.into_iter().flatten() {
-            preloaded.insert(url, answer);
-        }
-    });
-}
-
-/// Preloaded answers by URL, each given out once: a later visit to the same
-/// page asks the server again.
-#[derive(Default)]
-struct Preloaded(Vec<(String, Answer)>);
-
-impl Preloaded {
-    fn insert(&mut self, url: String, answer: Answer) {
-        self.0.push((url, answer));
-    }
-
-    fn take(&mut self, url: &str) -> Option<Answer> {
-        let index = self.0.iter().position(|(u, _)| u == url)?;
-        Some(self.0.swap_remove(index).1)
-    }
+    PRELOADED.with_borrow_mut(|preloaded| preloaded.extend(answers.into_iter().flatten()));
 }
 
 #[cfg(test)]
@@ -84,16 +67,13 @@ mod tests {
 
     #[test]
     fn each_preloaded_answer_is_given_once_and_only_for_its_url() {
-        let mut preloaded = Preloaded::default();
-        preloaded.insert("/api/v1/offers".into(), answer("offers"));
-        preloaded.insert("/api/v1/sla-tiers".into(), answer("tiers"));
-        assert_eq!(preloaded.take("/api/v1/images"), None);
-        assert_eq!(preloaded.take("/api/v1/offers"), Some(answer("offers")));
-        assert_eq!(
-            preloaded.take("/api/v1/offers"),
-            None,
-            "the next visit asks again"
-        );
-        assert_eq!(preloaded.take("/api/v1/sla-tiers"), Some(answer("tiers")));
+        PRELOADED.with_borrow_mut(|preloaded| {
+            preloaded.insert("/api/v1/offers".into(), answer("offers"));
+            preloaded.insert("/api/v1/sla-tiers".into(), answer("tiers"));
+        });
+        assert_eq!(take("/api/v1/images"), None);
+        assert_eq!(take("/api/v1/offers"), Some(answer("offers")));
+        assert_eq!(take("/api/v1/offers"), None, "the next visit asks again");
+        assert_eq!(take("/api/v1/sla-tiers"), Some(answer("tiers")));
     }
 }
