@@ -1,5 +1,6 @@
 // Two builds of the web app compared on the time budgets' two measures
-// (first offer on /marketplace, the checkout's first image choice), their
+// (first offer on /marketplace, the checkout's first image choice, taken as
+// bench/budgets.mjs takes them: bench/page_timing.mjs), their
 // loads interleaved so that this shared machine's drift falls on both:
 // three rounds each, eight fresh loads of each page per round, cache
 // disabled, the release server with the demo market. Run by
@@ -8,47 +9,15 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { apiRequest, launchBrowser, startDemoMarket } from '../e2e/harness.mjs';
+import { ROOT, apiRequest, launchBrowser, startDemoMarket } from '../e2e/harness.mjs';
+import { countedPage, median, shownAt } from './page_timing.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const builds = process.argv.slice(2).map((dir) => resolve(dir));
-if (builds.length !== 2) {
-  console.error('usage: bench/budgets.sh compare DIST_A DIST_B');
+if (builds.length !== 2 || builds.includes(join(ROOT, 'dist'))) {
+  // dist/ itself is replaced during the run: compare copies of it.
+  console.error('usage: bench/budgets.sh compare DIST_A DIST_B (copies of dist/, not dist/ itself)');
   process.exit(2);
 }
-
-// Milliseconds from navigation until an element matching `selector` is
-// added, noted in the page (nothing of Playwright's runs there meanwhile).
-async function shownAt(browser, url, selector) {
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-    await page.addInitScript((selector) => {
-      window.__shownAt = new Promise((resolve) => new MutationObserver((_, observer) => {
-        if (document.querySelector(selector)) {
-          resolve(performance.now());
-          observer.disconnect();
-        }
-      }).observe(document, { childList: true, subtree: true }));
-    }, selector);
-    await page.goto(url, { waitUntil: 'commit' });
-    return await page.evaluate(() => Promise.race([
-      window.__shownAt,
-      new Promise((_, reject) => setTimeout(() => reject(new Error('not shown within 30 s')), 30_000)),
-    ]));
-  } finally {
-    await context.close();
-  }
-}
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 const saved = join(mkdtempSync(join(tmpdir(), 'sparecloud-dist-')), 'dist');
 cpSync(join(ROOT, 'dist'), saved, { recursive: true });
@@ -63,10 +32,19 @@ try {
     try {
       const base = server.baseURL;
       const offerId = (await apiRequest(base, 'GET', '/offers?per_page=1')).items[0].id;
-      await shownAt(browser, `${base}/marketplace`, 'a[href*="/offers/"]'); // warm the server
+      // As bench/budgets.mjs measures them, each on a fresh page.
+      const time = async (path, role, name) => {
+        const { context, page } = await countedPage(browser);
+        try {
+          return await shownAt(page, `${base}${path}`, role, name);
+        } finally {
+          await context.close();
+        }
+      };
+      await time('/marketplace', 'link', /^View offer$/); // warms the server
       for (let i = 0; i < 8; i++) {
-        times[which].marketplace.push(await shownAt(browser, `${base}/marketplace`, 'a[href*="/offers/"]'));
-        times[which].checkout.push(await shownAt(browser, `${base}/checkout/${offerId}`, 'input[type=radio]'));
+        times[which].marketplace.push(await time('/marketplace', 'link', /^View offer$/));
+        times[which].checkout.push(await time(`/checkout/${offerId}`, 'radio', /Debian 12/));
       }
     } finally {
       await browser.close();
