@@ -2,7 +2,6 @@
 //! the app mounts and given to the first requests for them.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use futures::future::join_all;
 use gloo_net::http::Request;
@@ -13,13 +12,19 @@ use super::{Answer, exchange};
 
 thread_local! {
     /// By URL, each given out once: a later visit to the same page asks
-    /// the server again.
-    static PRELOADED: RefCell<HashMap<String, Answer>> = RefCell::default();
+    /// the server again. (A few entries: a Vec, not a HashMap, whose
+    /// hasher would add 1.2 KiB to the main wasm.)
+    static PRELOADED: RefCell<Vec<(String, Answer)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The preloaded answer for `url`, if there is one still to give.
 pub(super) fn take(url: &str) -> Option<Answer> {
-    PRELOADED.with_borrow_mut(|preloaded| preloaded.remove(url))
+    PRELOADED.with_borrow_mut(|preloaded| {
+        let index = preloaded
+            .iter()
+            .position(|(preloaded_url, _)| preloaded_url == url)?;
+        Some(preloaded.swap_remove(index).1)
+    })
 }
 
 /// Reads the API answers that the server preloaded with the page (its
@@ -68,8 +73,8 @@ mod tests {
     #[test]
     fn each_preloaded_answer_is_given_once_and_only_for_its_url() {
         PRELOADED.with_borrow_mut(|preloaded| {
-            preloaded.insert("/api/v1/offers".into(), answer("offers"));
-            preloaded.insert("/api/v1/sla-tiers".into(), answer("tiers"));
+            preloaded.push(("/api/v1/offers".into(), answer("offers")));
+            preloaded.push(("/api/v1/sla-tiers".into(), answer("tiers")));
         });
         assert_eq!(take("/api/v1/images"), None);
         assert_eq!(take("/api/v1/offers"), Some(answer("offers")));
