@@ -47,19 +47,17 @@ pub fn AskFirst(
     /// Called once the question is answered yes.
     on_confirm: Callback<()>,
 ) -> impl IntoView {
-    let id = StoredValue::new(id);
-    let question = StoredValue::new((label, question, action));
-    let open = move || asking.with(|open| id.with_value(|id| open.as_deref() == Some(id.as_str())));
+    let open = {
+        let id = id.clone();
+        move || asking.with(|open| open.as_deref() == Some(id.as_str()))
+    };
     view! {
         <button class="button button-secondary" type="button" aria-label=name
-            on:click=move |_| asking.set(Some(id.get_value()))>{text}</button>
-        {move || open().then(|| {
-            let (label, question, action) = question.get_value();
-            view! {
-                <ConfirmDialog label question action
-                    on_confirm=Callback::new(move |()| { asking.set(None); on_confirm.run(()); })
-                    on_cancel=Callback::new(move |()| asking.set(None)) />
-            }
+            on:click=move |_| asking.set(Some(id.clone()))>{text}</button>
+        {move || open().then(|| view! {
+            <ConfirmDialog label=label.clone() question=question.clone() action=action.clone()
+                on_confirm=Callback::new(move |()| { asking.set(None); on_confirm.run(()); })
+                on_cancel=Callback::new(move |()| asking.set(None)) />
         })}
     }
 }
